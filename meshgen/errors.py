@@ -1,0 +1,81 @@
+"""Errors meshgen raises for users, and where in their files the problem is.
+
+Nothing here prints: the CLI catches :class:`MeshgenError` once, prints it to stderr and maps it
+to an exit code (see :data:`EXIT_CODES`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Documented exit codes of the ``meshgen`` command (README "Exit codes").
+EXIT_OK = 0
+EXIT_INVALID = 1  # invalid intent, invalid rendered output, or drift found by `check`
+EXIT_USAGE = 2  # bad command line (Click's own code for usage errors)
+EXIT_LOSS = 3  # the platform cannot express part of the intent and --allow-loss was not given
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """A position in an input file, 1-based as editors and CI annotations count."""
+
+    file: Path
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an intent.
+
+    Attributes:
+        field: dotted field path in the intent's own (camelCase) keys, e.g.
+            ``spec.services[2].retries.perTryTimeout``; empty for the whole document.
+        message: what is wrong and what is expected.
+        where: the position of the offending key or value, when known.
+    """
+
+    field: str
+    message: str
+    where: SourceLocation | None = None
+
+    def __str__(self) -> str:
+        prefix = f"{self.where}: " if self.where else ""
+        field = f"{self.field}: " if self.field else ""
+        return f"{prefix}{field}{self.message}"
+
+
+class MeshgenError(Exception):
+    """Base class of every error meshgen reports to a user."""
+
+    exit_code = EXIT_INVALID
+
+
+class IntentError(MeshgenError):
+    """The intent is unreadable or asks for something invalid; carries every problem at once."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        lines = "\n".join(str(p) for p in problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the intent:\n{lines}")
+
+
+class UnknownPlatformError(MeshgenError):
+    """A platform name that is not in the registry."""
+
+    exit_code = EXIT_USAGE
+
+
+class OutputError(MeshgenError):
+    """Rendered output failed validation, or the output directory cannot be written safely."""
+
+
+class IntentLossError(MeshgenError):
+    """The chosen platform cannot express part of the intent and the user did not allow loss."""
+
+    exit_code = EXIT_LOSS

@@ -1,0 +1,721 @@
+"""The intent: what a team wants from its mesh, in no mesh's vocabulary.
+
+One ``MeshIntent`` document (``apiVersion: meshgen.dev/v1alpha1``, ``kind: MeshIntent``) says
+which services exist, how traffic between them is shifted, retried and timed out, who may call
+whom, and how the mesh's identity and control plane are set up. Platforms (``meshgen.platforms``)
+turn it into Istio, Linkerd or Cilium objects.
+
+Conventions: YAML keys are camelCase (the model's aliases); unknown keys are errors
+(``extra="forbid"``); durations are Go-style strings (:class:`~meshgen.intent.types.Duration`);
+weights and percentages are integer or decimal percent (0-100), never ratios; names follow
+DNS-1123. Cross-field rules (weights sum to 100, references resolve, ...) live in
+:mod:`meshgen.intent.rules`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from meshgen.intent.types import Duration, HeaderName, Labels, Name
+
+API_VERSION = "meshgen.dev/v1alpha1"
+KIND = "MeshIntent"
+
+Protocol = Literal["http", "http2", "grpc", "tcp", "tls", "udp"]
+#: Protocols whose requests a mesh proxy parses, so L7 routing and authorization apply.
+L7_PROTOCOLS: frozenset[str] = frozenset({"http", "http2", "grpc"})
+
+
+class IntentModel(BaseModel):
+    """Base of every intent model: camelCase keys, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+class StringMatch(IntentModel):
+    """How a request attribute must match: exactly one of ``exact``, ``prefix``, ``regex`` (RE2)."""
+
+    exact: str | None = Field(None, description="Match the whole value exactly.")
+    prefix: str | None = Field(None, description="Match values that start with this text.")
+    regex: str | None = Field(None, description="Match an RE2 regular expression (whole value).")
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> StringMatch:
+        given = [k for k in ("exact", "prefix", "regex") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"set exactly one of exact, prefix, regex (got {', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def operator(self) -> str:
+        """``exact``, ``prefix`` or ``regex``."""
+        return next(k for k in ("exact", "prefix", "regex") if getattr(self, k) is not None)
+
+    @property
+    def value(self) -> str:
+        """The text to match with :attr:`operator`."""
+        return getattr(self, self.operator)
+
+
+class GrpcMethodMatch(IntentModel):
+    """A gRPC method: the fully qualified service (``package.Service``) and optionally a method.
+
+    Rendered as the HTTP/2 path ``/package.Service/Method`` (or a prefix ``/package.Service/``)
+    on platforms without a gRPC match, or as a GRPCRoute ``method`` match.
+    """
+
+    service: str = Field(
+        description="Fully qualified gRPC service, e.g. hipstershop.CartService.",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+    )
+    method: str | None = Field(
+        None, description="Method name, e.g. GetCart; omitted = every method.", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"
+    )
+
+
+class GrpcMethods(IntentModel):
+    """gRPC methods a caller may invoke: one fully qualified service and some (or all) of its methods."""
+
+    service: str = Field(
+        description="Fully qualified gRPC service, e.g. hipstershop.CartService.",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+    )
+    methods: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]] = Field(
+        default_factory=list, description="Method names, e.g. [GetCart]. Default: every method of the service."
+    )
+
+    def paths(self) -> list[str]:
+        """HTTP/2 paths: ``/hipstershop.CartService/GetCart``, or ``/hipstershop.CartService/*`` for all."""
+        if not self.methods:
+            return [f"/{self.service}/*"]
+        return [f"/{self.service}/{m}" for m in self.methods]
+
+
+class RequestMatch(IntentModel):
+    """Which requests a route applies to. All given conditions must hold (AND).
+
+    Source: Istio HTTPMatchRequest and Gateway API HTTPRouteMatch.
+    """
+
+    headers: dict[HeaderName, StringMatch] = Field(
+        default_factory=dict, description="Request headers by lower-case name. Default: none."
+    )
+    path: StringMatch | None = Field(None, description="The request path. Default: any path.")
+    method: Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"] | None = Field(
+        None, description="The HTTP method. Default: any method."
+    )
+    query_params: dict[str, StringMatch] = Field(
+        default_factory=dict, description="Query parameters by name (exact or regex). Default: none."
+    )
+    grpc: GrpcMethodMatch | None = Field(None, description="A gRPC service/method (grpc ports only).")
+
+
+# --- resilience -----------------------------------------------------------------------------
+
+RETRY_CONDITIONS = (
+    "5xx",
+    "gateway-error",
+    "reset",
+    "connect-failure",
+    "refused-stream",
+    "retriable-4xx",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
+)
+RetryCondition = Literal[
+    "5xx",
+    "gateway-error",
+    "reset",
+    "connect-failure",
+    "refused-stream",
+    "retriable-4xx",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
+]
+
+
+class Retries(IntentModel):
+    """Retries of failed requests, made by the caller's proxy.
+
+    Source semantics: Istio ``HTTPRetry`` (``attempts`` counts retries, so at most
+    ``1 + attempts`` requests), Linkerd ``retry.linkerd.io/*`` annotations.
+    """
+
+    attempts: int = Field(
+        2, ge=0, le=10, description="Retries after the first try (0 = no retries). Default 2; at most 10."
+    )
+    per_try_timeout: Duration | None = Field(
+        None, description="Timeout of each try, e.g. 200ms. Default: none (the request timeout bounds all tries)."
+    )
+    retry_on: list[RetryCondition | int] = Field(
+        default_factory=lambda: ["5xx", "reset", "connect-failure"],
+        description=(
+            "Conditions that trigger a retry: Envoy-style names (5xx, gateway-error, reset, connect-failure, "
+            "refused-stream, retriable-4xx), gRPC status names (cancelled, deadline-exceeded, internal, "
+            "resource-exhausted, unavailable) or HTTP status codes 400-599. Default [5xx, reset, connect-failure]."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _codes_in_range(self) -> Retries:
+        for cond in self.retry_on:
+            if isinstance(cond, int) and not 400 <= cond <= 599:
+                raise ValueError(f"retryOn status code {cond} must be between 400 and 599")
+        return self
+
+
+class RetryBudget(IntentModel):
+    """A cap on retries relative to regular traffic, so retries cannot snowball into a retry storm.
+
+    Source: Istio DestinationRule ``trafficPolicy.retryBudget`` (percent of active requests,
+    minimum retry *concurrency*), Gateway API XBackendTrafficPolicy ``retryConstraint``, Linkerd
+    ServiceProfile ``retryBudget`` (ratio 0-1, min retries per second).
+    """
+
+    percent: float = Field(20, ge=0, le=100, description="Retries allowed as a percent (0-100) of requests. Default 20.")
+    min_retries_per_second: int = Field(
+        10, ge=0, le=10_000, description="Retries always allowed per second, whatever the traffic. Default 10."
+    )
+
+
+class CircuitBreaker(IntentModel):
+    """Outlier detection (eject failing endpoints) and connection-pool limits.
+
+    Source: Istio DestinationRule ``outlierDetection`` and ``connectionPool``.
+    Each field is optional: only what is set is rendered.
+    """
+
+    consecutive_errors: int | None = Field(
+        None, ge=1, le=1000, description="Consecutive 5xx responses that eject an endpoint. Default: not set."
+    )
+    interval: Duration | None = Field(None, description="How often endpoints are evaluated, e.g. 10s.")
+    base_ejection_time: Duration | None = Field(
+        None, description="Minimum ejection time, multiplied by the number of ejections, e.g. 30s."
+    )
+    max_ejection_percent: int | None = Field(
+        None, ge=0, le=100, description="Most endpoints (percent, 0-100) that may be ejected at once."
+    )
+    max_connections: int | None = Field(None, ge=1, description="Most TCP connections to the service per caller pod.")
+    max_pending_requests: int | None = Field(
+        None, ge=1, description="Most requests queued waiting for a connection per caller pod."
+    )
+    max_requests: int | None = Field(None, ge=1, description="Most concurrent requests per caller pod.")
+
+    @property
+    def has_outlier_detection(self) -> bool:
+        """Whether any outlier-detection (ejection) field is set."""
+        return any(
+            v is not None
+            for v in (self.consecutive_errors, self.interval, self.base_ejection_time, self.max_ejection_percent)
+        )
+
+    @property
+    def has_connection_pool(self) -> bool:
+        """Whether any connection-pool limit is set."""
+        return any(v is not None for v in (self.max_connections, self.max_pending_requests, self.max_requests))
+
+
+class RateLimit(IntentModel):
+    """Inbound request rate limit for the whole service (all its pods together)."""
+
+    requests_per_second: int = Field(ge=1, le=1_000_000, description="Sustained requests per second for the service.")
+    burst: int | None = Field(
+        None, ge=1, description="Requests allowed in a burst above the rate. Default: equal to requestsPerSecond."
+    )
+
+
+class FaultDelay(IntentModel):
+    """Delay a share of requests (Istio ``HTTPFaultInjection.Delay``)."""
+
+    fixed_delay: Duration = Field(description="How long to delay, e.g. 7s.")
+    percent: float = Field(100, gt=0, le=100, description="Share of requests delayed, percent 0-100. Default 100.")
+
+
+class FaultAbort(IntentModel):
+    """Fail a share of requests with a status (Istio ``HTTPFaultInjection.Abort``)."""
+
+    http_status: int = Field(ge=200, le=599, description="HTTP status returned, e.g. 500.")
+    percent: float = Field(100, gt=0, le=100, description="Share of requests aborted, percent 0-100. Default 100.")
+
+
+class Fault(IntentModel):
+    """Fault injection for testing resilience: a delay, an abort, or both."""
+
+    delay: FaultDelay | None = None
+    abort: FaultAbort | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Fault:
+        if self.delay is None and self.abort is None:
+            raise ValueError("set delay, abort or both")
+        return self
+
+
+class Mirror(IntentModel):
+    """Copy a share of requests to a version; responses of the copy are discarded."""
+
+    version: Name = Field(description="The version receiving the copies.")
+    percent: float = Field(100, gt=0, le=100, description="Share of requests copied, percent 0-100. Default 100.")
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+class Port(IntentModel):
+    """A port of a service."""
+
+    name: Name = Field(description="Port name, unique in the service, e.g. http.")
+    port: int = Field(ge=1, le=65535, description="The Service port callers use.")
+    target_port: int | None = Field(
+        None, ge=1, le=65535, description="The container port the pods listen on. Default: same as port."
+    )
+    protocol: Protocol = Field("http", description="http | http2 | grpc | tcp | tls | udp. Default http.")
+
+    @property
+    def pod_port(self) -> int:
+        """The pod's port: ``targetPort`` or ``port``."""
+        return self.target_port or self.port
+
+    @property
+    def is_l7(self) -> bool:
+        """Whether the mesh parses requests on this port (http, http2, grpc)."""
+        return self.protocol in L7_PROTOCOLS
+
+
+class Version(IntentModel):
+    """A version (subset) of a service's pods, e.g. a canary."""
+
+    name: Name = Field(description="Version name, e.g. v2.")
+    labels: Labels | None = Field(None, description="Pod labels of this version. Default {version: <name>}.")
+    weight: int = Field(0, ge=0, le=100, description="Share of default traffic, integer percent. Weights sum to 100.")
+    service_account: Name | None = Field(
+        None,
+        description=(
+            "Service account of this version's pods, when versions have their own identity. "
+            "Default: the service's serviceAccount."
+        ),
+    )
+
+    @property
+    def pod_labels(self) -> dict[str, str]:
+        """The labels selecting this version's pods (on top of the service's selector)."""
+        return dict(self.labels) if self.labels is not None else {"version": self.name}
+
+
+class Route(IntentModel):
+    """A rule tried in order before the weighted default route.
+
+    A route without ``match`` applies to all traffic (for example a fault on every request).
+    A route without ``version`` sends matched traffic to the service's weighted default split.
+    """
+
+    name: Name | None = Field(None, description="Optional name, used in generated rule names.")
+    match: RequestMatch | None = Field(None, description="Which requests. Default: all requests.")
+    version: Name | None = Field(None, description="Send matched requests to this version. Default: the weighted split.")
+    timeout: Duration | None = Field(None, description="Request timeout for matched requests. Default: the service's.")
+    retries: Retries | None = Field(None, description="Retries for matched requests. Default: the service's.")
+    fault: Fault | None = Field(None, description="Inject faults into matched requests.")
+    mirror: Mirror | None = Field(None, description="Copy matched requests to a version.")
+
+
+class JwtRule(IntentModel):
+    """JWT request authentication (Istio ``RequestAuthentication.jwtRules``)."""
+
+    issuer: str = Field(min_length=1, description="Expected ``iss`` claim, e.g. https://auth.example.com.")
+    jwks_uri: str = Field(pattern=r"^https?://", description="Where the issuer publishes its signing keys (JWKS).")
+    audiences: list[str] = Field(default_factory=list, description="Accepted ``aud`` values. Default: any.")
+    required_claims: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Claims a token must carry, claim name -> accepted values, e.g. {groups: [admin]}.",
+    )
+
+
+class Peer(IntentModel):
+    """One caller (or group of callers) in an ``allowFrom`` / ``denyFrom`` list.
+
+    Exactly one of ``service``, ``gateway``, ``serviceAccount``, ``selector``, ``namespace`` names
+    the caller (``namespace`` may also qualify ``serviceAccount`` and ``selector``). ``ports``,
+    ``methods``, ``paths`` and ``grpc`` narrow what the caller may do; ``methods``, ``paths`` and
+    ``grpc`` only apply to http, http2 and grpc ports.
+    """
+
+    service: Name | None = Field(None, description="A service of this intent.")
+    versions: list[Name] = Field(
+        default_factory=list, description="Only these versions of `service` (default: every version)."
+    )
+    gateway: Name | None = Field(None, description="A gateway of this intent.")
+    service_account: Name | None = Field(None, description="A workload identity outside the intent (with namespace).")
+    selector: Labels | None = Field(None, description="Workloads carrying these labels (with namespace).")
+    namespace: Name | None = Field(
+        None,
+        description=(
+            "Alone: any workload of this namespace. With serviceAccount or selector: their namespace. "
+            "With service: which namespace's service of that name (only needed when the name is ambiguous)."
+        ),
+    )
+    ports: list[Name | int] = Field(
+        default_factory=list, description="Only these ports of the callee, by name or number. Default: all its ports."
+    )
+    methods: list[str] = Field(default_factory=list, description="Only these HTTP methods, e.g. [GET]. Default: any.")
+    paths: list[str] = Field(
+        default_factory=list,
+        description="Only these paths: exact (/a), prefix (/a/*), or suffix (*.png). Default: any.",
+    )
+    grpc: GrpcMethods | None = Field(None, description="Only these gRPC methods (grpc ports only).")
+
+    @model_validator(mode="after")
+    def _one_caller(self) -> Peer:
+        named = [k for k in ("service", "gateway", "service_account", "selector") if getattr(self, k) is not None]
+        if len(named) > 1:
+            raise ValueError(f"name one caller: service, gateway, serviceAccount or selector (got {', '.join(named)})")
+        if not named and self.namespace is None:
+            raise ValueError("name the caller: service, gateway, serviceAccount, selector or namespace")
+        if self.service_account is not None and self.namespace is None:
+            raise ValueError("serviceAccount needs namespace (the namespace of that service account)")
+        if self.versions and self.service is None:
+            raise ValueError("versions only narrows a service caller")
+        if named and named[0] == "gateway" and self.namespace is not None:
+            raise ValueError("gateway callers take their namespace from the intent; remove namespace")
+        for method in self.methods:
+            if method != method.upper() or not method.isalpha():
+                raise ValueError(f"method {method!r} must be an upper-case HTTP method such as GET")
+        for path in self.paths:
+            if not (path.startswith("/") or path.startswith("*")) or "*" in path[1:-1]:
+                raise ValueError(f"path {path!r} must be /exact, /prefix/* or *suffix (one * at an end)")
+        return self
+
+    @property
+    def is_l7(self) -> bool:
+        """Whether this entry restricts requests (methods, paths, gRPC), not only connections."""
+        return bool(self.methods or self.paths or self.grpc)
+
+
+class Service(IntentModel):
+    """A service of the application and everything the mesh should do for calls to it."""
+
+    name: Name = Field(description="Service name (the Kubernetes Service).")
+    namespace: Name | None = Field(None, description="Namespace. Default: defaults.namespace.")
+    service_account: Name | None = Field(None, description="Service account of its pods. Default: the service name.")
+    selector: Labels | None = Field(None, description="Labels of its pods. Default {app: <name>}.")
+    replicas: int = Field(1, ge=1, le=10_000, description="Pods of the service; per-pod limits divide by it. Default 1.")
+    ports: list[Port] = Field(min_length=1, description="Ports, at least one.")
+    versions: list[Version] = Field(default_factory=list, description="Versions; integer weights summing to 100.")
+    routes: list[Route] = Field(default_factory=list, description="Rules tried in order before the weighted default.")
+    timeout: Duration | None = Field(None, description="Request timeout (all tries). Default: defaults.timeout.")
+    retries: Retries | None = Field(None, description="Retries. Default: defaults.retries; none there = no retries.")
+    retry_budget: RetryBudget | None = Field(None, description="Retry budget. Default: defaults.retryBudget.")
+    circuit_breaker: CircuitBreaker | None = Field(None, description="Circuit breaking. Default: defaults.circuitBreaker.")
+    rate_limit: RateLimit | None = Field(None, description="Inbound rate limit for the whole service. Default: none.")
+    allow_from: list[Peer] = Field(
+        default_factory=list, description="Who may call this service; under mesh.defaultDeny all else is denied."
+    )
+    deny_from: list[Peer] = Field(
+        default_factory=list, description="Callers always denied, evaluated before allowFrom."
+    )
+    request_authentication: JwtRule | None = Field(
+        None, description="Require a valid JWT from this issuer on every request to the service."
+    )
+
+    @property
+    def pod_selector(self) -> dict[str, str]:
+        """Labels selecting every pod of the service (the resolved ``selector``)."""
+        return dict(self.selector or {"app": self.name})
+
+    @property
+    def identity(self) -> str:
+        """The resolved service account name."""
+        return self.service_account or self.name
+
+    def port_named(self, ref: str | int) -> Port | None:
+        """The port with this name or Service port number, if any."""
+        for port in self.ports:
+            if port.name == ref or port.port == ref:
+                return port
+        return None
+
+    def version_named(self, name: str) -> Version | None:
+        """The version with this name, if any."""
+        return next((v for v in self.versions if v.name == name), None)
+
+
+# --- gateways -------------------------------------------------------------------------------
+
+
+class Listener(IntentModel):
+    """A port a gateway accepts traffic on (Gateway API ``Gateway.spec.listeners[]``)."""
+
+    name: Name | None = Field(None, description="Listener name. Default: <protocol>-<port>, e.g. https-443.")
+    port: int = Field(ge=1, le=65535)
+    protocol: Literal["HTTP", "HTTPS", "TLS", "TCP"] = Field(description="HTTP | HTTPS | TLS | TCP.")
+    hostname: str | None = Field(None, description="Only this hostname (SNI / Host). Default: the gateway's.")
+    tls_secret: Name | None = Field(None, description="Secret with the certificate (HTTPS, or TLS terminate).")
+    tls_mode: Literal["terminate", "passthrough"] = Field(
+        "terminate", description="TLS listeners: terminate at the gateway or pass through to the backend."
+    )
+
+    @property
+    def resolved_name(self) -> str:
+        """The listener's name, given or derived."""
+        return self.name or f"{self.protocol.lower()}-{self.port}"
+
+
+class HeaderEdits(IntentModel):
+    """Header changes applied to a request or response (Gateway API HeaderModifier filters)."""
+
+    set: dict[HeaderName, str] = Field(default_factory=dict, description="Set (replace) these headers.")
+    add: dict[HeaderName, str] = Field(default_factory=dict, description="Add these header values.")
+    remove: list[HeaderName] = Field(default_factory=list, description="Remove these headers.")
+
+
+class Rewrite(IntentModel):
+    """Rewrite a request before forwarding (Gateway API URLRewrite)."""
+
+    path_prefix: str | None = Field(None, pattern=r"^/", description="Replace the matched path prefix with this.")
+    path: str | None = Field(None, pattern=r"^/", description="Replace the whole path.")
+    hostname: str | None = Field(None, description="Replace the Host header.")
+
+
+class Redirect(IntentModel):
+    """Answer with a redirect instead of forwarding (Gateway API RequestRedirect)."""
+
+    scheme: Literal["http", "https"] | None = None
+    hostname: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    path: str | None = Field(None, pattern=r"^/")
+    status_code: Literal[301, 302] = 302
+
+
+class GatewayRoute(IntentModel):
+    """A north-south route from a gateway to a service of the intent."""
+
+    name: Name | None = Field(None, description="Route name. Default: derived from the gateway and service.")
+    hostnames: list[str] = Field(default_factory=list, description="Only these hostnames. Default: the gateway's.")
+    listener: Name | None = Field(None, description="Attach to this listener only. Default: every matching listener.")
+    match: RequestMatch | None = Field(None, description="Which requests (HTTP). Default: all.")
+    service: Name | None = Field(None, description="Backend service (not with redirect).")
+    namespace: Name | None = Field(None, description="Namespace of the backend service. Default: the service's.")
+    port: int | None = Field(None, ge=1, le=65535, description="Service port. Default: the service's first port.")
+    timeout: Duration | None = Field(None, description="Request timeout at the gateway.")
+    rewrite: Rewrite | None = None
+    redirect: Redirect | None = None
+    request_headers: HeaderEdits | None = None
+    response_headers: HeaderEdits | None = None
+
+    @model_validator(mode="after")
+    def _backend_or_redirect(self) -> GatewayRoute:
+        if (self.service is None) == (self.redirect is None):
+            raise ValueError("a gateway route needs exactly one of service or redirect")
+        return self
+
+
+class Gateway(IntentModel):
+    """A north-south entry point: a Gateway API ``Gateway`` and its routes."""
+
+    name: Name
+    namespace: Name | None = Field(None, description="Namespace. Default: defaults.namespace.")
+    class_name: str | None = Field(
+        None, description="GatewayClass. Default: the platform's own (istio, cilium); Linkerd has none."
+    )
+    service_account: Name | None = Field(
+        None, description="Identity of the gateway's pods. Default: what the platform deploys (<name>-istio on Istio)."
+    )
+    hostnames: list[str] = Field(default_factory=list, description="Hostnames served. Default: any.")
+    listeners: list[Listener] = Field(min_length=1)
+    routes: list[GatewayRoute] = Field(default_factory=list)
+
+
+# --- egress ---------------------------------------------------------------------------------
+
+
+class EgressHost(IntentModel):
+    """An external host the mesh's workloads may call."""
+
+    host: str = Field(
+        pattern=r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",
+        description="DNS name, e.g. api.stripe.com, or *.example.com.",
+    )
+    ports: list[int] = Field(default_factory=lambda: [443], description="Ports. Default [443].")
+    protocol: Literal["http", "tls", "tcp", "grpc"] = Field("tls", description="http | tls | tcp | grpc. Default tls.")
+
+
+# --- mesh -----------------------------------------------------------------------------------
+
+
+class IssuerRef(IntentModel):
+    """A cert-manager issuer (``cert-manager.io`` Issuer or ClusterIssuer)."""
+
+    kind: Literal["Issuer", "ClusterIssuer"] = "ClusterIssuer"
+    name: Name
+    group: str = "cert-manager.io"
+
+
+class CertificateAuthority(IntentModel):
+    """Who signs workload certificates, and how long each level of the chain lives.
+
+    Chain: root (trust anchor) -> issuer (intermediate) -> workload certificate. Lifetimes must be
+    strictly ordered: ``certLifetime < issuerLifetime < rootLifetime``.
+    """
+
+    type: Literal["mesh", "cert-manager", "vault", "spire"] = Field(
+        "mesh", description="mesh (the mesh's own CA) | cert-manager | vault (via cert-manager) | spire."
+    )
+    cert_lifetime: Duration = Field(Duration(24 * 3_600_000), description="Workload certificate lifetime. Default 24h.")
+    issuer_lifetime: Duration = Field(
+        Duration(8760 * 3_600_000), description="Intermediate (issuer) lifetime. Default 8760h (1 year)."
+    )
+    root_lifetime: Duration = Field(
+        Duration(87600 * 3_600_000), description="Root / trust anchor lifetime. Default 87600h (10 years)."
+    )
+    renew_before: Duration | None = Field(
+        None, description="Renew issuer and root this long before expiry. Default: a third of each lifetime."
+    )
+    issuer_ref: IssuerRef | None = Field(
+        None, description="The cert-manager issuer of the mesh root (vault: required). Default: a self-signed root."
+    )
+
+
+class ControlPlane(IntentModel):
+    """Control-plane availability."""
+
+    replicas: int = Field(2, ge=1, le=20, description="Control-plane replicas. 1 is a single point of failure. Default 2.")
+    max_replicas: int | None = Field(
+        None, ge=1, le=50, description="Autoscale up to this many where the chart supports it. Default: no autoscaling."
+    )
+
+
+class Mesh(IntentModel):
+    """Mesh-wide security settings."""
+
+    mtls: Literal["strict", "permissive"] = Field("strict", description="strict | permissive. Default strict.")
+    trust_domain: str = Field(
+        "cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", description="SPIFFE trust domain. Default cluster.local."
+    )
+    default_deny: bool = Field(True, description="Deny every call not allowed by an allowFrom. Default true.")
+    egress_default_deny: bool = Field(
+        False, description="Only the hosts in spec.egress may be called outside the mesh. Default false."
+    )
+    ca: CertificateAuthority = Field(default_factory=CertificateAuthority)
+    control_plane: ControlPlane = Field(default_factory=ControlPlane)
+
+
+class Tracing(IntentModel):
+    """Distributed tracing."""
+
+    sampling_percent: float = Field(1.0, ge=0, le=100, description="Percent (0-100) of requests traced. Default 1.")
+    provider: Name = Field("otel", description="Name of the tracing provider. Default otel.")
+    endpoint: str | None = Field(
+        None, description="OTLP gRPC collector, host:port, e.g. otel-collector.observability:4317."
+    )
+
+
+class AccessLogs(IntentModel):
+    """Proxy access logs."""
+
+    enabled: bool = True
+    format: Literal["text", "json"] = "json"
+
+
+class Alerts(IntentModel):
+    """Prometheus alerts for the mesh team (a PrometheusRule)."""
+
+    enabled: bool = True
+    namespace: Name | None = Field(None, description="Namespace of the PrometheusRule. Default: defaults.namespace.")
+    error_rate_percent: float = Field(5, gt=0, le=100, description="Alert above this percent of 5xx. Default 5.")
+    certificate_expiry_days: int = Field(30, ge=1, le=365, description="Alert this many days before expiry. Default 30.")
+    labels: Labels = Field(default_factory=dict, description="Labels the Prometheus rule selector expects.")
+
+
+class Telemetry(IntentModel):
+    """Observability: tracing, access logs, metrics and alerts."""
+
+    tracing: Tracing | None = None
+    access_logs: AccessLogs | None = None
+    metrics: bool = Field(True, description="Scrape proxy metrics (ServiceMonitor/PodMonitor where needed).")
+    alerts: Alerts = Field(default_factory=Alerts)
+
+
+# --- document -------------------------------------------------------------------------------
+
+
+class Defaults(IntentModel):
+    """Values every service inherits unless it sets its own."""
+
+    namespace: Name = Field("default", description="Namespace of services and gateways. Default: default.")
+    timeout: Duration | None = None
+    retries: Retries | None = None
+    retry_budget: RetryBudget | None = None
+    circuit_breaker: CircuitBreaker | None = None
+
+
+class Spec(IntentModel):
+    """The body of an intent."""
+
+    platform: Literal["istio", "linkerd", "cilium"] = Field(
+        "istio", description="Default target; the --platform option overrides it."
+    )
+    mesh: Mesh = Field(default_factory=Mesh)
+    telemetry: Telemetry = Field(default_factory=Telemetry)
+    defaults: Defaults = Field(default_factory=Defaults)
+    services: list[Service] = Field(default_factory=list)
+    gateways: list[Gateway] = Field(default_factory=list)
+    egress: list[EgressHost] = Field(default_factory=list, description="External hosts workloads may call.")
+
+    @model_validator(mode="after")
+    def _inherit_defaults(self) -> Spec:
+        # Resolve inheritance once, here, so every platform sees the same effective values.
+        d = self.defaults
+        for svc in self.services:
+            if svc.namespace is None:
+                svc.namespace = d.namespace
+            for attr in ("timeout", "retries", "retry_budget", "circuit_breaker"):
+                if getattr(svc, attr) is None and getattr(d, attr) is not None:
+                    setattr(svc, attr, getattr(d, attr))
+        for gw in self.gateways:
+            if gw.namespace is None:
+                gw.namespace = d.namespace
+        if self.telemetry.alerts.namespace is None:
+            self.telemetry.alerts.namespace = d.namespace
+        return self
+
+
+class Metadata(IntentModel):
+    """Intent metadata."""
+
+    name: Name = Field(description="Name of the application, used in generated names and comments.")
+
+
+class MeshIntent(IntentModel):
+    """A meshgen intent document."""
+
+    api_version: Literal["meshgen.dev/v1alpha1"] = Field(description="Always meshgen.dev/v1alpha1.")
+    kind: Literal["MeshIntent"] = Field(description="Always MeshIntent.")
+    metadata: Metadata
+    spec: Spec
+
+    def service(self, name: str, namespace: str | None = None) -> Service | None:
+        """The service with this name (and namespace, when given)."""
+        for svc in self.spec.services:
+            if svc.name == name and (namespace is None or svc.namespace == namespace):
+                return svc
+        return None
+
+    def gateway(self, name: str) -> Gateway | None:
+        """The gateway with this name."""
+        return next((g for g in self.spec.gateways if g.name == name), None)

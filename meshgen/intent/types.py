@@ -1,0 +1,117 @@
+"""Value types shared by the intent model: durations, Kubernetes names, label maps.
+
+Units live in types, not names: a :class:`Duration` parses Go-style strings (``500ms``, ``2s``,
+``1h30m``) and keeps whole milliseconds; names follow Kubernetes' DNS-1123 rules
+(https://kubernetes.io/docs/concepts/overview/working-with-objects/names/).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import core_schema
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_DURATION_FULL = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$")
+_UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1_000, "ms": 1}
+
+
+class Duration(int):
+    """A non-negative duration in whole milliseconds, written as a Go-style string.
+
+    Accepts ``<number><unit>`` repeated, units ``h``, ``m``, ``s``, ``ms`` (``1h30m``, ``1.5s``,
+    ``250ms``). Sub-millisecond values are rejected because no target platform can express them
+    (Gateway API's GEP-2257 format and Istio's durations both stop at ``ms``).
+    :meth:`__str__` gives the canonical form every platform accepts: whole units only,
+    largest first, e.g. ``90000`` -> ``1m30s``, ``1500`` -> ``1500ms``.
+    """
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        """Parse ``text``; raises ValueError with the expected format."""
+        if not isinstance(text, str) or not _DURATION_FULL.match(text):
+            raise ValueError(
+                f"expected a duration such as 500ms, 2s, 1m30s or 24h (units h, m, s, ms), got {text!r}"
+            )
+        total = 0.0
+        for number, unit in _DURATION_PART.findall(text):
+            total += float(number) * _UNIT_MS[unit]
+        if total != int(total):
+            raise ValueError(f"duration {text!r} is finer than a millisecond")
+        return cls(int(total))
+
+    @property
+    def ms(self) -> int:
+        """The duration in milliseconds."""
+        return int(self)
+
+    def __str__(self) -> str:
+        ms = int(self)
+        if ms == 0:
+            return "0s"
+        if ms % 1000:
+            return f"{ms}ms"
+        seconds = ms // 1000
+        hours, rest = divmod(seconds, 3600)
+        minutes, secs = divmod(rest, 60)
+        text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+        return text
+
+    def __repr__(self) -> str:
+        return f"Duration({str(self)!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def validate(value: Any) -> Duration:
+            if isinstance(value, Duration):
+                return value
+            return cls.parse(value)
+
+        return core_schema.no_info_plain_validator_function(
+            validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict:
+        return {"type": "string", "pattern": _DURATION_FULL.pattern, "examples": ["500ms", "2s", "24h"]}
+
+
+_DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_HEADER_NAME = r"^[a-z0-9!#$%&'*+.^_`|~-]+$"
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+#: A DNS-1123 label (``reviews``, ``bookinfo``): lower case alphanumerics and ``-``, at most 63.
+Name = Annotated[str, Field(pattern=_DNS1123_LABEL, min_length=1, max_length=63)]
+
+
+
+def _check_header_name(name: str) -> str:
+    if not re.match(_HEADER_NAME, name) or len(name) > 256:
+        raise ValueError(
+            f"header name {name!r} must be lower case (HTTP/2 and every mesh compare header names in lower case)"
+        )
+    return name
+
+
+#: An HTTP header name, lower case as HTTP/2 and every mesh compare them.
+HeaderName = Annotated[str, AfterValidator(_check_header_name)]
+
+
+def _check_labels(labels: dict[str, str]) -> dict[str, str]:
+    for key, value in labels.items():
+        if not _LABEL_KEY.match(key) or len(key) > 317:
+            raise ValueError(f"label key {key!r} is not a valid Kubernetes label key")
+        if not _LABEL_VALUE.match(value):
+            raise ValueError(
+                f"label value {value!r} of {key!r} must be at most 63 alphanumerics, '-', '_' or '.'"
+            )
+    return labels
+
+
+#: Kubernetes labels: ``{key: value}`` with valid label keys and values.
+Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
