@@ -1,0 +1,106 @@
+"""The Platform interface: a mesh decides *what* to emit as plain data; templates lay it out.
+
+A platform's :meth:`Platform.plan` is pure: no files, no Jinja, no clock. It returns a
+:class:`Plan`: the Kubernetes objects to emit (each a template name plus the values the template
+lays out), any other files (Helm values), and the capability findings of this intent on this
+platform.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol
+
+from meshgen.capabilities import Finding
+from meshgen.intent.model import MeshIntent
+
+#: Apply order: namespaces and identities first, then what refers to them.
+_KIND_ORDER = {
+    "Namespace": 0,
+    "ServiceAccount": 1,
+    "ConfigMap": 2,
+    "Secret": 2,
+    "Service": 3,
+    "Deployment": 4,
+}
+
+
+@dataclass(frozen=True)
+class PlannedObject:
+    """One Kubernetes object to emit: which template, with which values.
+
+    Attributes:
+        template: path under ``templates/``, e.g. ``istio/virtual-service.yaml.j2``.
+        api_version, kind, name, namespace: the object's identity (namespace None = cluster-scoped).
+        values: what the template lays out; plain data only (str, int, float, bool, None, lists, dicts).
+    """
+
+    template: str
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def sort_key(self) -> tuple:
+        """Stable output order: kind rank, namespace, kind, name."""
+        return (_KIND_ORDER.get(self.kind, 10), self.namespace or "", self.kind, self.name)
+
+    @property
+    def file_name(self) -> str:
+        """Relative output path: ``<namespace>/<kind>-<name>.yaml`` (``_cluster`` for cluster-scoped)."""
+        return f"{self.namespace or '_cluster'}/{self.kind.lower()}-{self.name}.yaml"
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """A non-object file to emit, such as a Helm values file, at ``path`` relative to the platform folder."""
+
+    template: str
+    path: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one platform emits for one intent."""
+
+    platform: str
+    objects: tuple[PlannedObject, ...]
+    files: tuple[PlannedFile, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+class Platform(Protocol):
+    """A service mesh meshgen can target."""
+
+    name: str  # CLI value = templates/ folder = test id
+    description: str
+
+    def plan(self, intent: MeshIntent) -> Plan:
+        """Decide what to emit for ``intent``. Pure: no files, no Jinja, no clock."""
+        ...
+
+
+def object_name(*parts: str) -> str:
+    """Join name parts into a DNS-1123 name of at most 63 characters (stable hash suffix if cut)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", "-".join(p for p in parts if p).lower()).strip("-")
+    if len(name) <= 63:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:54].rstrip('-')}-{digest}"
+
+
+def sort_objects(objects: list[PlannedObject]) -> tuple[PlannedObject, ...]:
+    """Objects in stable apply order; duplicates (same kind, namespace, name) are a planning bug."""
+    seen: set = set()
+    for obj in objects:
+        key = (obj.api_version.split("/")[0], obj.kind, obj.namespace, obj.name)
+        if key in seen:
+            raise AssertionError(f"planned {obj.kind} {obj.namespace}/{obj.name} twice")
+        seen.add(key)
+    return tuple(sorted(objects, key=lambda o: o.sort_key))

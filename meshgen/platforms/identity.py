@@ -1,0 +1,200 @@
+"""Who a caller is: resolve ``allowFrom``/``denyFrom`` entries to identities and pod labels.
+
+Identity-based meshes (Istio, Linkerd) authorize service accounts; label-based Cilium authorizes
+pod labels. Both views come from here, so every platform admits exactly the same callers, and
+a caller that an identity-based mesh cannot single out (versions sharing one service account, a
+label selector cutting through a service account) is flagged once, in the same words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from meshgen.intent.model import Gateway, MeshIntent, Peer, Port, Service, Version
+from meshgen.intent.rules import resolve_service
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A set of pods: a service, or one version of it, with its identity and labels."""
+
+    service: Service
+    version: Version | None
+    namespace: str
+    service_account: str
+    labels: tuple[tuple[str, str], ...]
+
+
+def workloads(intent: MeshIntent) -> list[Workload]:
+    """Every workload of the intent: one per version, or one per service without versions."""
+    out = []
+    for svc in intent.spec.services:
+        base = svc.pod_selector
+        if not svc.versions:
+            out.append(Workload(svc, None, svc.namespace or "", svc.identity, tuple(sorted(base.items()))))
+        for version in svc.versions:
+            labels = {**base, **version.pod_labels}
+            sa = version.service_account or svc.identity
+            out.append(Workload(svc, version, svc.namespace or "", sa, tuple(sorted(labels.items()))))
+    return out
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A resolved ``allowFrom``/``denyFrom`` entry.
+
+    Attributes:
+        kind: service | gateway | namespace | service-account | selector.
+        namespaces: for kind namespace, the namespace whose every workload is meant.
+        identities: (namespace, service account) pairs of the callers; empty for kind namespace.
+        label_sets: pod label sets selecting the callers (for label-based platforms), each with
+            its namespace; empty for kind namespace.
+        unenforceable: why an identity-based mesh cannot admit exactly these callers, or None.
+        description: how the report names the caller, e.g. ``service bookinfo/productpage``.
+    """
+
+    kind: str
+    namespaces: tuple[str, ...]
+    identities: tuple[tuple[str, str], ...]
+    label_sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    unenforceable: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One allow or deny entry, resolved: who, on which callee ports, for which requests."""
+
+    caller: Caller
+    ports: tuple[Port, ...]
+    methods: tuple[str, ...]
+    paths: tuple[str, ...]
+    grpc_paths: tuple[str, ...] = field(default=())
+    peer: Peer | None = None
+    implicit: bool = False
+
+    @property
+    def is_l7(self) -> bool:
+        """Whether the rule restricts requests, not only connections."""
+        return bool(self.methods or self.paths or self.grpc_paths)
+
+    @property
+    def all_paths(self) -> tuple[str, ...]:
+        """Path patterns, gRPC methods included as ``/pkg.Service/Method`` paths (Istio glob syntax)."""
+        return self.paths + self.grpc_paths
+
+
+GatewayIdentity = Callable[[Gateway], tuple[str, str]]
+GatewayLabels = Callable[[Gateway], dict[str, str]]
+
+
+def resolve_caller(
+    intent: MeshIntent, callee: Service, peer: Peer, gateway_identity: GatewayIdentity, gateway_labels: GatewayLabels
+) -> Caller:
+    """Resolve ``peer`` (an entry of ``callee``'s allowFrom/denyFrom) to identities and labels."""
+    if peer.service is not None:
+        svc = resolve_service(intent, peer.service, peer.namespace)[0]
+        mine = [w for w in workloads(intent) if w.service is svc]
+        chosen = [w for w in mine if not peer.versions or (w.version and w.version.name in peer.versions)]
+        reason = None
+        if peer.versions:
+            chosen_sas = {w.service_account for w in chosen}
+            others = [w for w in mine if w not in chosen and w.service_account in chosen_sas]
+            if others:
+                names = ", ".join(sorted(w.version.name for w in others if w.version))
+                reason = (
+                    f"versions {', '.join(peer.versions)} of {svc.name} share service account "
+                    f"{svc.namespace}/{sorted(chosen_sas)[0]} with {names}: give each version its own "
+                    "versions[].serviceAccount"
+                )
+        label_sets = _labels_of(chosen, svc if not peer.versions else None)
+        desc = f"service {svc.namespace}/{svc.name}" + (f" versions {', '.join(peer.versions)}" if peer.versions else "")
+        return Caller("service", (), _identities(chosen), label_sets, reason, desc)
+    if peer.gateway is not None:
+        gw = intent.gateway(peer.gateway)
+        assert gw is not None
+        ns, sa = gateway_identity(gw)
+        labels = tuple(sorted(gateway_labels(gw).items()))
+        return Caller("gateway", (), ((ns, sa),), ((gw.namespace or "", labels),), None, f"gateway {gw.namespace}/{gw.name}")
+    if peer.service_account is not None:
+        ns = peer.namespace or ""
+        desc = f"service account {ns}/{peer.service_account}"
+        return Caller("service-account", (), ((ns, peer.service_account),), (), None, desc)
+    if peer.selector is not None:
+        ns = peer.namespace or callee.namespace or ""
+        wanted = set(peer.selector.items())
+        all_here = [w for w in workloads(intent) if w.namespace == ns]
+        chosen = [w for w in all_here if wanted <= set(w.labels)]
+        reason = None
+        if not chosen:
+            reason = f"no workload of the intent in namespace {ns} carries labels {_fmt(peer.selector)}"
+        else:
+            sas = {w.service_account for w in chosen}
+            leaks = [w for w in all_here if w not in chosen and w.service_account in sas]
+            if leaks:
+                reason = (
+                    f"labels {_fmt(peer.selector)} select only part of the pods running as "
+                    f"{', '.join(sorted(sas))}: an identity cannot be split by labels"
+                )
+        return Caller(
+            "selector",
+            (),
+            _identities(chosen),
+            ((ns, tuple(sorted(peer.selector.items()))),),
+            reason,
+            f"pods labelled {_fmt(peer.selector)} in {ns}",
+        )
+    return Caller("namespace", (peer.namespace or "",), (), (), None, f"namespace {peer.namespace}")
+
+
+def _identities(chosen: list[Workload]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted({(w.namespace, w.service_account) for w in chosen}))
+
+
+def _labels_of(chosen: list[Workload], whole: Service | None):
+    if whole is not None:
+        return ((whole.namespace or "", tuple(sorted(whole.pod_selector.items()))),)
+    return tuple(sorted({(w.namespace, w.labels) for w in chosen}))
+
+
+def _fmt(labels: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{k}: {v}" for k, v in sorted(labels.items())) + "}"
+
+
+def rules_for(
+    intent: MeshIntent,
+    callee: Service,
+    gateway_identity: GatewayIdentity,
+    gateway_labels: GatewayLabels,
+    *,
+    deny: bool = False,
+) -> list[Rule]:
+    """The resolved allow (or deny) rules of ``callee``, including the implicit allow of every
+    gateway that routes to it (a gateway route is intent that the gateway may call its backend)."""
+    peers = list(callee.deny_from if deny else callee.allow_from)
+    out = [_rule(intent, callee, p, gateway_identity, gateway_labels) for p in peers]
+    if deny:
+        return out
+    for gw in intent.spec.gateways:
+        for route in gw.routes:
+            if route.service is None:
+                continue
+            target = resolve_service(intent, route.service, route.namespace)
+            if not target or target[0] is not callee:
+                continue
+            port = callee.port_named(route.port) if route.port else callee.ports[0]
+            covered = any(
+                r.peer is not None and r.peer.gateway == gw.name and port in r.ports and not r.is_l7 for r in out
+            )
+            if not covered:
+                implicit = _rule(intent, callee, Peer(gateway=gw.name, ports=[port.name]), gateway_identity, gateway_labels)
+                out.append(Rule(implicit.caller, implicit.ports, (), (), (), None, True))
+    return out
+
+
+def _rule(intent, callee, peer, gateway_identity, gateway_labels) -> Rule:
+    caller = resolve_caller(intent, callee, peer, gateway_identity, gateway_labels)
+    ports = tuple(callee.port_named(p) for p in peer.ports) if peer.ports else tuple(callee.ports)
+    grpc = tuple(peer.grpc.paths()) if peer.grpc else ()
+    return Rule(caller, ports, tuple(peer.methods), tuple(peer.paths), grpc, peer)

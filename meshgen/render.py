@@ -1,0 +1,158 @@
+"""Lay planned objects out as YAML text with Jinja.
+
+The environment is configured once for YAML: templates come from the packaged ``templates/``
+folder, ``StrictUndefined`` turns a typo into an error instead of an empty field, and every
+interpolated value goes through the :func:`yaml_scalar` filter (``| y``), so no name or string
+from an intent can inject YAML. Output is deterministic: objects in the plan's order, no
+timestamps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import jinja2
+
+from meshgen.platforms.base import Plan, PlannedFile, PlannedObject
+
+# A plain scalar is emitted unquoted only when no YAML 1.1 or 1.2 parser can read it as anything
+# but this string: starts with a letter, '/' or '_', has no indicator characters, and is not a
+# boolean or null word in any YAML version.
+_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+# Durations (30s, 1m30s, 500ms) start with a digit but no YAML version reads them as numbers.
+_PLAIN_DURATION = re.compile(r"^(?:[0-9]+(?:ms|h|m|s))+$")
+_RESERVED = frozenset(
+    {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
+)
+
+
+def yaml_scalar(value: Any) -> str:
+    """Render one value as a YAML flow scalar that parses back to exactly ``value``.
+
+    Strings are plain when unambiguous, otherwise JSON-quoted (JSON strings are valid YAML
+    double-quoted scalars, with every control character escaped). Raises TypeError for lists or
+    mappings: templates lay those out themselves.
+    """
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("non-finite numbers are not valid in Kubernetes objects")
+        return repr(float(value))
+    if isinstance(value, str):
+        if (_PLAIN.match(value) and value.lower() not in _RESERVED) or _PLAIN_DURATION.match(value):
+            return value
+        return json.dumps(value, ensure_ascii=False)
+    raise TypeError(f"yaml_scalar takes a scalar, got {type(value).__name__}")
+
+
+def yaml_quoted(value: Any) -> str:
+    """Always a double-quoted string (annotation values, ports Cilium wants as strings)."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def yaml_block(value: Any, indent: int) -> str:
+    """Lay out plain data (mappings, lists, scalars) as a YAML block at ``indent`` spaces.
+
+    For sub-structures (a route's matches, a filter's config) whose shape the surrounding template
+    already shows. Every key and scalar goes through :func:`yaml_scalar`; mappings keep their
+    insertion order (planners build them in the order Kubernetes documents show); list items are
+    indented two spaces under their key. No trailing newline.
+    """
+    lines: list[str] = []
+    _emit(value, indent, lines)
+    return "\n".join(lines)
+
+
+def _inline_empty(value: Any) -> str | None:
+    if isinstance(value, dict) and not value:
+        return "{}"
+    if isinstance(value, list) and not value:
+        return "[]"
+    if isinstance(value, (dict, list)):
+        return None
+    return yaml_scalar(value)
+
+
+def _emit(value: Any, indent: int, lines: list[str]) -> None:
+    pad = " " * indent
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inline = _inline_empty(item)
+            if inline is not None:
+                lines.append(f"{pad}{yaml_scalar(key)}: {inline}")
+            else:
+                lines.append(f"{pad}{yaml_scalar(key)}:")
+                _emit(item, indent + 2, lines)
+    elif isinstance(value, list):
+        for item in value:
+            inline = _inline_empty(item)
+            if inline is not None:
+                lines.append(f"{pad}- {inline}")
+            else:
+                sub: list[str] = []
+                _emit(item, indent + 2, sub)
+                sub[0] = f"{pad}- {sub[0][indent + 2:]}"
+                lines.extend(sub)
+    else:
+        lines.append(pad + yaml_scalar(value))
+
+
+def templates_dir() -> Path:
+    """The templates folder: inside the installed wheel, or the repository's top-level one."""
+    packaged = resources.files("meshgen") / "templates"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The one Jinja environment for meshgen's own templates."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["y"] = yaml_scalar
+    env.filters["q"] = yaml_quoted
+    env.filters["block"] = yaml_block
+    env.filters["sorted_map"] = lambda mapping: dict(sorted(mapping.items()))
+    return env
+
+
+def render_object(obj: PlannedObject) -> str:
+    """One object as a YAML document (no leading ``---``)."""
+    template = environment().get_template(obj.template)
+    return template.render(o=obj.values, meta=_meta(obj))
+
+
+def render_file(planned: PlannedFile) -> str:
+    """One non-object file (e.g. Helm values)."""
+    return environment().get_template(planned.template).render(o=planned.values)
+
+
+def _meta(obj: PlannedObject) -> dict:
+    return {"name": obj.name, "namespace": obj.namespace, "api_version": obj.api_version, "kind": obj.kind}
+
+
+def render_stream(plan: Plan) -> str:
+    """All objects of ``plan`` as one multi-document YAML stream."""
+    return join_documents(render_object(o) for o in plan.objects)
+
+
+def join_documents(documents: Iterable[str]) -> str:
+    """Join YAML documents with ``---`` separators."""
+    return "".join(f"---\n{doc}" for doc in documents)
