@@ -1,0 +1,5 @@
+"""``python -m meshgen``."""
+
+from meshgen.cli import main
+
+main()
