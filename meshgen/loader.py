@@ -147,14 +147,14 @@ def _syntax_problems(text: str, path: Path) -> list[Problem]:
 
 def _locate_all(text: str, path: Path, violations: list[Violation]) -> list[Problem]:
     doc = _round_trip(text)
-    return [Problem(format_path(v.path), v.message, locate(doc, v.path, path)) for v in violations]
+    return [Problem(format_path(v.path), v.message, locate(doc, v.path, path, at_key=v.at_key)) for v in violations]
 
 
-def locate(doc: Any, parts: tuple, file: Path) -> SourceLocation:
+def locate(doc: Any, parts: tuple, file: Path, *, at_key: bool = False) -> SourceLocation:
     """Follow ``parts`` through a round-trip document to the deepest node that has a position.
 
     The position is the value's for a scalar at the end of the path (what is wrong is the value),
-    otherwise the key's.
+    otherwise (or with ``at_key``) the key's.
     """
     node, (line, col) = doc, (getattr(getattr(doc, "lc", None), "line", 0) or 0, 0)
     for i, part in enumerate(parts):
@@ -162,7 +162,7 @@ def locate(doc: Any, parts: tuple, file: Path) -> SourceLocation:
         if isinstance(node, CommentedMap) and part in node:
             value = node[part]
             scalar = not isinstance(value, (CommentedMap, CommentedSeq))
-            line, col = node.lc.value(part) if (last and scalar) else node.lc.key(part)
+            line, col = node.lc.value(part) if (last and scalar and not at_key) else node.lc.key(part)
             node = value
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
             line, col = node.lc.item(part)
@@ -174,13 +174,16 @@ def locate(doc: Any, parts: tuple, file: Path) -> SourceLocation:
 
 def _pydantic_violations(exc: ValidationError, data: Any) -> list[Violation]:
     merged: dict[tuple, list[str]] = {}
+    unknown: set[tuple] = set()
     for err in exc.errors(include_url=False):
         loc = _clean_loc(err["loc"], data, err["type"])
         merged.setdefault(loc, [])
+        if err["type"] == "extra_forbidden":
+            unknown.add(loc)
         message = _message(err, loc)
         if message not in merged[loc]:
             merged[loc].append(message)
-    return [Violation(loc, " or ".join(msgs)) for loc, msgs in merged.items()]
+    return [Violation(loc, " or ".join(msgs), at_key=loc in unknown) for loc, msgs in merged.items()]
 
 
 def _clean_loc(loc: tuple, data: Any, kind: str) -> tuple:

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from meshgen.intent.types import Duration, HeaderName, Labels, Name
+from meshgen.intent.types import Duration, HeaderName, Hostname, Labels, Name
 
 API_VERSION = "meshgen.dev/v1alpha1"
 KIND = "MeshIntent"
@@ -464,7 +464,7 @@ class Listener(IntentModel):
     name: Name | None = Field(None, description="Listener name. Default: <protocol>-<port>, e.g. https-443.")
     port: int = Field(ge=1, le=65535)
     protocol: Literal["HTTP", "HTTPS", "TLS", "TCP"] = Field(description="HTTP | HTTPS | TLS | TCP.")
-    hostname: str | None = Field(None, description="Only this hostname (SNI / Host). Default: the gateway's.")
+    hostname: Hostname | None = Field(None, description="Only this hostname (SNI / Host). Default: the gateway's.")
     tls_secret: Name | None = Field(None, description="Secret with the certificate (HTTPS, or TLS terminate).")
     tls_mode: Literal["terminate", "passthrough"] = Field(
         "terminate", description="TLS listeners: terminate at the gateway or pass through to the backend."
@@ -489,14 +489,14 @@ class Rewrite(IntentModel):
 
     path_prefix: str | None = Field(None, pattern=r"^/", description="Replace the matched path prefix with this.")
     path: str | None = Field(None, pattern=r"^/", description="Replace the whole path.")
-    hostname: str | None = Field(None, description="Replace the Host header.")
+    hostname: Hostname | None = Field(None, description="Replace the Host header.")
 
 
 class Redirect(IntentModel):
     """Answer with a redirect instead of forwarding (Gateway API RequestRedirect)."""
 
     scheme: Literal["http", "https"] | None = None
-    hostname: str | None = None
+    hostname: Hostname | None = None
     port: int | None = Field(None, ge=1, le=65535)
     path: str | None = Field(None, pattern=r"^/")
     status_code: Literal[301, 302] = 302
@@ -506,7 +506,7 @@ class GatewayRoute(IntentModel):
     """A north-south route from a gateway to a service of the intent."""
 
     name: Name | None = Field(None, description="Route name. Default: derived from the gateway and service.")
-    hostnames: list[str] = Field(default_factory=list, description="Only these hostnames. Default: the gateway's.")
+    hostnames: list[Hostname] = Field(default_factory=list, description="Only these hostnames. Default: the gateway's.")
     listener: Name | None = Field(None, description="Attach to this listener only. Default: every matching listener.")
     match: RequestMatch | None = Field(None, description="Which requests (HTTP). Default: all.")
     service: Name | None = Field(None, description="Backend service (not with redirect).")
@@ -536,7 +536,7 @@ class Gateway(IntentModel):
     service_account: Name | None = Field(
         None, description="Identity of the gateway's pods. Default: what the platform deploys (<name>-istio on Istio)."
     )
-    hostnames: list[str] = Field(default_factory=list, description="Hostnames served. Default: any.")
+    hostnames: list[Hostname] = Field(default_factory=list, description="Hostnames served. Default: any.")
     listeners: list[Listener] = Field(min_length=1)
     routes: list[GatewayRoute] = Field(default_factory=list)
 

@@ -24,6 +24,7 @@ class Violation:
 
     path: Path
     message: str
+    at_key: bool = False  # point at the key (an unknown key) rather than its value
 
 
 def format_path(path: Path) -> str:

@@ -98,6 +98,11 @@ def _check_header_name(name: str) -> str:
     return name
 
 
+_HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+#: A DNS hostname as Gateway API accepts it: lower case labels, optionally ``*.`` first.
+Hostname = Annotated[str, Field(pattern=_HOSTNAME, min_length=1, max_length=253)]
+
 #: An HTTP header name, lower case as HTTP/2 and every mesh compare them.
 HeaderName = Annotated[str, AfterValidator(_check_header_name)]
 
