@@ -266,7 +266,7 @@ MATRIX: dict[Feature, dict[str, Capability]] = {
         "cilium": Capability(N, "Gateway API Gateway (class cilium) + HTTPRoute"),
     },
     Feature.GATEWAY_L4: {
-        "istio": Capability(A, "TLSRoute/TCPRoute from the Gateway API experimental channel"),
+        "istio": Capability(A, "TLSRoute/TCPRoute (gateway.networking.k8s.io/v1 since Gateway API 1.6); Istio documents TLS and TCP routes as Alpha"),
         "linkerd": Capability(X, "Linkerd has no ingress controller"),
         "cilium": Capability(A, "TLSRoute/TCPRoute from the Gateway API experimental channel"),
     },

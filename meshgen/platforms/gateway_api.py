@@ -190,7 +190,8 @@ def _route_objects(intent, gw: Gateway, labels, report: Report, subject: str) ->
         # A route without a listener attaches to the listeners of one kind, HTTP first.
         kind = "HTTPRoute" if "HTTPRoute" in kinds else sorted(kinds)[0]
         parents = tuple(lst.resolved_name for lst in listeners if _listener_kind(lst) == kind)
-        hostnames = tuple(route.hostnames or gw.hostnames) if kind != "TCPRoute" else ()
+        own = sorted({lst.hostname for lst in listeners if lst.hostname and lst.resolved_name in parents})
+        hostnames = tuple(route.hostnames or own or gw.hostnames) if kind != "TCPRoute" else ()
         groups.setdefault((kind, parents, hostnames), []).append((route, _rule(intent, gw, route, kind, report, subject)))
     out: list[PlannedObject] = []
     names: set[str] = set()

@@ -280,10 +280,9 @@ class IstioPlatform:
 
     def _rule(self, rule: Rule, td: str, report: Report, subject: str, feature: Feature) -> dict[str, Any] | None:
         caller = rule.caller
-        if rule.peer is not None and rule.peer.versions:
-            report.use(Feature.AUTHZ_BY_VERSION, subject)
-        if caller.kind == "selector":
-            report.use(Feature.AUTHZ_BY_SELECTOR, subject)
+        if caller.kind == "selector" and caller.identities:
+            admitted = ", ".join(f"{ns}/{sa}" for ns, sa in caller.identities)
+            report.use(Feature.AUTHZ_BY_SELECTOR, subject, f"{caller.description} admitted as the service accounts of the intent's workloads carrying those labels: {admitted}")
         if caller.unenforceable:
             kind = Feature.AUTHZ_BY_VERSION if caller.kind == "service" else Feature.AUTHZ_BY_SELECTOR
             report.lost(kind, subject, f"cannot admit exactly {caller.description}: {caller.unenforceable}")
