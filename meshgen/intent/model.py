@@ -258,8 +258,8 @@ class FaultAbort(IntentModel):
 class Fault(IntentModel):
     """Fault injection for testing resilience: a delay, an abort, or both."""
 
-    delay: FaultDelay | None = None
-    abort: FaultAbort | None = None
+    delay: FaultDelay | None = Field(None, description="Delay matched requests.")
+    abort: FaultAbort | None = Field(None, description="Fail matched requests.")
 
     @model_validator(mode="after")
     def _something(self) -> Fault:
@@ -462,7 +462,7 @@ class Listener(IntentModel):
     """A port a gateway accepts traffic on (Gateway API ``Gateway.spec.listeners[]``)."""
 
     name: Name | None = Field(None, description="Listener name. Default: <protocol>-<port>, e.g. https-443.")
-    port: int = Field(ge=1, le=65535)
+    port: int = Field(ge=1, le=65535, description="Port the gateway listens on.")
     protocol: Literal["HTTP", "HTTPS", "TLS", "TCP"] = Field(description="HTTP | HTTPS | TLS | TCP.")
     hostname: Hostname | None = Field(None, description="Only this hostname (SNI / Host). Default: the gateway's.")
     tls_secret: Name | None = Field(None, description="Secret with the certificate (HTTPS, or TLS terminate).")
@@ -495,11 +495,11 @@ class Rewrite(IntentModel):
 class Redirect(IntentModel):
     """Answer with a redirect instead of forwarding (Gateway API RequestRedirect)."""
 
-    scheme: Literal["http", "https"] | None = None
-    hostname: Hostname | None = None
-    port: int | None = Field(None, ge=1, le=65535)
-    path: str | None = Field(None, pattern=r"^/")
-    status_code: Literal[301, 302] = 302
+    scheme: Literal["http", "https"] | None = Field(None, description="Redirect to this scheme. Default: unchanged.")
+    hostname: Hostname | None = Field(None, description="Redirect to this host. Default: unchanged.")
+    port: int | None = Field(None, ge=1, le=65535, description="Redirect to this port. Default: the scheme's.")
+    path: str | None = Field(None, pattern=r"^/", description="Redirect to this path. Default: unchanged.")
+    status_code: Literal[301, 302] = Field(302, description="301 (permanent) or 302 (temporary). Default 302.")
 
 
 class GatewayRoute(IntentModel):
@@ -513,10 +513,10 @@ class GatewayRoute(IntentModel):
     namespace: Name | None = Field(None, description="Namespace of the backend service. Default: the service's.")
     port: int | None = Field(None, ge=1, le=65535, description="Service port. Default: the service's first port.")
     timeout: Duration | None = Field(None, description="Request timeout at the gateway.")
-    rewrite: Rewrite | None = None
-    redirect: Redirect | None = None
-    request_headers: HeaderEdits | None = None
-    response_headers: HeaderEdits | None = None
+    rewrite: Rewrite | None = Field(None, description="Rewrite path or host before forwarding (HTTP).")
+    redirect: Redirect | None = Field(None, description="Answer with a redirect instead of forwarding (HTTP).")
+    request_headers: HeaderEdits | None = Field(None, description="Edit request headers before forwarding (HTTP).")
+    response_headers: HeaderEdits | None = Field(None, description="Edit response headers (HTTP).")
 
     @model_validator(mode="after")
     def _backend_or_redirect(self) -> GatewayRoute:
@@ -528,7 +528,7 @@ class GatewayRoute(IntentModel):
 class Gateway(IntentModel):
     """A north-south entry point: a Gateway API ``Gateway`` and its routes."""
 
-    name: Name
+    name: Name = Field(description="Gateway name (the Gateway API Gateway).")
     namespace: Name | None = Field(None, description="Namespace. Default: defaults.namespace.")
     class_name: str | None = Field(
         None, description="GatewayClass. Default: the platform's own (istio, cilium); Linkerd has none."
@@ -537,8 +537,8 @@ class Gateway(IntentModel):
         None, description="Identity of the gateway's pods. Default: what the platform deploys (<name>-istio on Istio)."
     )
     hostnames: list[Hostname] = Field(default_factory=list, description="Hostnames served. Default: any.")
-    listeners: list[Listener] = Field(min_length=1)
-    routes: list[GatewayRoute] = Field(default_factory=list)
+    listeners: list[Listener] = Field(min_length=1, description="Ports the gateway accepts, at least one.")
+    routes: list[GatewayRoute] = Field(default_factory=list, description="Routes to services of the intent.")
 
 
 # --- egress ---------------------------------------------------------------------------------
@@ -658,10 +658,10 @@ class Defaults(IntentModel):
     """Values every service inherits unless it sets its own."""
 
     namespace: Name = Field("default", description="Namespace of services and gateways. Default: default.")
-    timeout: Duration | None = None
-    retries: Retries | None = None
-    retry_budget: RetryBudget | None = None
-    circuit_breaker: CircuitBreaker | None = None
+    timeout: Duration | None = Field(None, description="Request timeout of every service. Default: none.")
+    retries: Retries | None = Field(None, description="Retries of every service. Default: no retries.")
+    retry_budget: RetryBudget | None = Field(None, description="Retry budget of every service. Default: none.")
+    circuit_breaker: CircuitBreaker | None = Field(None, description="Circuit breaking of every service. Default: none.")
 
 
 class Spec(IntentModel):
@@ -672,9 +672,9 @@ class Spec(IntentModel):
     )
     mesh: Mesh = Field(default_factory=Mesh)
     telemetry: Telemetry = Field(default_factory=Telemetry)
-    defaults: Defaults = Field(default_factory=Defaults)
-    services: list[Service] = Field(default_factory=list)
-    gateways: list[Gateway] = Field(default_factory=list)
+    defaults: Defaults = Field(default_factory=Defaults, description="Values every service inherits.")
+    services: list[Service] = Field(default_factory=list, description="The application's services.")
+    gateways: list[Gateway] = Field(default_factory=list, description="North-south entry points.")
     egress: list[EgressHost] = Field(default_factory=list, description="External hosts workloads may call.")
 
     @model_validator(mode="after")
@@ -706,8 +706,8 @@ class MeshIntent(IntentModel):
 
     api_version: Literal["meshgen.dev/v1alpha1"] = Field(description="Always meshgen.dev/v1alpha1.")
     kind: Literal["MeshIntent"] = Field(description="Always MeshIntent.")
-    metadata: Metadata
-    spec: Spec
+    metadata: Metadata = Field(description="Which application this intent describes.")
+    spec: Spec = Field(description="What the application wants from its mesh.")
 
     def service(self, name: str, namespace: str | None = None) -> Service | None:
         """The service with this name (and namespace, when given)."""
