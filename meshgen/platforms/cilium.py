@@ -37,7 +37,9 @@ Decisions (each one also a finding where intent is approximated or lost):
   one gets no policy. A deny-only policy sets ``enableDefaultDeny.ingress: false`` so that it
   does not turn into an allow-nothing. Egress is never made default-deny by these policies:
   only ``mesh.egressDefaultDeny`` does that, through the namespace ``egress`` policy, which keeps
-  DNS to kube-dns and every in-cluster destination (``toEntities: [cluster]``) reachable.
+  DNS to kube-dns and every in-cluster destination (``toEntities: [cluster, kube-apiserver]``)
+  reachable. Kubelet probes need no rule: Cilium admits traffic from the local host by default
+  (agent option ``allow-localhost: auto``).
 * mTLS. ``strict`` puts ``authentication.mode: required`` (SPIRE mutual authentication) on
   every rule admitting workloads; rules admitting the ``ingress`` identity cannot carry it
   (Cilium skips authentication for reserved identities, so the traffic would be dropped).
@@ -61,7 +63,8 @@ from __future__ import annotations
 from typing import Any
 
 from meshgen.capabilities import Feature, Report
-from meshgen.intent.model import EgressHost, Gateway, MeshIntent, Port, RequestMatch, Route, Service
+from meshgen.intent.model import EgressHost, Gateway, MeshIntent, Port, RequestMatch, Retries, Route, Service
+from meshgen.intent.types import Duration
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, object_name, sort_objects
 from meshgen.platforms.identity import Rule, rules_for
@@ -160,13 +163,14 @@ def _ports(ports: tuple[Port, ...] | list[Port]) -> list[dict[str, str]]:
     return [{"port": str(number), "protocol": proto} for number, proto in seen]
 
 
-def _effective(svc: Service, route: Route | None):
+def _effective(svc: Service, route: Route | None) -> tuple[Duration | None, Retries | None]:
+    """The timeout and retries that apply to a route's rule (``None``: the default rule)."""
     timeout = route.timeout if route is not None and route.timeout is not None else svc.timeout
     retries = route.retries if route is not None and route.retries is not None else svc.retries
     return timeout, retries
 
 
-def _retrying(retries) -> bool:
+def _retrying(retries: Retries | None) -> bool:
     return retries is not None and retries.attempts > 0
 
 
@@ -359,6 +363,13 @@ class CiliumPlatform:
                         f"route {name} matches a path, HTTP method or query parameter, which a GRPCRoute cannot: it does "
                         f"not apply to port {port.name}",
                     )
+            if route.match is not None and route.match.method is not None and http_ports:
+                report.approximated(
+                    Feature.REQUEST_ROUTING,
+                    subject,
+                    f"route {name} matches the HTTP method, which Cilium passes only the Gateway-profile conformance "
+                    "tests for, not the mesh profile",
+                )
             if route.mirror is not None:
                 report.use(
                     Feature.MIRRORING,
@@ -532,7 +543,9 @@ class CiliumPlatform:
             }
         ]
         if deny:
-            rules.append({"toEntities": ["cluster"]})  # only calls leaving the cluster are restricted
+            # Only calls leaving the cluster are restricted; kube-apiserver is its own entity when the
+            # control plane runs outside the cluster, and in-cluster callers of the API must keep it.
+            rules.append({"toEntities": ["cluster", "kube-apiserver"]})
         for host in hosts:
             rules.append({"toFQDNs": [_fqdn(host)], "toPorts": [{"ports": [{"port": str(p), "protocol": "TCP"} for p in host.ports]}]})
         what = "only listed external hosts, DNS and in-cluster destinations" if deny else "external hosts (visibility; egress stays open)"

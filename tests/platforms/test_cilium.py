@@ -301,7 +301,7 @@ def test_egress_default_deny_keeps_dns_and_cluster(tmp_path):
                 }
             ],
         },
-        {"toEntities": ["cluster"]},
+        {"toEntities": ["cluster", "kube-apiserver"]},
         {"toFQDNs": [{"matchName": "api.stripe.com"}], "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]},
         {
             "toFQDNs": [{"matchPattern": "*.googleapis.com"}],
@@ -555,3 +555,23 @@ def test_example_routes_carry_no_retry():
         for obj in rendering.objects():
             for rule in obj.get("spec", {}).get("rules", []) if obj["kind"] in ("HTTPRoute", "GRPCRoute") else []:
                 assert "retry" not in rule
+
+
+def test_method_match_is_reported_as_gateway_profile_only(tmp_path):
+    doc = base()
+    api = svc(doc, "api")
+    api["versions"] = [{"name": "v1", "weight": 100}, {"name": "v2", "weight": 0}]
+    api["routes"] = [{"name": "writes", "match": {"method": "POST"}, "version": "v2"}]
+    rendering, _ = rendered(tmp_path, doc)
+    route = objects_of(rendering, "HTTPRoute")["shop/api"]
+    assert route["spec"]["rules"][0] == {"matches": [{"method": "POST"}], "backendRefs": [{"name": "api-v2", "port": 8080}]}
+    found = findings(rendering, Feature.REQUEST_ROUTING)
+    assert [(f.support, f.detail) for f in found] == [
+        (
+            A,
+            (
+                "route writes matches the HTTP method, which Cilium passes only the Gateway-profile conformance tests "
+                "for, not the mesh profile"
+            ),
+        )
+    ]

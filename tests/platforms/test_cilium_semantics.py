@@ -450,6 +450,6 @@ def test_egress_policy_semantics(tmp_path):
         dns = spec["egress"][0]
         assert {_key(k): v for k, v in dns["toEndpoints"][0]["matchLabels"].items()} == {NS: "kube-system", "k8s-app": "kube-dns"}
         assert sorted((p["port"], p["protocol"]) for p in dns["toPorts"][0]["ports"]) == [("53", "TCP"), ("53", "UDP")]
-        assert {"toEntities": ["cluster"]} in spec["egress"]
+        assert {"toEntities": ["cluster", "kube-apiserver"]} in spec["egress"]
         assert spec["enableDefaultDeny"]["egress"] is True
         assert spec.get("enableDefaultDeny", {}).get("ingress") is None  # the egress policy never denies ingress
