@@ -123,12 +123,12 @@ MATRIX: dict[Feature, dict[str, Capability]] = {
     Feature.MTLS_STRICT: {
         "istio": Capability(N, "PeerAuthentication mtls.mode STRICT per namespace"),
         "linkerd": Capability(A, "meshed traffic is always mTLS; namespaces get default-inbound-policy all-authenticated so unauthenticated callers are refused"),
-        "cilium": Capability(A, "WireGuard encrypts between nodes and rules require SPIRE mutual authentication; label identity alone is not cryptographic, and mutual authentication is deprecated from Cilium 1.20"),
+        "cilium": Capability(A, "ingress rules require SPIRE mutual authentication (authentication.mode: required; beta in 1.19, deprecated from 1.20): an out-of-band handshake between agents that authenticates label identities but encrypts nothing (WireGuard does, between nodes only), and cannot cover gateway traffic (reserved ingress identity)"),
     },
     Feature.MTLS_PERMISSIVE: {
         "istio": Capability(N, "PeerAuthentication mtls.mode PERMISSIVE"),
         "linkerd": Capability(N, "default-inbound-policy all-unauthenticated"),
-        "cilium": Capability(A, "no mutual-authentication requirement on rules; node encryption stays on"),
+        "cilium": Capability(A, "rules admit callers by label identity without mutual authentication; no per-service or per-port mode; encryption only if WireGuard/IPsec is on"),
     },
     Feature.CA_MESH: {
         "istio": Capability(N, "istiod's built-in CA"),
@@ -168,12 +168,12 @@ MATRIX: dict[Feature, dict[str, Capability]] = {
     Feature.RETRIES: {
         "istio": Capability(N, "VirtualService retries (attempts, retryOn)"),
         "linkerd": Capability(A, "retry.linkerd.io/http|grpc and retry.linkerd.io/limit annotations; only status-based conditions are configurable"),
-        "cilium": Capability(A, "HTTPRoute rules[].retry (Gateway API experimental channel; only status codes; not mesh-conformance tested)"),
+        "cilium": Capability(X, "HTTPRoute rules[].retry exists only in the Gateway API experimental channel (and GRPCRoute has none); meshgen emits standard-channel routes, so Cilium's Envoy does not retry"),
     },
     Feature.PER_TRY_TIMEOUT: {
         "istio": Capability(N, "VirtualService retries.perTryTimeout"),
         "linkerd": Capability(N, "retry.linkerd.io/timeout annotation"),
-        "cilium": Capability(A, "HTTPRoute timeouts.backendRequest (gateway-profile conformance only)"),
+        "cilium": Capability(A, "HTTPRoute timeouts.backendRequest (gateway-profile conformance only; without retries it bounds the only try); GRPCRoute has no timeouts"),
     },
     Feature.RETRY_BUDGET: {
         "istio": Capability(A, "DestinationRule trafficPolicy.retryBudget: a concurrency budget (percent of active requests, minRetryConcurrency) rather than retries per second"),
@@ -183,7 +183,7 @@ MATRIX: dict[Feature, dict[str, Capability]] = {
     Feature.TIMEOUT: {
         "istio": Capability(N, "VirtualService http[].timeout"),
         "linkerd": Capability(N, "timeout.linkerd.io/request annotation"),
-        "cilium": Capability(N, "HTTPRoute timeouts.request"),
+        "cilium": Capability(N, "HTTPRoute timeouts.request (GRPCRoute has no timeouts: lost on grpc ports)"),
     },
     Feature.OUTLIER_DETECTION: {
         "istio": Capability(N, "DestinationRule outlierDetection"),
@@ -223,7 +223,7 @@ MATRIX: dict[Feature, dict[str, Capability]] = {
     Feature.AUTHZ_IDENTITY: {
         "istio": Capability(N, "AuthorizationPolicy ALLOW with SPIFFE principals"),
         "linkerd": Capability(N, "Server + AuthorizationPolicy + MeshTLSAuthentication"),
-        "cilium": Capability(A, "CiliumNetworkPolicy fromEndpoints by service-account and namespace labels; cryptographic only with mutual authentication"),
+        "cilium": Capability(A, "CiliumNetworkPolicy fromEndpoints by service-account and namespace labels (gateways: the reserved ingress identity every Cilium Gateway shares); cryptographic only with mutual authentication"),
     },
     Feature.AUTHZ_L7: {
         "istio": Capability(N, "AuthorizationPolicy operation methods/paths"),
@@ -238,7 +238,7 @@ MATRIX: dict[Feature, dict[str, Capability]] = {
     Feature.AUTHZ_DENY_RULES: {
         "istio": Capability(N, "AuthorizationPolicy DENY, evaluated before ALLOW"),
         "linkerd": Capability(X, "Linkerd authorization is allow-only"),
-        "cilium": Capability(A, "ingressDeny rules (L3/L4 only: methods and paths cannot be denied)"),
+        "cilium": Capability(A, "ingressDeny rules are L3/L4 only: a denyFrom narrowed by methods, paths or gRPC methods denies the caller the whole port"),
     },
     Feature.AUTHZ_BY_VERSION: {
         "istio": Capability(A, "principals of each version's own service account; versions sharing an identity cannot be told apart"),

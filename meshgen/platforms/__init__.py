@@ -6,9 +6,10 @@ from typing import Mapping
 
 from meshgen.errors import UnknownPlatformError
 from meshgen.platforms.base import Plan, PlannedFile, PlannedObject, Platform
+from meshgen.platforms.cilium import CiliumPlatform
 from meshgen.platforms.istio import IstioPlatform
 
-PLATFORMS: Mapping[str, Platform] = {p.name: p for p in (IstioPlatform(),)}
+PLATFORMS: Mapping[str, Platform] = {p.name: p for p in (IstioPlatform(), CiliumPlatform())}
 
 
 def get_platform(name: str) -> Platform:

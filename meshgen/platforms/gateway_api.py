@@ -23,6 +23,7 @@ from typing import Any, Callable
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import Gateway, GatewayRoute, HeaderEdits, MeshIntent, Port, RequestMatch, Route, Service, StringMatch
 from meshgen.intent.rules import resolve_service
+from meshgen.intent.types import Duration
 from meshgen.platforms.base import PlannedObject, object_name
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
@@ -31,6 +32,23 @@ GATEWAY_API = "gateway.networking.k8s.io/v1"
 def labels_for(intent: MeshIntent) -> dict[str, str]:
     """Labels on every generated object: who manages it and which application it is part of."""
     return {"app.kubernetes.io/managed-by": "meshgen", "app.kubernetes.io/part-of": intent.metadata.name}
+
+
+def duration(value: Duration) -> str:
+    """A duration in Gateway API's format (GEP-2257: ``^([0-9]{1,5}(h|m|s|ms)){1,4}$``).
+
+    ``Duration.__str__`` writes sub-second values as plain milliseconds (``100500ms``), which
+    breaks the five-digit limit from 100 s on; here every unit gets its own part, so any intent
+    duration below 100000 h fits: ``100500`` ms -> ``1m40s500ms``, ``500`` ms -> ``500ms``.
+    """
+    ms = int(value)
+    if ms == 0:
+        return "0s"
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    parts = [(hours, "h"), (minutes, "m"), (seconds, "s"), (millis, "ms")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n)
 
 
 def version_service_name(svc: Service, version: str) -> str:
@@ -72,6 +90,12 @@ def http_match(match: RequestMatch | None) -> dict[str, Any]:
     if match.method is not None:
         out["method"] = match.method
     return out
+
+
+def grpc_expressible(match: RequestMatch | None) -> bool:
+    """Whether a ``GRPCRouteMatch`` can carry ``match``: it has only a gRPC method and headers,
+    so paths, HTTP methods and query parameters cannot be matched on a GRPCRoute."""
+    return match is None or (match.path is None and match.method is None and not match.query_params)
 
 
 def grpc_match(match: RequestMatch | None) -> dict[str, Any]:
@@ -257,7 +281,7 @@ def _rule(intent, gw: Gateway, route: GatewayRoute, kind: str, report: Report, s
         rd["statusCode"] = route.redirect.status_code
         rule["filters"].append({"type": "RequestRedirect", "requestRedirect": rd})
     rule["backendRefs"] = [backend] if backend else []
-    rule["timeouts"] = {"request": str(route.timeout)} if route.timeout is not None else None
+    rule["timeouts"] = {"request": duration(route.timeout)} if route.timeout is not None else None
     return compact(rule)
 
 
@@ -343,6 +367,10 @@ def mesh_routes(intent: MeshIntent, svc: Service, extras: RuleExtras, *, mirror:
         for route in svc.routes:
             if route.fault is not None and route.version is None and route.match is None and not (route.timeout or route.retries or route.mirror):
                 continue  # a fault-only rule has nothing a GAMMA route can carry
+            if grpc and not grpc_expressible(route.match):
+                # Dropping only the HTTP-only conditions would turn the rule into a catch-all that
+                # takes every call; the platform reports the rule as lost for this port instead.
+                continue
             found = grpc_match(route.match) if grpc else http_match(route.match)
             rule: dict[str, Any] = {"matches": [found] if found else [], "filters": [], "backendRefs": _backends(svc, port, route.version)}
             if mirror and route.mirror is not None:
