@@ -268,7 +268,7 @@ MATRIX: dict[Feature, dict[str, Capability]] = {
     Feature.GATEWAY_L4: {
         "istio": Capability(A, "TLSRoute/TCPRoute (gateway.networking.k8s.io/v1 since Gateway API 1.6); Istio documents TLS and TCP routes as Alpha"),
         "linkerd": Capability(X, "Linkerd has no ingress controller"),
-        "cilium": Capability(A, "TLSRoute/TCPRoute from the Gateway API experimental channel"),
+        "cilium": Capability(A, "TLSRoute for TLS passthrough (gateway.networking.k8s.io/v1); TCPRoute is not implemented by Cilium (cilium/cilium#21929), so TCP listeners are lost"),
     },
     Feature.GATEWAY_FILTERS: {
         "istio": Capability(N, "HTTPRoute filters"),

@@ -68,7 +68,7 @@ TRIGGERS: dict[Feature, tuple[str, str, str, str]] = {
     Feature.AUTHZ_IDENTITY: ("", "      allowFrom: [{service: web}]", "", ""),
     Feature.AUTHZ_L7: ("", "      allowFrom: [{service: web, methods: [GET], paths: [/api/*]}]", "", ""),
     Feature.AUTHZ_DEFAULT_DENY: ("  mesh: {defaultDeny: true}", "      allowFrom: [{service: web}]", "", ""),
-    Feature.AUTHZ_DENY_RULES: ("", "      allowFrom: [{namespace: cap}]\n      denyFrom: [{service: web}]", "", ""),
+    Feature.AUTHZ_DENY_RULES: ("", "      allowFrom: [{namespace: cap}]\n      denyFrom: [{service: web, methods: [DELETE]}]", "", ""),
     Feature.AUTHZ_BY_VERSION: (
         "",
         "      allowFrom: [{service: web, versions: [v2]}]",

@@ -210,7 +210,7 @@ class CiliumPlatform:
         for svc in intent.spec.services:
             objects.extend(self._service(intent, svc, report, labels))
 
-        objects.extend(gapi.plan_gateways(intent, gapi.GatewayOptions(DEFAULT_GATEWAY_CLASS, self.name), report))
+        objects.extend(gapi.plan_gateways(intent, gapi.GatewayOptions(DEFAULT_GATEWAY_CLASS, self.name, (("TCPRoute", "Cilium's Gateway API does not implement TCPRoute (cilium/cilium#21929)"),)), report))
         objects.extend(self._egress(intent, workload_ns, labels))
         return Plan(self.name, sort_objects(objects), (), report.sorted())
 

@@ -135,6 +135,8 @@ class GatewayOptions:
 
     default_class: str | None
     platform: str
+    #: Route kinds the platform's gateway does not implement, with the reason (reported, not emitted).
+    unsupported_routes: tuple[tuple[str, str], ...] = ()
 
 
 def plan_gateways(intent: MeshIntent, options: GatewayOptions, report: Report) -> list[PlannedObject]:
@@ -151,7 +153,11 @@ def plan_gateways(intent: MeshIntent, options: GatewayOptions, report: Report) -
         if gw.class_name is None:
             report.use(Feature.GATEWAY_HTTP, subject)
         out.append(_gateway_object(gw, class_name, labels))
+        unsupported = dict(options.unsupported_routes)
         for obj in _route_objects(intent, gw, labels, report, subject):
+            if obj.kind in unsupported:
+                report.lost(Feature.GATEWAY_L4, subject, f"{obj.kind} {obj.name} is not emitted: {unsupported[obj.kind]}")
+                continue
             out.append(obj)
             for rule in obj.values["rules"]:
                 for ref in rule.get("backendRefs", []):
@@ -221,7 +227,8 @@ def _route_objects(intent, gw: Gateway, labels, report: Report, subject: str) ->
     names: set[str] = set()
     for (kind, parents, hostnames), members in groups.items():
         named = next((r.name for r, _ in members if r.name), None)
-        base = named or (object_name(gw.name, parents[0]) if len(parents) == 1 else gw.name)
+        # Always prefixed with the gateway: mesh (GAMMA) routes are named after services.
+        base = object_name(gw.name, named) if named else (object_name(gw.name, parents[0]) if len(parents) == 1 else gw.name)
         name, n = base, 2
         while name in names:
             name, n = object_name(base, str(n)), n + 1

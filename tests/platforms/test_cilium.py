@@ -406,7 +406,11 @@ def _route(doc, **route):
 
 def _gateway_l4(doc):
     doc["spec"]["gateways"] = [
-        {"name": "edge", "listeners": [{"port": 5432, "protocol": "TCP"}], "routes": [{"service": "api", "port": 8080}]}
+        {
+            "name": "edge",
+            "listeners": [{"port": 8443, "protocol": "TLS", "tlsMode": "passthrough", "hostname": "api.example.com"}],
+            "routes": [{"service": "api", "port": 8080}],
+        }
     ]
 
 
@@ -457,7 +461,7 @@ CASES = [
         "not validated",
         3,
     ),
-    (Feature.GATEWAY_L4, _gateway_l4, A, "experimental channel", 0),
+    (Feature.GATEWAY_L4, _gateway_l4, A, "TLSRoute for TLS passthrough", 0),
     (Feature.TRACING, lambda d: d["spec"].update(telemetry={"tracing": {"samplingPercent": 5}}), X, "no spans", 3),
     (Feature.ACCESS_LOGS, lambda d: d["spec"].update(telemetry={"accessLogs": {}}), A, "Hubble flow export", 0),
     (Feature.METRICS, lambda d: None, A, "Hubble HTTP metrics", 0),
