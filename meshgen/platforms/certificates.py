@@ -354,8 +354,8 @@ def linkerd_certificates(intent: MeshIntent, report: Report) -> Section:
             "mesh",
             "WARNING: the trust anchor and identity issuer are made once (linkerd install, or step for Helm) and expire "
             "after 365 days; nothing rotates them, and when they expire every meshed connection fails at once. Use "
-            "ca.type: cert-manager; until then rotate them by hand before the LinkerdIdentityIssuerExpiring alert "
-            f"({days} days before the issuer expires), and pass them to Helm with --set-file identityTrustAnchorsPEM=ca.crt "
+            "ca.type: cert-manager; until then rotate them by hand when the MeshCertificateExpiringSoon alert "
+            f"(certificate=issuer) fires, {days} days before the issuer expires, and pass them to Helm with --set-file identityTrustAnchorsPEM=ca.crt "
             "--set-file identity.issuer.tls.crtPEM=issuer.crt --set-file identity.issuer.tls.keyPEM=issuer.key",
         )
         out.watches.append(
