@@ -331,7 +331,8 @@ def linkerd_certificates(intent: MeshIntent, report: Report) -> Section:
     labels = gapi.labels_for(intent)
     cp_ns = control_plane_namespace("linkerd", intent)
     td = intent.spec.mesh.trust_domain
-    report.use(_ca_feature(ca.type), "mesh")
+    if ca.type not in ("mesh", "spire"):  # those get their own, louder findings below
+        report.use(_ca_feature(ca.type), "mesh")
     days = intent.spec.telemetry.alerts.certificate_expiry_days
     out.add_values(
         "linkerd-control-plane",
