@@ -355,3 +355,20 @@ def test_plans_are_deterministic(production):
         first = [render_object(o) for o in plan_operations(platform, production).objects]
         again = [render_object(o) for o in plan_operations(platform, production).objects]
         assert first == again
+
+
+def test_combine_puts_linkerd_access_log_annotation_on_the_platform_namespaces():
+    from meshgen.platforms.base import Plan, PlannedObject
+    from meshgen.platforms.operations import combine
+
+    intent = _intent(telemetry="  telemetry:\n    accessLogs: {enabled: true, format: text}\n")
+    namespace = PlannedObject("kubernetes/namespace.yaml.j2", "v1", "Namespace", "shop", None, {"labels": {}})
+    merged = combine(Plan("linkerd", (namespace,)), intent)
+    (ns,) = [o for o in merged.objects if o.kind == "Namespace"]
+    assert ns.values["annotations"] == {"config.linkerd.io/access-log": "apache"}
+    assert "PrometheusRule" in {o.kind for o in merged.objects}
+    # Without the Namespace in the platform's plan, the user is told to annotate it.
+    bare = combine(Plan("linkerd", ()), intent)
+    assert "meshgen does not create namespace shop: annotate it with config.linkerd.io/access-log: apache" in [
+        f.detail for f in bare.findings
+    ]
