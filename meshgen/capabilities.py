@@ -138,12 +138,12 @@ MATRIX: dict[Feature, dict[str, Capability]] = {
     Feature.CA_CERT_MANAGER: {
         "istio": Capability(N, "cert-manager istio-csr; istiod's CA server off"),
         "linkerd": Capability(N, "cert-manager Certificates for trust anchor and identity issuer, trust-manager Bundle"),
-        "cilium": Capability(X, "Cilium has no cert-manager CA path for workload identity"),
+        "cilium": Capability(X, "Cilium's bundled SPIRE server signs workload identities with its own CA (the chart has no upstream-authority setting); the issuer is used for Hubble's TLS certificates only"),
     },
     Feature.CA_VAULT: {
         "istio": Capability(A, "through cert-manager's Vault issuer and istio-csr"),
         "linkerd": Capability(A, "through a cert-manager Vault issuer signing the identity issuer"),
-        "cilium": Capability(X, "Cilium has no Vault CA path"),
+        "cilium": Capability(X, "Cilium's bundled SPIRE server signs workload identities with its own CA; the Vault issuer (through cert-manager) is used for Hubble's TLS certificates only"),
     },
     Feature.CA_SPIRE: {
         "istio": Capability(N, "SPIRE agent SDS socket through the SPIFFE CSI driver"),

@@ -14,6 +14,7 @@ import yaml
 from meshgen.intent.model import MeshIntent
 from meshgen.output import RenderedFile, header
 from meshgen.platforms import Plan, get_platform
+from meshgen.platforms.operations import combine
 from meshgen.render import join_documents, render_file, render_object
 
 
@@ -36,8 +37,12 @@ class Rendering:
 
 
 def plan(intent: MeshIntent, platform: str) -> Plan:
-    """Plan ``intent`` for the named platform (raises UnknownPlatformError)."""
-    return get_platform(platform).plan(intent)
+    """Plan ``intent`` for the named platform (raises UnknownPlatformError).
+
+    The platform's own plan (traffic, security) is merged with the operations planners'
+    (identity, control-plane HA, observability, alerts: :mod:`meshgen.platforms.operations`).
+    """
+    return combine(get_platform(platform).plan(intent), intent)
 
 
 def render(intent: MeshIntent, platform: str, source: str) -> Rendering:

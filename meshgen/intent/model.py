@@ -589,14 +589,26 @@ class CertificateAuthority(IntentModel):
     issuer_ref: IssuerRef | None = Field(
         None, description="The cert-manager issuer of the mesh root (vault: required). Default: a self-signed root."
     )
+    ca_namespace: Name = Field(
+        "cert-manager",
+        description=(
+            "cert-manager and vault: namespace of the self-signed root (trust anchor) Certificate and its Secret. "
+            "Must be cert-manager's cluster resource namespace (where a ClusterIssuer reads its CA Secret) and "
+            "trust-manager's trust namespace. Default cert-manager."
+        ),
+    )
 
 
 class ControlPlane(IntentModel):
-    """Control-plane availability."""
+    """Control-plane availability: replicas of istiod, the Linkerd controllers, or the Cilium operator."""
 
     replicas: int = Field(2, ge=1, le=20, description="Control-plane replicas. 1 is a single point of failure. Default 2.")
     max_replicas: int | None = Field(
         None, ge=1, le=50, description="Autoscale up to this many where the chart supports it. Default: no autoscaling."
+    )
+    namespace: Name | None = Field(
+        None,
+        description="Namespace the control plane is installed in. Default: istio-system, linkerd, or kube-system (Cilium).",
     )
 
 
@@ -613,6 +625,13 @@ class Mesh(IntentModel):
     )
     ca: CertificateAuthority = Field(default_factory=CertificateAuthority)
     control_plane: ControlPlane = Field(default_factory=ControlPlane)
+    encryption: Literal["wireguard", "ipsec"] = Field(
+        "wireguard",
+        description=(
+            "Cilium only: transparent node-to-node encryption, wireguard | ipsec. Default wireguard. "
+            "Istio and Linkerd encrypt with their own mTLS and ignore it."
+        ),
+    )
 
 
 class Tracing(IntentModel):
@@ -648,6 +667,10 @@ class Telemetry(IntentModel):
     tracing: Tracing | None = None
     access_logs: AccessLogs | None = None
     metrics: bool = Field(True, description="Scrape proxy metrics (ServiceMonitor/PodMonitor where needed).")
+    monitor_labels: Labels = Field(
+        default_factory=dict,
+        description="Labels on generated PodMonitor/ServiceMonitor objects, for Prometheus' monitor selectors. Default: none.",
+    )
     alerts: Alerts = Field(default_factory=Alerts)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meshgen.intent.model import MeshIntent, Peer, Service
+from meshgen.intent.types import Duration
 
 Path = tuple[str | int, ...]
 
@@ -66,6 +67,7 @@ def check_intent(intent: MeshIntent) -> list[Violation]:
     for i, gw in enumerate(spec.gateways):
         _check_gateway(out, intent, gw, ("spec", "gateways", i))
     _check_ca(out, intent)
+    _check_control_plane(out, intent)
     return out
 
 
@@ -230,10 +232,28 @@ def _check_ca(out: list[Violation], intent: MeshIntent) -> None:
         out.append(
             Violation((*base, "renewBefore"), f"renewBefore {ca.renew_before} must be shorter than issuerLifetime {ca.issuer_lifetime}")
         )
+    if ca.type in ("cert-manager", "vault"):
+        # cert-manager's own limits (cert-manager.io/v1 MinimumCertificateDuration, MinimumRenewBefore).
+        for key, value in (("issuerLifetime", ca.issuer_lifetime), ("rootLifetime", ca.root_lifetime)):
+            if value < Duration(3_600_000):
+                out.append(Violation((*base, key), f"{key} {value} is shorter than 1h, the shortest Certificate cert-manager issues"))
+        if ca.renew_before is not None and ca.renew_before < Duration(300_000):
+            out.append(Violation((*base, "renewBefore"), f"renewBefore {ca.renew_before} is shorter than 5m, the least cert-manager accepts"))
     if ca.type == "vault" and ca.issuer_ref is None:
         out.append(Violation((*base, "issuerRef"), "ca.type vault needs issuerRef: the cert-manager Vault issuer that signs the mesh CA"))
     if ca.type in ("mesh", "spire") and ca.issuer_ref is not None:
         out.append(Violation((*base, "issuerRef"), f"issuerRef is only used with cert-manager or vault, not {ca.type}"))
+
+
+def _check_control_plane(out: list[Violation], intent: MeshIntent) -> None:
+    cp = intent.spec.mesh.control_plane
+    if cp.max_replicas is not None and cp.max_replicas < cp.replicas:
+        out.append(
+            Violation(
+                ("spec", "mesh", "controlPlane", "maxReplicas"),
+                f"maxReplicas {cp.max_replicas} must be at least replicas {cp.replicas} (autoscaling starts at replicas)",
+            )
+        )
 
 
 def _unknown(what: str, name, known: list) -> str:

@@ -1,0 +1,92 @@
+"""Shared shapes of the operations planners (certificates, control plane, telemetry, alerts).
+
+Each planner returns a :class:`Section`: Kubernetes objects, Helm values fragments per chart
+(see :mod:`meshgen.platforms.helm_values`), certificate expiry watches for the alerts planner,
+and namespace annotations (Linkerd's access-log switch) that :mod:`meshgen.platforms.operations`
+puts on the platform's Namespace objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshgen.intent.model import MeshIntent
+from meshgen.platforms.base import PlannedObject
+from meshgen.platforms.helm_values import merge
+
+#: Where each platform's control plane runs unless ``mesh.controlPlane.namespace`` says otherwise.
+DEFAULT_CONTROL_PLANE_NAMESPACE = {"istio": "istio-system", "linkerd": "linkerd", "cilium": "kube-system"}
+
+DAY_S = 86_400
+
+
+def control_plane_namespace(platform: str, intent: MeshIntent) -> str:
+    """The control plane's namespace: ``mesh.controlPlane.namespace`` or the platform's default."""
+    return intent.spec.mesh.control_plane.namespace or DEFAULT_CONTROL_PLANE_NAMESPACE[platform]
+
+
+def app_namespaces(intent: MeshIntent) -> list[str]:
+    """Namespaces of the intent's services and gateways, sorted."""
+    spec = intent.spec
+    return sorted({s.namespace or "" for s in spec.services} | {g.namespace or "" for g in spec.gateways})
+
+
+@dataclass(frozen=True)
+class ExpiryWatch:
+    """A certificate whose expiry the alerts planner watches.
+
+    Attributes:
+        level: ``root``, ``issuer`` or ``workload`` (the alert's ``certificate`` label).
+        what: human name, e.g. ``Istio root CA istio-root-ca (cert-manager/istio-root-ca)``.
+        remaining: PromQL giving the seconds left before expiry (one series per certificate).
+        threshold_s: fire when fewer seconds than this are left.
+        why: one sentence on why this threshold (what should have happened by then).
+    """
+
+    level: str
+    what: str
+    remaining: str
+    threshold_s: int
+    why: str
+
+
+@dataclass
+class Section:
+    """What one concern plans for one platform."""
+
+    objects: list[PlannedObject] = field(default_factory=list)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    watches: list[ExpiryWatch] = field(default_factory=list)
+    namespace_annotations: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def add_values(self, chart: str, fragment: dict[str, Any]) -> None:
+        """Merge a values fragment into ``chart``'s values."""
+        merge(self.values.setdefault(chart, {}), fragment)
+
+    def extend(self, other: Section) -> None:
+        """Fold another section into this one."""
+        self.objects.extend(other.objects)
+        for chart, fragment in other.values.items():
+            self.add_values(chart, fragment)
+        self.watches.extend(other.watches)
+        for ns, annotations in other.namespace_annotations.items():
+            merge(self.namespace_annotations.setdefault(ns, {}), annotations)
+
+
+def human_seconds(seconds: int) -> str:
+    """``2592000`` -> ``30d``, ``45000`` -> ``12h30m``: for alert texts."""
+    days, rest = divmod(int(seconds), DAY_S)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d" if days else "", f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    return "".join(parts) or f"{int(seconds)}s"
+
+
+def duration_text(ms: int) -> str:
+    """A Go duration for Helm values and cert-manager (``8760h``, ``1h30m``, ``45s``)."""
+    seconds = ms // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
