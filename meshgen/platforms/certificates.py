@@ -426,7 +426,9 @@ def cilium_certificates(intent: MeshIntent, report: Report) -> Section:
     mesh = intent.spec.mesh
     ca = mesh.ca
     labels = gapi.labels_for(intent)
-    report.use(_ca_feature(ca.type), "mesh")
+    # Workload certificates exist only with mutual authentication (strict); permissive uses none.
+    if mesh.mtls == "strict" or ca.type != "mesh":
+        report.use(_ca_feature(ca.type), "mesh")
     out.add_values("cilium", {"encryption": {"enabled": True, "type": mesh.encryption}})
     if mesh.encryption == "ipsec":
         report.approximated(

@@ -225,20 +225,10 @@ class CiliumPlatform:
                 "every ingress rule admitting workloads requires mutual authentication (authentication.mode: required): "
                 "an out-of-band SPIRE handshake between Cilium agents, beta in 1.19, deprecated in 1.20 and planned for "
                 "removal in 1.21; it authenticates Cilium label identities but encrypts nothing. It needs Helm "
-                "authentication.mutual.spire.enabled=true (else Cilium drops the traffic these rules allow) and, for "
-                "encryption, WireGuard (encryption.enabled=true, encryption.type=wireguard), which also covers only "
-                "traffic between nodes; meshgen does not emit these Helm values yet. Calls from gateways (the reserved "
-                "ingress identity) cannot be authenticated",
+                "authentication.mutual.spire.enabled=true (in values/cilium.yaml; without it Cilium drops the traffic "
+                "these rules allow); encryption comes from WireGuard or IPsec (also in values/cilium.yaml), which covers "
+                "only traffic between nodes. Calls from gateways (the reserved ingress identity) cannot be authenticated",
             )
-            ca = mesh.ca.type
-            feature = {"mesh": Feature.CA_MESH, "cert-manager": Feature.CA_CERT_MANAGER, "vault": Feature.CA_VAULT, "spire": Feature.CA_SPIRE}[ca]
-            detail = None
-            if ca == "mesh":
-                detail = (
-                    "mutual authentication uses the SPIRE server bundled with Cilium "
-                    "(authentication.mutual.spire.install.enabled=true); SPIRE, not mesh.ca, sets its certificate lifetimes"
-                )
-            report.use(feature, "mesh", detail)
         else:
             report.use(
                 Feature.MTLS_PERMISSIVE,
@@ -246,15 +236,6 @@ class CiliumPlatform:
                 "rules do not require mutual authentication: callers are admitted by label identity alone, which is not "
                 "cryptographic; traffic is encrypted only if WireGuard or IPsec is enabled in Cilium's Helm values",
             )
-        telemetry = intent.spec.telemetry
-        if telemetry.tracing is not None:
-            report.use(Feature.TRACING, "mesh", "Cilium makes no spans (Hubble records flows): telemetry.tracing is not applied")
-        if telemetry.access_logs is not None and telemetry.access_logs.enabled:
-            report.use(Feature.ACCESS_LOGS, "mesh")
-        if telemetry.metrics:
-            report.use(Feature.METRICS, "mesh")
-        if telemetry.alerts.enabled:
-            report.use(Feature.ALERTS, "mesh")
 
     # --- per service --------------------------------------------------------------------
 
