@@ -7,8 +7,9 @@ from typing import Mapping
 from meshgen.errors import UnknownPlatformError
 from meshgen.platforms.base import Plan, PlannedFile, PlannedObject, Platform
 from meshgen.platforms.istio import IstioPlatform
+from meshgen.platforms.linkerd import LinkerdPlatform
 
-PLATFORMS: Mapping[str, Platform] = {p.name: p for p in (IstioPlatform(),)}
+PLATFORMS: Mapping[str, Platform] = {p.name: p for p in (IstioPlatform(), LinkerdPlatform())}
 
 
 def get_platform(name: str) -> Platform:
