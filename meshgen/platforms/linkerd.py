@@ -41,7 +41,9 @@ Decisions (each checked against the Linkerd 2.19 docs and the policy controller'
   ``NetworkAuthentication``, as ``linkerd viz allow-scrapes`` does for the proxy's own probes.
 
 Identities are written as ``<sa>.<ns>.serviceaccount.identity.linkerd.<trust domain>``: the
-control plane is assumed to run in the ``linkerd`` namespace.
+control plane is assumed to run in the ``linkerd`` namespace. The cluster needs the Gateway API
+CRDs of v1.2.1 (the experimental channel for TLSRoute/TCPRoute egress routes): the
+``linkerd-crds`` chart does not install them unless ``installGatewayAPI`` is set.
 
 Sources: https://linkerd.io/2.19/reference/ (retries, timeouts, circuit-breaking,
 authorization-policy, rate-limiting, egress-network), linkerd/linkerd2
@@ -209,6 +211,7 @@ class LinkerdPlatform:
 
         objects.extend(gapi.plan_gateways(intent, gapi.GatewayOptions(None, self.name), report))
         objects.extend(self._egress(intent, namespaces, labels, report))
+        _overlapping_servers(objects, report)
         return Plan(self.name, sort_objects(objects), (), report.sorted())
 
     # --- mesh-wide ----------------------------------------------------------------------
@@ -489,6 +492,23 @@ class LinkerdPlatform:
                 "rules": rules,
             },
         )
+
+
+def _overlapping_servers(objects: list[PlannedObject], report: Report) -> None:
+    """Servers that may select the same pod and port: Linkerd's admission webhook refuses the second."""
+    servers = sorted((o for o in objects if o.kind == "Server"), key=lambda o: (o.namespace or "", o.name))
+    for i, a in enumerate(servers):
+        for b in servers[i + 1 :]:
+            if a.namespace != b.namespace or a.values["port"] != b.values["port"]:
+                continue
+            sa, sb = set(a.values["pod_selector"].items()), set(b.values["pod_selector"].items())
+            if sa <= sb or sb <= sa:
+                report.lost(
+                    Feature.AUTHZ_IDENTITY,
+                    f"{a.namespace}/{a.name}",
+                    f"Servers {a.name} and {b.name} select the same pods on port {a.values['port']}; Linkerd refuses "
+                    "overlapping Servers, so one of them and its authorizations would not apply: give the services distinct pod labels",
+                )
 
 
 def grpc_expressible(route: Route) -> bool:

@@ -237,9 +237,11 @@ class _Objects:
     items: dict[tuple[str, str], PlannedObject] = field(default_factory=dict)
 
     def add(self, template: str, api: str, kind: str, name: str, values: dict[str, Any]) -> None:
-        key = (kind, name)
-        if key not in self.items:
-            self.items[key] = PlannedObject(template, api, kind, name, self.namespace, {"labels": self.labels, **values})
+        """Add an object; the same object planned twice (one caller on two ports) is kept once."""
+        obj = PlannedObject(template, api, kind, name, self.namespace, {"labels": self.labels, **values})
+        prior = self.items.setdefault((kind, name), obj)
+        if prior != obj:
+            raise AssertionError(f"planned two different {kind} objects named {self.namespace}/{name}")
 
     def route(self, kind: str, name: str, server: str, rules: list[dict[str, Any]]) -> None:
         template = "gateway-api/grpc-route.yaml.j2" if kind == "GRPCRoute" else "gateway-api/http-route.yaml.j2"

@@ -348,6 +348,13 @@ def test_deny_rules_hold_only_where_no_allow_admits_the_caller():
     assert [f.support for f in findings(open_door, Feature.AUTHZ_DENY_RULES)] == [Support.NOT_EXPRESSIBLE]
 
 
+def test_servers_selecting_the_same_pods_are_reported():
+    text = intent(rest="    - {name: api-admin, selector: {app: api}, ports: [{name: http, port: 9000, targetPort: 8080}]}\n")
+    [finding] = findings(render_text(text), Feature.AUTHZ_IDENTITY)
+    assert finding.support is Support.NOT_EXPRESSIBLE
+    assert "Servers api-admin-http and api-http select the same pods on port 8080" in finding.detail
+
+
 # --- gateways and egress -----------------------------------------------------------------------
 
 GATEWAY = "  gateways:\n    - name: edge\n{extra}      listeners: [{{port: 80, protocol: HTTP}}]\n      routes: [{{service: api}}]\n"
