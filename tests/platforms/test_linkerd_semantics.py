@@ -12,7 +12,6 @@ pick the intended pods; timeouts and retries are the ones the intent asks for.
 from __future__ import annotations
 
 import fnmatch
-from pathlib import Path
 
 import pytest
 import yaml
