@@ -202,7 +202,7 @@ MATRIX: dict[Feature, dict[str, Capability]] = {
     },
     Feature.RATE_LIMIT: {
         "istio": Capability(A, "EnvoyFilter local_ratelimit on the inbound sidecar; a token bucket per pod, so the service rate is divided by replicas"),
-        "linkerd": Capability(A, "HTTPLocalRateLimitPolicy on the Server; enforced per pod, so the service rate is divided by replicas"),
+        "linkerd": Capability(A, "HTTPLocalRateLimitPolicy on the Server; enforced per pod, so the service rate is divided by replicas; applied only to HTTP/1 and HTTP/2 Servers, so rate-limited gRPC ports are declared HTTP/2"),
         "cilium": Capability(X, "Bandwidth Manager limits bits per second, not requests"),
     },
     Feature.RATE_LIMIT_BURST: {
@@ -267,12 +267,12 @@ MATRIX: dict[Feature, dict[str, Capability]] = {
     },
     Feature.GATEWAY_L4: {
         "istio": Capability(A, "TLSRoute/TCPRoute (gateway.networking.k8s.io/v1 since Gateway API 1.6); Istio documents TLS and TCP routes as Alpha"),
-        "linkerd": Capability(X, "Linkerd has no ingress controller"),
+        "linkerd": Capability(A, "TLSRoute/TCPRoute (gateway.networking.k8s.io/v1) served by the gateways[].className implementation (Linkerd has no ingress controller)"),
         "cilium": Capability(A, "TLSRoute for TLS passthrough (gateway.networking.k8s.io/v1); TCPRoute is not implemented by Cilium (cilium/cilium#21929), so TCP listeners are lost"),
     },
     Feature.GATEWAY_FILTERS: {
         "istio": Capability(N, "HTTPRoute filters"),
-        "linkerd": Capability(X, "Linkerd has no ingress controller"),
+        "linkerd": Capability(N, "HTTPRoute filters, applied by the gateways[].className implementation (Linkerd has no ingress controller)"),
         "cilium": Capability(N, "HTTPRoute filters"),
     },
     Feature.CONTROL_PLANE_HA: {

@@ -407,6 +407,25 @@ class Peer(IntentModel):
         return bool(self.methods or self.paths or self.grpc)
 
 
+class Probe(IntentModel):
+    """A kubelet health probe of the service's pods, declared so meshes keep admitting it.
+
+    The kubelet calls from the node, without a mesh identity. Meshes that authorize every caller
+    must let these requests through; Linkerd does so by itself only while no route is attached
+    to the port's ``Server`` (https://linkerd.io/2.19/features/server-policy/#default-authorizations).
+    """
+
+    port: Name | int = Field(description="The service port the probe targets, by name or Service port number.")
+    path: str | None = Field(
+        None,
+        pattern=r"^/",
+        description=(
+            "httpGet path, e.g. /healthz (http and http2 ports: required). Omit on grpc ports: a gRPC probe "
+            "calls grpc.health.v1.Health/Check."
+        ),
+    )
+
+
 class Service(IntentModel):
     """A service of the application and everything the mesh should do for calls to it."""
 
@@ -432,6 +451,25 @@ class Service(IntentModel):
     request_authentication: JwtRule | None = Field(
         None, description="Require a valid JWT from this issuer on every request to the service."
     )
+    probes: list[Probe] = Field(
+        default_factory=list,
+        description="Kubelet httpGet and gRPC probes of its pods (tcpSocket probes need none). Default: none.",
+    )
+
+    @model_validator(mode="after")
+    def _probes_on_l7_ports(self) -> Service:
+        for probe in self.probes:
+            port = self.port_named(probe.port)
+            if port is None:
+                known = ", ".join(p.name for p in self.ports)
+                raise ValueError(f"probe port {probe.port!r} is not a port of {self.name}; expected one of: {known}")
+            if port.protocol in ("http", "http2") and probe.path is None:
+                raise ValueError(f"probe on {port.protocol} port {port.name} needs path (the httpGet path)")
+            if port.protocol == "grpc" and probe.path is not None:
+                raise ValueError(f"probe on grpc port {port.name} takes no path: gRPC probes call grpc.health.v1.Health/Check")
+            if not port.is_l7:
+                raise ValueError(f"probe on {port.protocol} port {port.name}: only httpGet and gRPC probes are declared")
+        return self
 
     @property
     def pod_selector(self) -> dict[str, str]:

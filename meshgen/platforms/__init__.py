@@ -8,8 +8,9 @@ from meshgen.errors import UnknownPlatformError
 from meshgen.platforms.base import Plan, PlannedFile, PlannedObject, Platform
 from meshgen.platforms.cilium import CiliumPlatform
 from meshgen.platforms.istio import IstioPlatform
+from meshgen.platforms.linkerd import LinkerdPlatform
 
-PLATFORMS: Mapping[str, Platform] = {p.name: p for p in (IstioPlatform(), CiliumPlatform())}
+PLATFORMS: Mapping[str, Platform] = {p.name: p for p in (IstioPlatform(), LinkerdPlatform(), CiliumPlatform())}
 
 
 def get_platform(name: str) -> Platform:

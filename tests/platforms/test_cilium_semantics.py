@@ -188,7 +188,10 @@ def sample_requests(peer) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]
     if peer.grpc is not None:
         names = peer.grpc.methods or ["AnyMethod"]
         allowed = [("POST", f"/{peer.grpc.service}/{n}") for n in names]
-        refused = [("POST", f"/{peer.grpc.service}/NotAllowed"), ("GET", f"/{peer.grpc.service}/{names[0]}")]
+        # Without methods every method of the service is allowed; another service never is.
+        refused = [("POST", f"/{peer.grpc.service}Other/{names[0]}"), ("GET", f"/{peer.grpc.service}/{names[0]}")]
+        if peer.grpc.methods:
+            refused.append(("POST", f"/{peer.grpc.service}/NotAllowed"))
     return allowed, refused
 
 
