@@ -242,14 +242,7 @@ class CiliumPlatform:
     def _service(self, intent: MeshIntent, svc: Service, report: Report, labels) -> list[PlannedObject]:
         subject = f"{svc.namespace}/{svc.name}"
         out = [
-            PlannedObject(
-                "kubernetes/service.yaml.j2",
-                "v1",
-                "Service",
-                svc.name,
-                svc.namespace,
-                {"labels": labels, "annotations": {}, "selector": svc.pod_selector, "ports": gapi.service_ports(svc)},
-            )
+            gapi.service_object(intent, svc)
         ]
         out.extend(self._routes(intent, svc, report, subject))
         self._resilience(svc, report, subject)

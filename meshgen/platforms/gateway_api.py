@@ -316,6 +316,23 @@ def _kebab(kind: str) -> str:
 RuleExtras = Callable[[Service, Route | None], dict[str, Any]]
 
 
+def service_object(intent: MeshIntent, svc: Service, annotations: dict[str, str] | None = None) -> PlannedObject:
+    """The service's own Kubernetes Service: its selector, and every port with ``appProtocol``."""
+    return PlannedObject(
+        "kubernetes/service.yaml.j2",
+        "v1",
+        "Service",
+        svc.name,
+        svc.namespace,
+        {
+            "labels": labels_for(intent),
+            "annotations": dict(sorted((annotations or {}).items())),
+            "selector": svc.pod_selector,
+            "ports": service_ports(svc),
+        },
+    )
+
+
 def version_services(intent: MeshIntent, svc: Service) -> list[PlannedObject]:
     """One Service per version (``<service>-<version>``) for GAMMA backendRefs."""
     out = []

@@ -107,14 +107,7 @@ class IstioPlatform:
         subject = f"{svc.namespace}/{svc.name}"
         labels = gapi.labels_for(intent)
         out = [
-            PlannedObject(
-                "kubernetes/service.yaml.j2",
-                "v1",
-                "Service",
-                svc.name,
-                svc.namespace,
-                {"labels": labels, "annotations": {}, "selector": svc.pod_selector, "ports": gapi.service_ports(svc)},
-            )
+            gapi.service_object(intent, svc)
         ]
         dr = self._destination_rule(svc, report, subject)
         if dr is not None:

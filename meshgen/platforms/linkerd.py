@@ -224,14 +224,7 @@ class LinkerdPlatform:
             # Clients skip protocol detection on these ports; the Server's proxyProtocol covers the server side.
             annotations["config.linkerd.io/opaque-ports"] = ",".join(opaque)
         out = [
-            PlannedObject(
-                "kubernetes/service.yaml.j2",
-                "v1",
-                "Service",
-                svc.name,
-                svc.namespace,
-                {"labels": labels, "annotations": dict(sorted(annotations.items())), "selector": svc.pod_selector, "ports": gapi.service_ports(svc)},
-            )
+            gapi.service_object(intent, svc, annotations)
         ]
         out.extend(gapi.version_services(intent, svc))
         out.extend(self._routes(intent, svc, report, subject))
