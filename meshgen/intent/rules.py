@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meshgen.intent.index import services_named
 from meshgen.intent.model import MeshIntent, Peer, Service
 
 Path = tuple[str | int, ...]
@@ -36,7 +37,7 @@ def format_path(path: Path) -> str:
 
 def resolve_service(intent: MeshIntent, name: str, namespace: str | None) -> list[Service]:
     """Services of the intent a reference (name, optional namespace) can mean."""
-    return [s for s in intent.spec.services if s.name == name and (namespace is None or s.namespace == namespace)]
+    return [s for s in services_named(intent, name) if namespace is None or s.namespace == namespace]
 
 
 def check_intent(intent: MeshIntent) -> list[Violation]:
@@ -137,8 +138,8 @@ def _check_timeouts(out: list[Violation], timeout, retries, where: Path, per_try
 def _check_peer(out: list[Violation], intent: MeshIntent, callee: Service, peer: Peer, path: Path) -> None:
     if peer.service is not None:
         matches = resolve_service(intent, peer.service, peer.namespace)
-        names = sorted({f"{s.namespace}/{s.name}" for s in intent.spec.services})
         if not matches:
+            names = sorted({f"{s.namespace}/{s.name}" for s in intent.spec.services})
             out.append(Violation((*path, "service"), _unknown("service", peer.service, names)))
         elif len(matches) > 1:
             spaces = ", ".join(sorted(s.namespace or "" for s in matches))
