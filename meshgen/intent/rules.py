@@ -21,10 +21,15 @@ Path = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Violation:
-    """A broken rule: where (intent path) and what is expected."""
+    """A broken rule: where (intent path) and what is expected.
+
+    ``related`` is a second place the rule involves (the first definition of a name defined
+    twice); the loader reports its position too, which may be in another intent file.
+    """
 
     path: Path
     message: str
+    related: Path | None = None
 
 
 def format_path(path: Path) -> str:
@@ -53,7 +58,8 @@ def check_intent(intent: MeshIntent) -> list[Violation]:
             out.append(
                 Violation(
                     (*svc_path, i, "name"),
-                    f"service {svc.namespace}/{svc.name} is defined twice (also at spec.services[{seen[key]}])",
+                    f"service {svc.namespace}/{svc.name} is defined twice",
+                    related=(*svc_path, seen[key], "name"),
                 )
             )
         else:
@@ -73,7 +79,7 @@ def _unique(out: list[Violation], names: list, base: Path, key: str, what: str) 
     first: dict = {}
     for i, name in enumerate(names):
         if name in first:
-            out.append(Violation((*base, i, key), f"{what} {name!r} is defined twice (also at {format_path((*base, first[name]))})"))
+            out.append(Violation((*base, i, key), f"{what} {name!r} is defined twice", related=(*base, first[name], key)))
         else:
             first[name] = i
 
