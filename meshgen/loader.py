@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from meshgen.errors import IntentError, Problem, SourceLocation
+from meshgen.gcpause import gc_paused
 from meshgen.intent.model import MeshIntent
 from meshgen.intent.rules import Violation, check_intent, format_path, lint_intent
 
@@ -156,7 +157,8 @@ def read_sources(paths: Sequence[Path]) -> list[SourceFile]:
 
 
 def _fast_load(text: str) -> Any:
-    return yaml.load(text, Loader=_Yaml12Loader)
+    with gc_paused():
+        return yaml.load(text, Loader=_Yaml12Loader)
 
 
 class Sources:
@@ -322,7 +324,8 @@ def validate(data: dict, sources: Sources) -> MeshIntent:
         IntentError: every problem, positioned in the file that holds it.
     """
     try:
-        intent = MeshIntent.model_validate(data)
+        with gc_paused():
+            intent = MeshIntent.model_validate(data)
     except ValidationError as exc:
         raise IntentError(sources.problems(_pydantic_violations(exc, data))) from None
     violations = check_intent(intent)

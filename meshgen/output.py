@@ -208,12 +208,13 @@ def write_platform_folder(
                 os.symlink(os.readlink(path), target)
             else:
                 shutil.copy2(path, target)
-        for rel in contents.empty_dirs:
+        for rel in sorted({*contents.empty_dirs, *(f.path.rpartition("/")[0] for f in files)} - {""}):
             (staging / rel).mkdir(parents=True, exist_ok=True)
+        unchanged = set(changes.unchanged)
         for done, f in enumerate(files, 1):
             target = staging / f.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(f.text.encode("utf-8"))
+            if f.path not in unchanged or not _link(contents.generated[f.path], target):
+                target.write_bytes(f.text.encode("utf-8"))
             if on_file is not None:
                 on_file(done, len(files))
         if folder.exists():
@@ -234,6 +235,19 @@ def write_platform_folder(
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
     return changes
+
+
+def _link(source: Path, target: Path) -> bool:
+    """Hard-link an unchanged generated file into the staging folder instead of rewriting it.
+
+    Safe because meshgen never modifies a file in place: the old folder is deleted after the
+    swap, and the link keeps the content. Returns False where links are not supported.
+    """
+    try:
+        os.link(source, target)
+    except OSError:
+        return False
+    return True
 
 
 def _folder_mode(folder: Path) -> int:

@@ -104,6 +104,16 @@ def test_up_to_date_folder_is_not_touched(shop):
     assert shop.stat().st_ino == inode  # not swapped for a copy
 
 
+def test_unchanged_files_are_kept_not_rewritten(shop):
+    """A re-render links unchanged files into the new folder: same inode, same mtime."""
+    kept = shop / "shop" / "service-web.yaml"
+    before = kept.stat()
+    write_intent(Path.cwd(), MINIMAL.replace("port: 8080}\n      allowFrom", "port: 8081}\n      allowFrom"))
+    assert run("render", "intent.yaml", "--output", "out").exit_code == 0
+    after = kept.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_nlink) == (before.st_ino, before.st_mtime_ns, 1)
+
+
 def test_output_folder_is_readable_by_others(shop):
     umask = os.umask(0)
     os.umask(umask)
