@@ -24,7 +24,7 @@ import os
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -49,15 +49,24 @@ def header(source: str) -> str:
     return f"{GENERATED_MARKER} from {source}. Do not edit: change the intent and render again.\n"
 
 
+_MARKER = GENERATED_MARKER.encode("utf-8")
+
+
 def is_generated(path: Path) -> bool:
     """Whether ``path`` is a regular file meshgen wrote (its first line carries the marker)."""
+    return _generated_bytes(path) is not None
+
+
+def _generated_bytes(path: Path) -> bytes | None:
+    """The content of ``path`` if meshgen wrote it, else None (read once: scans feed compares)."""
     if path.is_symlink():
-        return False
+        return None
     try:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            return handle.readline().startswith(GENERATED_MARKER)
+        with path.open("rb") as handle:
+            head = handle.read(len(_MARKER))
+            return head + handle.read() if head == _MARKER else None
     except OSError:
-        return False
+        return None
 
 
 @dataclass(frozen=True)
@@ -73,12 +82,14 @@ class FolderContents:
     generated: dict[str, Path]
     foreign: dict[str, Path]
     empty_dirs: tuple[str, ...]
+    content: dict[str, bytes] = field(default_factory=dict, repr=False)  # of generated files
 
 
 def scan(folder: Path) -> FolderContents:
     """Split the contents of ``folder`` into meshgen's files and the user's (empty if missing)."""
     generated: dict[str, Path] = {}
     foreign: dict[str, Path] = {}
+    content: dict[str, bytes] = {}
     empty: list[str] = []
     if folder.is_dir() and not folder.is_symlink():
         for root, dirs, names in os.walk(folder, followlinks=False):
@@ -86,14 +97,19 @@ def scan(folder: Path) -> FolderContents:
             for name in sorted(names):
                 path = base / name
                 rel = path.relative_to(folder).as_posix()
-                (generated if is_generated(path) else foreign)[rel] = path
+                data = _generated_bytes(path)
+                if data is None:
+                    foreign[rel] = path
+                else:
+                    generated[rel] = path
+                    content[rel] = data
             for name in sorted(dirs):
                 path = base / name
                 if path.is_symlink():
                     foreign[path.relative_to(folder).as_posix()] = path  # never followed, kept as is
                 elif not any(path.iterdir()):
                     empty.append(path.relative_to(folder).as_posix())
-    return FolderContents(generated, foreign, tuple(sorted(empty)))
+    return FolderContents(generated, foreign, tuple(sorted(empty)), content)
 
 
 @dataclass(frozen=True)
@@ -148,7 +164,7 @@ def _compare(contents: FolderContents, files: Sequence[RenderedFile]) -> FolderC
             clashes.append(f.path)
         elif f.path not in contents.generated:
             added.append(f.path)
-        elif contents.generated[f.path].read_bytes() != f.text.encode("utf-8"):
+        elif contents.content[f.path] != f.text.encode("utf-8"):
             changed.append(f.path)
         else:
             unchanged.append(f.path)

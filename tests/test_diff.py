@@ -156,3 +156,11 @@ def test_unknown_platform_is_a_usage_error():
     result = run("diff", BOOKINFO, "--from", "istio", "--to", "nomesh")
     assert result.exit_code == 2
     assert "unknown platform 'nomesh'" in result.stderr
+
+
+def test_changes_only_leaves_out_unchanged_rows():
+    full = run("diff", BOOKINFO, "--from", "istio", "--to", "istio")
+    short = run("diff", BOOKINFO, "--from", "istio", "--to", "istio", "--changes-only")
+    assert "│ unchanged │ bookinfo/reviews │ retry-budget" in full.stdout
+    assert "unchanged │" not in short.stdout
+    assert short.stdout.splitlines()[0] == full.stdout.splitlines()[0]  # the summary still counts them
