@@ -119,7 +119,19 @@ def _pin_to_one_core() -> None:
 
 def table(rows: list[dict], markdown: bool) -> str:
     """The results as an aligned text table, or a Markdown table for the README."""
-    head = ["services", "platform", "intent KB", "edges", "objects", *(f"{p} s" for p in PHASES), "total s", "median s", "ms/service", "check s", "peak MiB"]
+    head = [
+        "services",
+        "platform",
+        "intent KB",
+        "edges",
+        "objects",
+        *(f"{p} s" for p in PHASES),
+        "total s",
+        "median s",
+        "ms/service",
+        "check s",
+        "peak MiB",
+    ]
     body = []
     for r in rows:
         t = r["times"]
@@ -139,7 +151,10 @@ def table(rows: list[dict], markdown: bool) -> str:
             ]
         )
     if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if i != 1 else "---" for i in range(len(head))) + "|"]
+        lines = [
+            "| " + " | ".join(head) + " |",
+            "|" + "|".join("---:" if i != 1 else "---" for i in range(len(head))) + "|",
+        ]
         lines += ["| " + " | ".join(row) + " |" for row in body]
         return "\n".join(lines)
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
@@ -186,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     budget = [r for r in rows if r["services"] == BUDGET_SERVICES]
     for r in budget:
         verdict = "within" if r["total"] < BUDGET_SECONDS else "OVER"
-        print(f"\nbudget: {BUDGET_SERVICES} services on {r['platform']}: {r['total']:.2f} s, {verdict} the {BUDGET_SECONDS:.0f} s budget")
+        print(
+            f"\nbudget: {BUDGET_SERVICES} services on {r['platform']}: {r['total']:.2f} s, "
+            f"{verdict} the {BUDGET_SECONDS:.0f} s budget"
+        )
     return 0
 
 

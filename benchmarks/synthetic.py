@@ -15,8 +15,26 @@ from typing import Any
 import yaml
 
 _NOUNS = (
-    "api", "cart", "catalog", "checkout", "payment", "ledger", "search", "profile", "orders", "stock",
-    "pricing", "shipping", "review", "auth", "session", "notify", "media", "report", "billing", "quote",
+    "api",
+    "cart",
+    "catalog",
+    "checkout",
+    "payment",
+    "ledger",
+    "search",
+    "profile",
+    "orders",
+    "stock",
+    "pricing",
+    "shipping",
+    "review",
+    "auth",
+    "session",
+    "notify",
+    "media",
+    "report",
+    "billing",
+    "quote",
 )
 TEAM_SIZE = 50
 
@@ -47,9 +65,11 @@ def intent_data(n: int, seed: int = 7) -> dict[str, Any]:
         grpc = rng.random() < 0.35
         grpc_of[i] = grpc
         svc: dict[str, Any] = {"name": name, "namespace": ns, "serviceAccount": f"{name}-sa"}
-        svc["ports"] = [{"name": "grpc", "port": 9090, "protocol": "grpc"}] if grpc else [
-            {"name": "http", "port": 80, "targetPort": 8080, "protocol": "http"}
-        ]
+        svc["ports"] = (
+            [{"name": "grpc", "port": 9090, "protocol": "grpc"}]
+            if grpc
+            else [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "http"}]
+        )
         svc["replicas"] = rng.choice((1, 2, 3, 5))
         if rng.random() < 0.3:
             own = rng.random() < 0.33
@@ -59,11 +79,18 @@ def intent_data(n: int, seed: int = 7) -> dict[str, Any]:
                 {"name": "v2", "weight": 10, **({"serviceAccount": f"{name}-v2"} if own else {})},
             ]
             if rng.random() < 0.33:
-                svc["routes"] = [{"name": "testers", "match": {"headers": {"x-canary": {"exact": "true"}}}, "version": "v2"}]
+                svc["routes"] = [
+                    {"name": "testers", "match": {"headers": {"x-canary": {"exact": "true"}}}, "version": "v2"}
+                ]
         if rng.random() < 0.2:
             svc["timeout"] = rng.choice(("2s", "10s", "30s"))
         if rng.random() < 0.1:
-            svc["circuitBreaker"] = {"consecutiveErrors": 5, "interval": "10s", "baseEjectionTime": "30s", "maxConnections": 200}
+            svc["circuitBreaker"] = {
+                "consecutiveErrors": 5,
+                "interval": "10s",
+                "baseEjectionTime": "30s",
+                "maxConnections": 200,
+            }
         if rng.random() < 0.03:
             svc["rateLimit"] = {"requestsPerSecond": 100 * svc["replicas"]}
         allow: list[dict[str, Any]] = []
@@ -79,7 +106,10 @@ def intent_data(n: int, seed: int = 7) -> dict[str, Any]:
                     peer["versions"] = ["v2"]
                 if grpc:
                     if rng.random() < 0.5:
-                        peer["grpc"] = {"service": f"shop.{_NOUNS[i % len(_NOUNS)].title()}Service", "methods": ["Get", "List"]}
+                        peer["grpc"] = {
+                            "service": f"shop.{_NOUNS[i % len(_NOUNS)].title()}Service",
+                            "methods": ["Get", "List"],
+                        }
                 elif rng.random() < 0.5:
                     peer["methods"] = ["GET"] if rng.random() < 0.5 else ["GET", "POST"]
                     if rng.random() < 0.5:
@@ -95,7 +125,11 @@ def intent_data(n: int, seed: int = 7) -> dict[str, Any]:
         "hostnames": ["shop.example.com"],
         "listeners": [{"port": 443, "protocol": "HTTPS", "tlsSecret": "shop-tls"}],
         "routes": [
-            {"match": {"path": {"prefix": f"/{service_name(i)}"}}, "service": service_name(i), "namespace": namespace(i)}
+            {
+                "match": {"path": {"prefix": f"/{service_name(i)}"}},
+                "service": service_name(i),
+                "namespace": namespace(i),
+            }
             for i in range(frontends)
             if not grpc_of[i]
         ]
@@ -145,4 +179,6 @@ def team_files(n: int, seed: int = 7) -> dict[str, str]:
     files = {"mesh.yaml": {**head, "spec": {k: v for k, v in spec.items() if k != "services"}}}
     for svc in spec["services"]:
         files.setdefault(f"{svc['namespace']}.yaml", {**head, "spec": {"services": []}})["spec"]["services"].append(svc)
-    return {name: yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120) for name, doc in files.items()}
+    return {
+        name: yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120) for name, doc in files.items()
+    }

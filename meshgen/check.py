@@ -73,9 +73,7 @@ def unified_diff(folder: Path, files: Sequence[RenderedFile], changes: FolderCha
 
 
 def _diff(before: str, after: str, old_name: str, new_name: str) -> str:
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), old_name, new_name
-    )
+    lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), old_name, new_name)
     out = []
     for line in lines:
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")

@@ -26,7 +26,18 @@ from meshgen.gcpause import gc_paused
 from meshgen.intent.model import MeshIntent
 from meshgen.intent.rules import Violation, check_intent, format_path, lint_intent
 
-__all__ = ["LoadedIntent", "Sources", "load", "load_intent", "load_intents", "lint", "merge", "parse_intent", "read_sources", "validate"]
+__all__ = [
+    "LoadedIntent",
+    "Sources",
+    "lint",
+    "load",
+    "load_intent",
+    "load_intents",
+    "merge",
+    "parse_intent",
+    "read_sources",
+    "validate",
+]
 
 _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -110,12 +121,18 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
         path = Path(given)
         if path.is_dir():
             found = sorted(
-                (p for p in path.rglob("*") if p.suffix in INTENT_SUFFIXES and p.is_file()
-                 and not any(part.startswith(".") for part in p.relative_to(path).parts)),
+                (
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix in INTENT_SUFFIXES
+                    and p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                ),
                 key=lambda p: p.relative_to(path).as_posix(),
             )
             if not found:
-                problems.append(Problem("", f"no intent files (*.yaml, *.yml) in directory {path}", SourceLocation(path, 1, 1)))
+                message = f"no intent files (*.yaml, *.yml) in directory {path}"
+                problems.append(Problem("", message, SourceLocation(path, 1, 1)))
         elif path.exists():
             found = [path]
         else:
@@ -233,9 +250,8 @@ def merge(files: Sequence[SourceFile]) -> tuple[dict, Sources]:
     problems: list[Problem] = []
     for source in files:
         if not isinstance(source.data, dict):
-            problems.append(
-                Problem("", "expected a MeshIntent mapping (apiVersion, kind, metadata, spec)", SourceLocation(source.path, 1, 1))
-            )
+            message = "expected a MeshIntent mapping (apiVersion, kind, metadata, spec)"
+            problems.append(Problem("", message, SourceLocation(source.path, 1, 1)))
     if problems:
         raise IntentError(problems)
     if len(files) == 1:

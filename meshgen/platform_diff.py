@@ -120,7 +120,9 @@ def compare_plans(source: Plan, target: Plan) -> PlatformDiff:
     for key in set(before) | set(after):
         b_support, b_detail = before.get(key, (Support.NATIVE, ""))
         a_support, a_detail = after.get(key, (Support.NATIVE, ""))
-        rows.append(FeatureChange(key[0], key[1], b_support, a_support, _change(b_support, a_support), b_detail, a_detail))
+        rows.append(
+            FeatureChange(key[0], key[1], b_support, a_support, _change(b_support, a_support), b_detail, a_detail)
+        )
     rows.sort(key=lambda r: (CHANGES.index(r.change), r.subject, r.feature.value))
     return PlatformDiff(source.platform, target.platform, tuple(rows), _refs(source), _refs(target))
 
@@ -151,7 +153,8 @@ def diff_json(diff: PlatformDiff) -> str:
         ],
         "objects": {
             "kinds": [
-                {"apiVersion": api, "kind": kind, "from": n_from, "to": n_to} for api, kind, n_from, n_to in diff.kinds()
+                {"apiVersion": api, "kind": kind, "from": n_from, "to": n_to}
+                for api, kind, n_from, n_to in diff.kinds()
             ],
             "from": [_ref_json(o) for o in diff.source_objects],
             "to": [_ref_json(o) for o in diff.target_objects],

@@ -40,12 +40,24 @@ def test_team_split_merges_back_to_the_same_intent(tmp_path):
 
 def test_script_prints_a_row_per_size_and_platform():
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_scale.py"), "--sizes", "10", "--platforms", "istio", "--repeat", "1", "--markdown"],
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "bench_scale.py"),
+            "--sizes",
+            "10",
+            "--platforms",
+            "istio",
+            "--repeat",
+            "1",
+            "--markdown",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("| services | platform | intent KB | edges | objects | load s | validate s | plan s | render s | write s |")
+    assert lines[0].startswith(
+        "| services | platform | intent KB | edges | objects | load s | validate s | plan s | render s | write s |"
+    )
     assert lines[2].startswith("| 10 | istio | 5 | 29 | 44 |")

@@ -63,11 +63,7 @@ def test_stale_generated_file_fails(shop):
     result = run("check", "intent.yaml", "--output", "out")
     assert result.exit_code == 1
     assert result.stdout == (
-        "--- a/out/istio/shop/service-old.yaml\n"
-        "+++ /dev/null\n"
-        "@@ -1,2 +0,0 @@\n"
-        f"-{HEAD}"
-        "-kind: Service\n"
+        f"--- a/out/istio/shop/service-old.yaml\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-{HEAD}-kind: Service\n"
     )
     assert "  stale    out/istio/shop/service-old.yaml" in result.stderr
 

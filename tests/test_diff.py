@@ -44,7 +44,9 @@ def test_changes_are_classified_from_both_sides_findings():
         ),
     )
     diff = compare_plans(source, target)
-    rows = [(f.change, f.subject, f.feature.value, f.before.value, f.after.value, f.after_detail) for f in diff.features]
+    rows = [
+        (f.change, f.subject, f.feature.value, f.before.value, f.after.value, f.after_detail) for f in diff.features
+    ]
     assert rows == [
         ("lost", "shop/web", "mirroring", "native", "not-expressible", "no mirror filter"),
         ("approximated", "mesh", "mtls-strict", "native", "approximated", "WireGuard"),
@@ -105,7 +107,9 @@ def test_cli_json_for_machines(fakemesh):
     doc = json.loads(result.stdout)
     assert (doc["from"], doc["to"]) == ("istio", "fakemesh")
     assert doc["summary"] == {"lost": 1, "approximated": 1, "improved": 0, "gained": 1, "unchanged": 0}
-    assert [(f["change"], f["subject"], f["feature"], f["from"]["support"], f["to"]["support"]) for f in doc["features"]] == [
+    assert [
+        (f["change"], f["subject"], f["feature"], f["from"]["support"], f["to"]["support"]) for f in doc["features"]
+    ] == [
         ("lost", "bookinfo/reviews", "retry-budget", "approximated", "not-expressible"),
         ("approximated", "bookinfo/reviews", "mirroring", "native", "approximated"),
         ("gained", "bookinfo/ratings", "timeout", "approximated", "native"),

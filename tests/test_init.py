@@ -122,6 +122,9 @@ def test_template_ships_in_the_wheel(tmp_path):
     (wheel,) = tmp_path.glob("meshgen-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     base = "meshgen/scaffold/template/"
-    for rel in ["cookiecutter.json", *(f"{{{{cookiecutter.project_slug}}}}/{f}" for f in STARTER_FILES if not f.startswith("schema/"))]:
+    for rel in [
+        "cookiecutter.json",
+        *(f"{{{{cookiecutter.project_slug}}}}/{f}" for f in STARTER_FILES if not f.startswith("schema/")),
+    ]:
         assert base + rel in names, rel
     assert "meshgen/templates/kustomize/kustomization.yaml.j2" in names

@@ -51,9 +51,7 @@ def test_kustomization_lists_every_object_file_in_apply_order(platform, tmp_path
     doc = yaml.safe_load(text)
     assert doc["apiVersion"] == "kustomize.config.k8s.io/v1beta1"
     assert doc["kind"] == "Kustomization"
-    on_disk = sorted(
-        p.relative_to(folder).as_posix() for p in folder.rglob("*.yaml") if p.name != "kustomization.yaml"
-    )
+    on_disk = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.yaml") if p.name != "kustomization.yaml")
     plan = render(load_intent(example), platform, "x").plan
     object_files = [o.file_name for o in plan.objects]
     assert doc["resources"] == object_files  # plan (apply) order, not alphabetical

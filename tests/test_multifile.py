@@ -15,7 +15,9 @@ from tests.workflow_helpers import run
 
 HEAD = "apiVersion: meshgen.dev/v1alpha1\nkind: MeshIntent\nmetadata:\n  name: shop\n"
 
-MESH = HEAD + """\
+MESH = (
+    HEAD
+    + """\
 spec:
   mesh:
     mtls: strict
@@ -23,16 +25,22 @@ spec:
     namespace: shop
     timeout: 5s
 """
+)
 
-FRONT = HEAD + """\
+FRONT = (
+    HEAD
+    + """\
 spec:
   services:
     - name: web
       ports:
         - {name: http, port: 80, targetPort: 8080}
 """
+)
 
-BACK = HEAD + """\
+BACK = (
+    HEAD
+    + """\
 spec:
   services:
     - name: api
@@ -42,6 +50,7 @@ spec:
         - service: web
           methods: [GET]
 """
+)
 
 
 def _write(folder: Path, files: dict[str, str]) -> Path:
@@ -63,7 +72,11 @@ def test_directory_merges_files_and_cross_file_allow_from_works(tmp_path):
         ("shop", "api", "5s"),  # teams/back.yaml sorts before teams/front.yaml
         ("shop", "web", "5s"),
     ]
-    policy = next(o for o in render(intent, "istio", "intents/").objects() if o["metadata"]["name"] == "api" and o["kind"] == "AuthorizationPolicy")
+    policy = next(
+        o
+        for o in render(intent, "istio", "intents/").objects()
+        if o["metadata"]["name"] == "api" and o["kind"] == "AuthorizationPolicy"
+    )
     assert policy["spec"]["rules"][0]["from"] == [{"source": {"principals": ["cluster.local/ns/shop/sa/web"]}}]
 
 
@@ -91,7 +104,10 @@ def test_bookinfo_split_per_service_renders_the_same_objects(tmp_path):
 
 
 def test_same_service_in_two_files_names_both_locations(tmp_path):
-    _write(tmp_path, {"a.yaml": MESH + "  services:\n    - name: web\n      ports: [{name: http, port: 80}]\n", "b.yaml": FRONT})
+    _write(
+        tmp_path,
+        {"a.yaml": MESH + "  services:\n    - name: web\n      ports: [{name: http, port: 80}]\n", "b.yaml": FRONT},
+    )
     with pytest.raises(IntentError) as exc:
         load_intents([tmp_path])
     assert _problems(exc) == [
@@ -130,7 +146,10 @@ def test_conflicting_settings_name_both_files(tmp_path):
 
 
 def test_settings_split_over_files_merge_key_by_key(tmp_path):
-    _write(tmp_path, {"a.yaml": MESH, "b.yaml": HEAD + "spec:\n  mesh:\n    trustDomain: example.org\n" + FRONT.split("spec:\n")[1]})
+    _write(
+        tmp_path,
+        {"a.yaml": MESH, "b.yaml": HEAD + "spec:\n  mesh:\n    trustDomain: example.org\n" + FRONT.split("spec:\n")[1]},
+    )
     intent = load_intents([tmp_path])
     assert (intent.spec.mesh.mtls, intent.spec.mesh.trust_domain) == ("strict", "example.org")
 
@@ -146,7 +165,16 @@ def test_syntax_errors_of_every_file_are_reported(tmp_path):
 
 
 def test_hidden_files_and_other_suffixes_are_skipped(tmp_path):
-    _write(tmp_path, {"mesh.yaml": MESH, "front.yml": FRONT, ".pre-commit-config.yaml": "repos: []\n", ".github/x.yaml": "x: 1\n", "notes.txt": "hi"})
+    _write(
+        tmp_path,
+        {
+            "mesh.yaml": MESH,
+            "front.yml": FRONT,
+            ".pre-commit-config.yaml": "repos: []\n",
+            ".github/x.yaml": "x: 1\n",
+            "notes.txt": "hi",
+        },
+    )
     assert [s.name for s in load_intents([tmp_path]).spec.services] == ["web"]
 
 

@@ -70,4 +70,6 @@ def test_committed_schema_is_current():
 def test_examples_name_the_schema(example):
     first = example.read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../../schema/meshintent.schema.json"
-    assert (example.parent / "../../schema/meshintent.schema.json").resolve() == REPO / "schema" / "meshintent.schema.json"
+    assert (
+        example.parent / "../../schema/meshintent.schema.json"
+    ).resolve() == REPO / "schema" / "meshintent.schema.json"

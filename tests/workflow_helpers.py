@@ -39,5 +39,7 @@ def kubectl() -> str:
     """The kubectl binary; fails (not skips) when missing: .ci/run installs Debian's kubernetes-client."""
     found = shutil.which("kubectl")
     if found is None:
-        pytest.fail("kubectl not found on PATH: install Debian's kubernetes-client (.ci/run does) to run kustomize tests")
+        pytest.fail(
+            "kubectl not found on PATH: install Debian's kubernetes-client (.ci/run does) to run kustomize tests"
+        )
     return found

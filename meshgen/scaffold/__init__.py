@@ -34,7 +34,12 @@ def dns_name(text: str) -> str:
 
 
 def init_project(
-    target: Path, *, platform: str = "istio", name: str | None = None, namespace: str | None = None, output: str = "deploy"
+    target: Path,
+    *,
+    platform: str = "istio",
+    name: str | None = None,
+    namespace: str | None = None,
+    output: str = "deploy",
 ) -> list[Path]:
     """Create a starter repository in ``target`` (which must be missing or empty).
 
@@ -55,7 +60,9 @@ def init_project(
     get_platform(platform)
     target = Path(target)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise UsageError(f"{target} already exists and is not an empty directory; meshgen init only creates new repositories")
+        raise UsageError(
+            f"{target} already exists and is not an empty directory; meshgen init only creates new repositories"
+        )
     app = dns_name(name or target.resolve().name)
     if not app:
         raise UsageError(f"cannot derive an application name from {target.resolve().name!r}; pass --name")
