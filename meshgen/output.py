@@ -154,7 +154,12 @@ def check_paths(files: Sequence[RenderedFile]) -> None:
 
 def compare(folder: Path, files: Sequence[RenderedFile]) -> FolderChanges:
     """How ``folder`` (``DIR/<platform>``) differs from ``files``; reads, never writes."""
-    return _compare(scan(folder), files)
+    return _compare(scan(_real(folder)), files)
+
+
+def _real(folder: Path) -> Path:
+    """A platform folder that is a symlink means the folder it points to (the link is the user's)."""
+    return folder.resolve() if folder.is_symlink() else folder
 
 
 def _compare(contents: FolderContents, files: Sequence[RenderedFile]) -> FolderChanges:
@@ -198,6 +203,7 @@ def write_platform_folder(
             folder cannot be written; in both cases the folder is left as it was.
     """
     check_paths(files)
+    folder = _real(folder)
     _recover(folder)
     contents = scan(folder)
     changes = _compare(contents, files)

@@ -48,7 +48,9 @@ def test_starter_renders_and_checks_clean(platform, tmp_path, monkeypatch):
     assert checked.exit_code == 0, checked.stdout
     built = subprocess.run([kubectl(), "kustomize", f"deploy/{platform}"], capture_output=True, text=True, timeout=60)
     assert built.returncode == 0, built.stderr
-    assert "name: payments-mesh" in built.stdout
+    resources = yaml.safe_load((repo / "deploy" / platform / "kustomization.yaml").read_text())["resources"]
+    assert len([doc for doc in yaml.safe_load_all(built.stdout) if doc]) == len(resources) > 0
+    assert "payments-mesh" in built.stdout
 
 
 def test_starter_make_targets_render_and_check(tmp_path):
