@@ -331,6 +331,7 @@ class Report:
 
     platform: str
     findings: list[Finding] = field(default_factory=list)
+    _seen: set[Finding] = field(default_factory=set, repr=False, compare=False)  # O(1) de-duplication
 
     def use(self, feature: Feature, subject: str, detail: str | None = None) -> None:
         """Record that ``subject`` uses ``feature``; kept only when the platform is not native."""
@@ -347,7 +348,8 @@ class Report:
         self._add(Finding(subject, feature, Support.APPROXIMATED, detail))
 
     def _add(self, finding: Finding) -> None:
-        if finding not in self.findings:
+        if finding not in self._seen:
+            self._seen.add(finding)
             self.findings.append(finding)
 
     def sorted(self) -> tuple[Finding, ...]:

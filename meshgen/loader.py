@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -21,10 +22,22 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from meshgen.errors import IntentError, Problem, SourceLocation
+from meshgen.gcpause import gc_paused
 from meshgen.intent.model import MeshIntent
 from meshgen.intent.rules import Violation, check_intent, format_path, lint_intent
 
-__all__ = ["load_intent", "parse_intent", "lint"]
+__all__ = [
+    "LoadedIntent",
+    "Sources",
+    "lint",
+    "load",
+    "load_intent",
+    "load_intents",
+    "merge",
+    "parse_intent",
+    "read_sources",
+    "validate",
+]
 
 _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -74,6 +87,307 @@ _Yaml12Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
+# --- reading: one or many files -------------------------------------------------------------
+
+#: Where meshgen looks for intent files inside a directory.
+INTENT_SUFFIXES = (".yaml", ".yml")
+#: Lists of the intent that several files extend; every other setting may be set in one file only.
+CONCATENATED = ("services", "gateways", "egress")
+
+
+@dataclass
+class SourceFile:
+    """One intent file: its path (as given), its text, and its data parsed on the fast path."""
+
+    path: Path
+    text: str
+    data: Any = None
+
+
+def expand_paths(paths: Sequence[Path]) -> list[Path]:
+    """Intent files named by ``paths``: files as given, directories as their YAML files.
+
+    A directory contributes every ``*.yaml`` / ``*.yml`` file below it, sorted by relative path,
+    skipping hidden files and folders (``.pre-commit-config.yaml``, ``.github/``). A file named
+    twice is read once.
+
+    Raises:
+        IntentError: a path does not exist, or a directory holds no intent file.
+    """
+    out: list[Path] = []
+    seen: set[Path] = set()
+    problems: list[Problem] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(
+                (
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix in INTENT_SUFFIXES
+                    and p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                ),
+                key=lambda p: p.relative_to(path).as_posix(),
+            )
+            if not found:
+                message = f"no intent files (*.yaml, *.yml) in directory {path}"
+                problems.append(Problem("", message, SourceLocation(path, 1, 1)))
+        elif path.exists():
+            found = [path]
+        else:
+            problems.append(Problem("", "cannot read intent: no such file or directory", SourceLocation(path, 1, 1)))
+            found = []
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(file)
+    if problems:
+        raise IntentError(problems)
+    if not out:
+        raise IntentError([Problem("", "no intent file given")])
+    return out
+
+
+def read_sources(paths: Sequence[Path]) -> list[SourceFile]:
+    """Read and parse (fast path) every intent file named by ``paths`` (see :func:`expand_paths`).
+
+    Raises:
+        IntentError: every unreadable file and every YAML syntax error, each with its position.
+    """
+    sources: list[SourceFile] = []
+    problems: list[Problem] = []
+    for path in expand_paths(paths):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem("", f"cannot read intent: {exc}", SourceLocation(path, 1, 1)))
+            continue
+        try:
+            sources.append(SourceFile(path, text, _fast_load(text)))
+        except (yaml.YAMLError, _DuplicateKey):
+            problems.extend(_syntax_problems(text, path))
+    if problems:
+        raise IntentError(problems)
+    return sources
+
+
+def _fast_load(text: str) -> Any:
+    with gc_paused():
+        return yaml.load(text, Loader=_Yaml12Loader)
+
+
+class Sources:
+    """The files an intent was merged from, and where each part of the merged intent came from.
+
+    Services, gateways and egress hosts of all files are concatenated in file order; every other
+    setting (``metadata``, ``spec.mesh``, ``spec.defaults``, ...) is merged key by key and may be
+    set in several files only with the same value. :meth:`locate` maps a path of the merged
+    intent back to ``file:line:col`` in the file that wrote it; positions cost a ruamel.yaml
+    round-trip parse, done only for files that have something wrong.
+    """
+
+    def __init__(self, files: Sequence[SourceFile]) -> None:
+        self.files = tuple(files)
+        # section -> merged index -> (file index, index in that file)
+        self.segments: dict[str, list[tuple[int, int]]] = {}
+        self._docs: dict[int, Any] = {}
+
+    def origin(self, parts: tuple) -> tuple[int, tuple]:
+        """``(file index, path in that file)`` of a path of the merged intent."""
+        if len(self.files) == 1:
+            return 0, parts
+        if len(parts) >= 3 and parts[0] == "spec" and parts[1] in self.segments and isinstance(parts[2], int):
+            table = self.segments[parts[1]]
+            if parts[2] < len(table):
+                index, local = table[parts[2]]
+                return index, ("spec", parts[1], local, *parts[3:])
+        best, depth = 0, -1
+        for index, source in enumerate(self.files):
+            found = _depth(source.data, parts)
+            if found > depth:
+                best, depth = index, found
+        return best, parts
+
+    def locate(self, parts: tuple) -> SourceLocation:
+        """Position of a merged-intent path: the deepest node of it that exists in its file."""
+        return self.position(*self.origin(parts))
+
+    def position(self, index: int, local: tuple, *, at_key: bool = False) -> SourceLocation:
+        """Position of path ``local`` in file number ``index`` (parsed once, with positions)."""
+        source = self.files[index]
+        if index not in self._docs:
+            self._docs[index] = _round_trip(source.text)
+        return locate(self._docs[index], local, source.path, at_key=at_key)
+
+    def problems(self, violations: Sequence[Violation]) -> list[Problem]:
+        """Violations of the merged intent as positioned problems (``related`` places named too).
+
+        Field paths are given as in the file that holds them (``spec.services[1]`` of that file).
+        """
+        out = []
+        for v in violations:
+            message = v.message
+            if v.related is not None:
+                message += f" (also at {self.locate(v.related)})"
+            index, local = self.origin(v.path)
+            out.append(Problem(format_path(local), message, self.position(index, local, at_key=v.at_key)))
+        return out
+
+
+def merge(files: Sequence[SourceFile]) -> tuple[dict, Sources]:
+    """One intent document from the parsed ``files`` (see :class:`Sources` for the rules).
+
+    Returns:
+        The merged data (not yet validated) and the :class:`Sources` that locate its parts.
+
+    Raises:
+        IntentError: a file is not a mapping, or two files set one setting to different values
+            (both positions given).
+    """
+    sources = Sources(files)
+    problems: list[Problem] = []
+    for source in files:
+        if not isinstance(source.data, dict):
+            message = "expected a MeshIntent mapping (apiVersion, kind, metadata, spec)"
+            problems.append(Problem("", message, SourceLocation(source.path, 1, 1)))
+    if problems:
+        raise IntentError(problems)
+    if len(files) == 1:
+        return files[0].data, sources
+    merged: dict = {}
+    owner: dict[tuple, int] = {}  # leaf path -> file index that set it
+    conflicts: list[tuple[tuple, int, int]] = []
+    for index, source in enumerate(files):
+        for key, value in source.data.items():
+            if key == "spec" and isinstance(value, dict) and isinstance(merged.get("spec", {}), dict):
+                spec = merged.setdefault("spec", {})
+                for section, body in value.items():
+                    if section in CONCATENATED and isinstance(body, list) and isinstance(spec.get(section, []), list):
+                        table = sources.segments.setdefault(section, [])
+                        table.extend((index, local) for local in range(len(body)))
+                        spec.setdefault(section, []).extend(body)
+                    else:
+                        _merge_into(spec, section, body, ("spec", section), index, owner, conflicts)
+            else:
+                _merge_into(merged, key, value, (key,), index, owner, conflicts)
+    if conflicts:
+        for path, first, second in conflicts:
+            problems.append(
+                Problem(
+                    format_path(path),
+                    f"set differently in two intent files (also at {sources.position(first, path)}); "
+                    "set it in one file only",
+                    sources.position(second, path),
+                )
+            )
+        raise IntentError(problems)
+    return merged, sources
+
+
+def _merge_into(target: dict, key: Any, value: Any, path: tuple, index: int, owner: dict, conflicts: list) -> None:
+    """Merge ``value`` into ``target[key]``: mappings key by key, anything else must be equal."""
+    if key not in target:
+        target[key] = _copy_mapping(value)
+        _own(value, path, index, owner)
+        return
+    current = target[key]
+    if isinstance(current, dict) and isinstance(value, dict):
+        for sub, item in value.items():
+            _merge_into(current, sub, item, (*path, sub), index, owner, conflicts)
+    elif current != value:
+        conflicts.append((path, _owner_of(path, owner), index))
+
+
+def _copy_mapping(value: Any) -> Any:
+    # Mappings are merged into later, so the first file's own dicts must not be the merged ones.
+    return {k: _copy_mapping(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+
+def _own(value: Any, path: tuple, index: int, owner: dict) -> None:
+    owner[path] = index
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _own(item, (*path, key), index, owner)
+
+
+def _owner_of(path: tuple, owner: dict) -> int:
+    for cut in range(len(path), 0, -1):
+        if path[:cut] in owner:
+            return owner[path[:cut]]
+    return 0
+
+
+def _depth(data: Any, parts: tuple) -> int:
+    """How many leading ``parts`` exist in ``data``."""
+    node, depth = data, 0
+    for part in parts:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            break
+        depth += 1
+    return depth
+
+
+def validate(data: dict, sources: Sources) -> MeshIntent:
+    """Validate merged intent ``data``: types and keys (pydantic), then cross-field rules.
+
+    Raises:
+        IntentError: every problem, positioned in the file that holds it.
+    """
+    try:
+        with gc_paused():
+            intent = MeshIntent.model_validate(data)
+    except ValidationError as exc:
+        raise IntentError(sources.problems(_pydantic_violations(exc, data))) from None
+    violations = check_intent(intent)
+    if violations:
+        raise IntentError(sources.problems(violations))
+    return intent
+
+
+@dataclass(frozen=True)
+class LoadedIntent:
+    """A validated intent and the files it came from (for warnings and headers)."""
+
+    intent: MeshIntent
+    sources: Sources
+
+    def warnings(self) -> list[Problem]:
+        """Lint warnings (:func:`meshgen.intent.rules.lint_intent`), positioned."""
+        violations = lint_intent(self.intent)
+        return self.sources.problems(violations) if violations else []
+
+
+def load(paths: Sequence[Path]) -> LoadedIntent:
+    """Read, merge and validate the intent in ``paths`` (files and/or directories).
+
+    Raises:
+        IntentError: with every problem found, each with ``file:line:col`` where known.
+    """
+    files = read_sources(paths)
+    data, sources = merge(files)
+    return LoadedIntent(validate(data, sources), sources)
+
+
+def load_intents(paths: Sequence[Path]) -> MeshIntent:
+    """Read one intent split over several files (or directories of files) as one intent.
+
+    Services, gateways and egress hosts of all files are concatenated (files in the order given,
+    a directory's files sorted by path), so an ``allowFrom`` may name a service of another file.
+    Any other setting may appear in several files only with the same value. A service defined in
+    two files is an error naming both ``file:line:col`` positions.
+
+    Raises:
+        IntentError: every problem of every file, each positioned in its own file.
+    """
+    return load(paths).intent
+
+
 def load_intent(path: Path) -> MeshIntent:
     """Read and validate one intent file.
 
@@ -87,36 +401,23 @@ def load_intent(path: Path) -> MeshIntent:
         IntentError: with every problem found (unreadable file, YAML syntax, duplicate keys,
             types, unknown keys, cross-field rules), each with ``file:line:col`` where known.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IntentError([Problem("", f"cannot read intent: {exc}", SourceLocation(Path(path), 1, 1))]) from None
-    return parse_intent(text, Path(path))
+    return load([Path(path)]).intent
 
 
 def parse_intent(text: str, path: Path) -> MeshIntent:
     """Validate intent ``text`` read from ``path`` (used in messages only). See :func:`load_intent`."""
     try:
-        data = yaml.load(text, Loader=_Yaml12Loader)
+        data = _fast_load(text)
     except (yaml.YAMLError, _DuplicateKey):
-        data = None
         raise IntentError(_syntax_problems(text, path)) from None
-    if not isinstance(data, dict):
-        raise IntentError([Problem("", "expected a MeshIntent mapping (apiVersion, kind, metadata, spec)", SourceLocation(path, 1, 1))])
-    try:
-        intent = MeshIntent.model_validate(data)
-    except ValidationError as exc:
-        raise IntentError(_locate_all(text, path, _pydantic_violations(exc, data))) from None
-    violations = check_intent(intent)
-    if violations:
-        raise IntentError(_locate_all(text, path, violations))
-    return intent
+    source = SourceFile(Path(path), text, data)
+    merged, sources = merge([source])
+    return validate(merged, sources)
 
 
 def lint(intent: MeshIntent, text: str, path: Path) -> list[Problem]:
     """Warnings for a valid intent (see :func:`meshgen.intent.rules.lint_intent`), with positions."""
-    violations = lint_intent(intent)
-    return _locate_all(text, path, violations) if violations else []
+    return LoadedIntent(intent, Sources([SourceFile(Path(path), text)])).warnings()
 
 
 # --- the slow, precise path -----------------------------------------------------------------
@@ -143,11 +444,6 @@ def _syntax_problems(text: str, path: Path) -> list[Problem]:
         return [Problem("", f"invalid YAML: {exc}", SourceLocation(path, 1, 1))]
     # libyaml refused what ruamel accepts (YAML 1.1 vs 1.2 edge): report without a position.
     return [Problem("", "invalid YAML", SourceLocation(path, 1, 1))]
-
-
-def _locate_all(text: str, path: Path, violations: list[Violation]) -> list[Problem]:
-    doc = _round_trip(text)
-    return [Problem(format_path(v.path), v.message, locate(doc, v.path, path, at_key=v.at_key)) for v in violations]
 
 
 def locate(doc: Any, parts: tuple, file: Path, *, at_key: bool = False) -> SourceLocation:

@@ -1,19 +1,22 @@
 """The pipeline in one place: load -> plan -> render, all in memory, nothing written.
 
 ``cli.py`` and tests drive meshgen through these functions; only :mod:`meshgen.output` writes.
+``meshgen render --output`` and ``meshgen check`` both start from :func:`render`, so what check
+compares is byte for byte what render would write.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import yaml
 
+from meshgen.gcpause import gc_paused
 from meshgen.intent.model import MeshIntent
-from meshgen.output import RenderedFile, header
-from meshgen.platforms import Plan, get_platform
+from meshgen.output import KUSTOMIZATION, RenderedFile, check_paths, header
+from meshgen.platforms import Plan, PlannedFile, get_platform
 from meshgen.platforms.operations import combine
 from meshgen.render import join_documents, render_file, render_object
 
@@ -24,7 +27,7 @@ class Rendering:
 
     plan: Plan
     documents: tuple[str, ...]  # one YAML document per planned object, in plan order
-    files: tuple[RenderedFile, ...]  # the same objects (and any extra files) as output files
+    files: tuple[RenderedFile, ...]  # the same objects, extra files and kustomization.yaml, by path
 
     @property
     def stream(self) -> str:
@@ -42,19 +45,70 @@ def plan(intent: MeshIntent, platform: str) -> Plan:
     The platform's own plan (traffic, security) is merged with the operations planners'
     (identity, control-plane HA, observability, alerts: :mod:`meshgen.platforms.operations`).
     """
-    return combine(get_platform(platform).plan(intent), intent)
+    chosen = get_platform(platform)
+    with gc_paused():  # see meshgen.gcpause: keeps planning linear in intent size
+        return combine(chosen.plan(intent), intent)
 
 
-def render(intent: MeshIntent, platform: str, source: str) -> Rendering:
-    """Plan and render ``intent`` for ``platform``; ``source`` names the intent in file headers."""
-    planned = plan(intent, platform)
-    documents = tuple(render_object(obj) for obj in planned.objects)
+def render(
+    intent: MeshIntent,
+    platform: str,
+    source: str,
+    on_object: Callable[[int, int], None] | None = None,
+) -> Rendering:
+    """Plan and render ``intent`` for ``platform``.
+
+    Args:
+        intent: a validated intent.
+        platform: a registered platform name.
+        source: how file headers name the intent (see :func:`source_name`).
+        on_object: called as ``on_object(done, total)`` after each object is rendered (progress).
+
+    Returns:
+        The rendering: one file per object (``<namespace>/<kind>-<name>.yaml``), the platform's
+        extra files, and ``kustomization.yaml`` listing the object files in apply order, every
+        file starting with :func:`meshgen.output.header`.
+
+    Raises:
+        UnknownPlatformError: ``platform`` is not registered.
+        OutputError: two objects map to one file name (a planner bug).
+    """
+    return render_plan(plan(intent, platform), source, on_object)
+
+
+def render_plan(planned: Plan, source: str, on_object: Callable[[int, int], None] | None = None) -> Rendering:
+    """Lay out an existing plan (the second half of :func:`render`; the benchmark times it alone)."""
+    with gc_paused():
+        return _lay_out(planned, source, on_object)
+
+
+def _lay_out(planned: Plan, source: str, on_object: Callable[[int, int], None] | None) -> Rendering:
+    total = len(planned.objects)
+    documents = []
+    for done, obj in enumerate(planned.objects, 1):
+        documents.append(render_object(obj))
+        if on_object is not None:
+            on_object(done, total)
     head = header(source)
     files = [RenderedFile(obj.file_name, head + doc) for obj, doc in zip(planned.objects, documents)]
     files += [RenderedFile(f.path, head + render_file(f)) for f in planned.files]
-    return Rendering(planned, documents, tuple(sorted(files, key=lambda f: f.path)))
+    kustomization = PlannedFile(
+        "kustomize/kustomization.yaml.j2", KUSTOMIZATION, {"resources": [obj.file_name for obj in planned.objects]}
+    )
+    files.append(RenderedFile(KUSTOMIZATION, head + render_file(kustomization)))
+    check_paths(files)
+    return Rendering(planned, tuple(documents), tuple(sorted(files, key=lambda f: f.path)))
 
 
-def source_name(path: Path) -> str:
-    """How generated files name their intent: the path as given, POSIX style."""
-    return Path(path).as_posix()
+def source_name(paths: Path | Sequence[Path]) -> str:
+    """How generated files name their intent: the paths as given, POSIX style, comma separated.
+
+    Directories end with ``/`` (``intents/``). Headers are compared by ``meshgen check``, so run
+    render and check with the same arguments from the same directory.
+    """
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    names = []
+    for item in items:
+        path = Path(item)
+        names.append(path.as_posix() + ("/" if path.is_dir() and path.as_posix() != "/" else ""))
+    return ", ".join(names)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from meshgen.intent.index import services_named
 from meshgen.intent.model import MeshIntent, Peer, Service
 from meshgen.intent.types import Duration
 
@@ -21,11 +22,16 @@ Path = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Violation:
-    """A broken rule: where (intent path) and what is expected."""
+    """A broken rule: where (intent path) and what is expected.
+
+    ``related`` is a second place the rule involves (the first definition of a name defined
+    twice); the loader reports its position too, which may be in another intent file.
+    """
 
     path: Path
     message: str
     at_key: bool = False  # point at the key (an unknown key) rather than its value
+    related: Path | None = None  # a second place the problem involves (the first definition of a duplicate)
 
 
 def format_path(path: Path) -> str:
@@ -38,7 +44,7 @@ def format_path(path: Path) -> str:
 
 def resolve_service(intent: MeshIntent, name: str, namespace: str | None) -> list[Service]:
     """Services of the intent a reference (name, optional namespace) can mean."""
-    return [s for s in intent.spec.services if s.name == name and (namespace is None or s.namespace == namespace)]
+    return [s for s in services_named(intent, name) if namespace is None or s.namespace == namespace]
 
 
 def check_intent(intent: MeshIntent) -> list[Violation]:
@@ -54,7 +60,8 @@ def check_intent(intent: MeshIntent) -> list[Violation]:
             out.append(
                 Violation(
                     (*svc_path, i, "name"),
-                    f"service {svc.namespace}/{svc.name} is defined twice (also at spec.services[{seen[key]}])",
+                    f"service {svc.namespace}/{svc.name} is defined twice",
+                    related=(*svc_path, seen[key], "name"),
                 )
             )
         else:
@@ -75,7 +82,7 @@ def _unique(out: list[Violation], names: list, base: Path, key: str, what: str) 
     first: dict = {}
     for i, name in enumerate(names):
         if name in first:
-            out.append(Violation((*base, i, key), f"{what} {name!r} is defined twice (also at {format_path((*base, first[name]))})"))
+            out.append(Violation((*base, i, key), f"{what} {name!r} is defined twice", related=(*base, first[name], key)))
         else:
             first[name] = i
 
@@ -140,8 +147,8 @@ def _check_timeouts(out: list[Violation], timeout, retries, where: Path, per_try
 def _check_peer(out: list[Violation], intent: MeshIntent, callee: Service, peer: Peer, path: Path) -> None:
     if peer.service is not None:
         matches = resolve_service(intent, peer.service, peer.namespace)
-        names = sorted({f"{s.namespace}/{s.name}" for s in intent.spec.services})
         if not matches:
+            names = sorted({f"{s.namespace}/{s.name}" for s in intent.spec.services})
             out.append(Violation((*path, "service"), _unknown("service", peer.service, names)))
         elif len(matches) > 1:
             spaces = ", ".join(sorted(s.namespace or "" for s in matches))

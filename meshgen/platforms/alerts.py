@@ -46,7 +46,8 @@ def plan_alerts(platform: str, intent: MeshIntent, report: Report, watches: list
         return out
     report.use(Feature.ALERTS, "mesh")
     service_rules = []
-    for svc in intent.spec.services:
+    # Sorted, so the rule reads the same however the intent is split over files.
+    for svc in sorted(intent.spec.services, key=lambda s: (s.namespace or "", s.name)):
         if not any(p.is_l7 for p in svc.ports):
             report.approximated(
                 Feature.ALERTS, f"{svc.namespace}/{svc.name}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from meshgen.intent.index import memo
 from meshgen.intent.model import Gateway, MeshIntent, Peer, Port, Service, Version
 from meshgen.intent.rules import resolve_service
 
@@ -28,6 +29,10 @@ class Workload:
 
 def workloads(intent: MeshIntent) -> list[Workload]:
     """Every workload of the intent: one per version, or one per service without versions."""
+    return list(memo(intent, "workloads", _all_workloads))
+
+
+def _all_workloads(intent: MeshIntent) -> tuple[Workload, ...]:
     out = []
     for svc in intent.spec.services:
         base = svc.pod_selector
@@ -37,6 +42,20 @@ def workloads(intent: MeshIntent) -> list[Workload]:
             labels = {**base, **version.pod_labels}
             sa = version.service_account or svc.identity
             out.append(Workload(svc, version, svc.namespace or "", sa, tuple(sorted(labels.items()))))
+    return tuple(out)
+
+
+def _workloads_by_service(intent: MeshIntent) -> dict[int, list[Workload]]:
+    out: dict[int, list[Workload]] = {}
+    for w in memo(intent, "workloads", _all_workloads):
+        out.setdefault(id(w.service), []).append(w)
+    return out
+
+
+def _workloads_by_namespace(intent: MeshIntent) -> dict[str, list[Workload]]:
+    out: dict[str, list[Workload]] = {}
+    for w in memo(intent, "workloads", _all_workloads):
+        out.setdefault(w.namespace, []).append(w)
     return out
 
 
@@ -95,7 +114,7 @@ def resolve_caller(
     """Resolve ``peer`` (an entry of ``callee``'s allowFrom/denyFrom) to identities and labels."""
     if peer.service is not None:
         svc = resolve_service(intent, peer.service, peer.namespace)[0]
-        mine = [w for w in workloads(intent) if w.service is svc]
+        mine = memo(intent, "workloads-by-service", _workloads_by_service).get(id(svc), [])
         chosen = [w for w in mine if not peer.versions or (w.version and w.version.name in peer.versions)]
         reason = None
         if peer.versions:
@@ -124,7 +143,7 @@ def resolve_caller(
     if peer.selector is not None:
         ns = peer.namespace or callee.namespace or ""
         wanted = set(peer.selector.items())
-        all_here = [w for w in workloads(intent) if w.namespace == ns]
+        all_here = memo(intent, "workloads-by-namespace", _workloads_by_namespace).get(ns, [])
         chosen = [w for w in all_here if wanted <= set(w.labels)]
         reason = None
         if not chosen:

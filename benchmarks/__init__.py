@@ -1,0 +1,1 @@
+"""Scale benchmark and its synthetic intents (run by hand: python benchmarks/bench_scale.py)."""
