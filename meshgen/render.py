@@ -38,9 +38,12 @@ def yaml_scalar(value: Any) -> str:
     double-quoted scalars, with every control character escaped). Raises TypeError for lists or
     mappings: templates lay those out themselves.
     """
+    kind = type(value)
+    if kind is str:
+        return _string_scalar(value)
     if value is None:
         return "null"
-    if value is True or value is False:
+    if kind is bool:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(int(value))
@@ -49,10 +52,16 @@ def yaml_scalar(value: Any) -> str:
             raise ValueError("non-finite numbers are not valid in Kubernetes objects")
         return repr(float(value))
     if isinstance(value, str):
-        if (_PLAIN.match(value) and value.lower() not in _RESERVED) or _PLAIN_DURATION.match(value):
-            return value
-        return json.dumps(value, ensure_ascii=False)
+        return _string_scalar(str(value))
     raise TypeError(f"yaml_scalar takes a scalar, got {type(value).__name__}")
+
+
+@lru_cache(maxsize=1 << 16)
+def _string_scalar(value: str) -> str:
+    # Cached: label keys, names and values repeat across thousands of objects (the hot path).
+    if (_PLAIN.match(value) and value.lower() not in _RESERVED) or _PLAIN_DURATION.match(value):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def yaml_quoted(value: Any) -> str:
@@ -73,13 +82,13 @@ def yaml_block(value: Any, indent: int) -> str:
     return "\n".join(lines)
 
 
-def _inline_empty(value: Any) -> str | None:
-    if isinstance(value, dict) and not value:
-        return "{}"
-    if isinstance(value, list) and not value:
-        return "[]"
+def _inline(value: Any) -> str | None:
+    """The value written on the key's own line (a scalar, ``{}`` or ``[]``), or None for a block."""
+    kind = type(value)
+    if kind is dict or kind is list:
+        return None if value else ("{}" if kind is dict else "[]")
     if isinstance(value, (dict, list)):
-        return None
+        return None if value else ("{}" if isinstance(value, dict) else "[]")
     return yaml_scalar(value)
 
 
@@ -87,7 +96,7 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, dict):
         for key, item in value.items():
-            inline = _inline_empty(item)
+            inline = _inline(item)
             if inline is not None:
                 lines.append(f"{pad}{yaml_scalar(key)}: {inline}")
             else:
@@ -95,7 +104,7 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
                 _emit(item, indent + 2, lines)
     elif isinstance(value, list):
         for item in value:
-            inline = _inline_empty(item)
+            inline = _inline(item)
             if inline is not None:
                 lines.append(f"{pad}- {inline}")
             else:
@@ -120,6 +129,7 @@ def environment() -> jinja2.Environment:
     """The one Jinja environment for meshgen's own templates."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
+        auto_reload=False,  # templates never change during a run; saves two stat() calls per object
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -133,15 +143,19 @@ def environment() -> jinja2.Environment:
     return env
 
 
+@lru_cache(maxsize=None)
+def _template(name: str) -> jinja2.Template:
+    return environment().get_template(name)
+
+
 def render_object(obj: PlannedObject) -> str:
     """One object as a YAML document (no leading ``---``)."""
-    template = environment().get_template(obj.template)
-    return template.render(o=obj.values, meta=_meta(obj))
+    return _template(obj.template).render(o=obj.values, meta=_meta(obj))
 
 
 def render_file(planned: PlannedFile) -> str:
     """One non-object file (e.g. Helm values)."""
-    return environment().get_template(planned.template).render(o=planned.values)
+    return _template(planned.template).render(o=planned.values)
 
 
 def _meta(obj: PlannedObject) -> dict:
