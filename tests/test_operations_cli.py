@@ -6,7 +6,6 @@ import pytest
 from typer.testing import CliRunner
 
 from meshgen.cli import app
-from meshgen.platforms import PLATFORMS
 from meshgen.platforms.operations import plan_operations
 from meshgen.report import findings_text
 from tests.conftest import MINIMAL, REPO, write_intent
@@ -49,7 +48,6 @@ def test_linkerd_mesh_ca_warning_as_the_cli_prints_it():
     assert "ca-mesh: WARNING: the trust anchor and identity issuer are made once" in text
 
 
-@pytest.mark.skipif("linkerd" not in PLATFORMS, reason="the Linkerd platform is not registered in this build")
 def test_linkerd_mesh_ca_warning_through_the_cli(tmp_path):
     result = run("render", str(write_intent(tmp_path, MINIMAL)), "-p", "linkerd")
     assert result.exit_code == 0, result.stderr
