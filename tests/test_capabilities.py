@@ -115,7 +115,7 @@ TRIGGERS: dict[Feature, tuple[str, str, str, str]] = {
 
 
 def cases():
-    for feature, by_platform in MATRIX.items():
+    for feature in MATRIX:
         for platform in sorted(PLATFORMS):
             yield pytest.param(feature, platform, id=f"{feature.value}-{platform}")
 

@@ -71,8 +71,8 @@ def combine(platform_plan: Plan, intent: MeshIntent) -> Plan:
             values["annotations"] = {**dict(values.get("annotations") or {}), **extra}
             obj = PlannedObject(obj.template, obj.api_version, obj.kind, obj.name, obj.namespace, values)
         objects.append(obj)
-    for ns, annotations in sorted(pending.items()):
-        text = ", ".join(f"{k}: {v}" for k, v in sorted(annotations.items()))
+    for ns, wanted in sorted(pending.items()):
+        text = ", ".join(f"{k}: {v}" for k, v in sorted(wanted.items()))
         report.approximated(Feature.ACCESS_LOGS, "mesh", f"meshgen does not create namespace {ns}: annotate it with {text}")
     objects.extend(section.objects)
     files = tuple(platform_plan.files) + tuple(values_files(section.values))

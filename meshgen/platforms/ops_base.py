@@ -70,8 +70,8 @@ class Section:
         for chart, fragment in other.values.items():
             self.add_values(chart, fragment)
         self.watches.extend(other.watches)
-        for ns, annotations in other.namespace_annotations.items():
-            merge(self.namespace_annotations.setdefault(ns, {}), annotations)
+        for ns, wanted in other.namespace_annotations.items():
+            merge(self.namespace_annotations.setdefault(ns, {}), wanted)
 
 
 def human_seconds(seconds: int) -> str:
