@@ -123,19 +123,7 @@ class RequestMatch(IntentModel):
 
 # --- resilience -----------------------------------------------------------------------------
 
-RETRY_CONDITIONS = (
-    "5xx",
-    "gateway-error",
-    "reset",
-    "connect-failure",
-    "refused-stream",
-    "retriable-4xx",
-    "cancelled",
-    "deadline-exceeded",
-    "internal",
-    "resource-exhausted",
-    "unavailable",
-)
+#: Retry triggers: Envoy-style HTTP conditions, then gRPC status names (Istio HTTPRetry.retryOn).
 RetryCondition = Literal[
     "5xx",
     "gateway-error",
