@@ -6,6 +6,7 @@ import pytest
 
 from meshgen import load_intent, render
 from meshgen.platforms import PLATFORMS
+from meshgen.render import render_file
 from tests.conftest import EXAMPLES, REPO
 
 
@@ -14,8 +15,12 @@ def _render(example, platform):
 
 
 def _report(rendering) -> str:
+    """Findings, then the object stream, then every other file (Helm values) under its path."""
     lines = [f"# {f.support.value} {f.subject} {f.feature.value}: {f.detail}" for f in rendering.plan.findings]
-    return ("\n".join(lines) + "\n" if lines else "") + rendering.stream
+    text = ("\n".join(lines) + "\n" if lines else "") + rendering.stream
+    for planned in rendering.plan.files:
+        text += f"--- # {planned.path}\n{render_file(planned)}"
+    return text
 
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
