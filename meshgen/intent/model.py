@@ -768,3 +768,8 @@ class MeshIntent(IntentModel):
     def gateway(self, name: str) -> Gateway | None:
         """The gateway with this name."""
         return next((g for g in self.spec.gateways if g.name == name), None)
+
+    def namespaces(self) -> list[str]:
+        """Namespaces of the intent's services and gateways (resolved), sorted."""
+        spec = self.spec
+        return sorted({s.namespace or "" for s in spec.services} | {g.namespace or "" for g in spec.gateways})

@@ -185,7 +185,7 @@ def _workload_watch(intent: MeshIntent, what: str, remaining: str, rotates_at: s
 
 
 def _namespace_regex(intent: MeshIntent) -> str:
-    spaces = sorted({s.namespace or "" for s in intent.spec.services} | {g.namespace or "" for g in intent.spec.gateways})
+    spaces = intent.namespaces()
     return "|".join(spaces)
 
 

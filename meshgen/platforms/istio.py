@@ -60,7 +60,7 @@ class IstioPlatform:
         labels = gapi.labels_for(intent)
         objects: list[PlannedObject] = []
         mesh = intent.spec.mesh
-        namespaces = sorted({s.namespace or "" for s in intent.spec.services} | {g.namespace or "" for g in intent.spec.gateways})
+        namespaces = intent.namespaces()
 
         for ns in namespaces:
             objects.append(

@@ -192,7 +192,7 @@ class LinkerdPlatform:
         labels = gapi.labels_for(intent)
         mesh = intent.spec.mesh
         policy = inbound_policy(intent)
-        namespaces = sorted({s.namespace or "" for s in intent.spec.services} | {g.namespace or "" for g in intent.spec.gateways})
+        namespaces = intent.namespaces()
         objects: list[PlannedObject] = []
         for ns in namespaces:
             annotations = {"config.linkerd.io/default-inbound-policy": policy, "linkerd.io/inject": "enabled"}

@@ -26,12 +26,6 @@ def control_plane_namespace(platform: str, intent: MeshIntent) -> str:
     return intent.spec.mesh.control_plane.namespace or DEFAULT_CONTROL_PLANE_NAMESPACE[platform]
 
 
-def app_namespaces(intent: MeshIntent) -> list[str]:
-    """Namespaces of the intent's services and gateways, sorted."""
-    spec = intent.spec
-    return sorted({s.namespace or "" for s in spec.services} | {g.namespace or "" for g in spec.gateways})
-
-
 @dataclass(frozen=True)
 class ExpiryWatch:
     """A certificate whose expiry the alerts planner watches.

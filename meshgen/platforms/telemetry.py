@@ -25,7 +25,7 @@ from meshgen.intent.model import MeshIntent
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import PlannedObject
 from meshgen.platforms.control_plane import anti_affinity
-from meshgen.platforms.ops_base import Section, app_namespaces, control_plane_namespace
+from meshgen.platforms.ops_base import Section, control_plane_namespace
 
 MONITORING = "monitoring.coreos.com/v1"
 
@@ -46,6 +46,12 @@ def plan_telemetry(platform: str, intent: MeshIntent, report: Report) -> Section
 
 def _labels(intent: MeshIntent) -> dict[str, str]:
     return {**gapi.labels_for(intent), **intent.spec.telemetry.monitor_labels}
+
+
+def _pod_monitor(name: str, ns: str, labels: dict[str, str], job_label: str, selector: dict[str, Any], endpoints: list) -> PlannedObject:
+    """A prometheus-operator PodMonitor for the pods ``selector`` matches in ``ns``."""
+    values = {"labels": labels, "job_label": job_label, "selector": selector, "namespaces": [], "endpoints": endpoints}
+    return PlannedObject("prometheus/pod-monitor.yaml.j2", MONITORING, "PodMonitor", name, ns, values)
 
 
 def _split_endpoint(endpoint: str) -> tuple[str, int] | None:
@@ -98,36 +104,34 @@ def istio_telemetry(intent: MeshIntent, report: Report) -> Section:
     if tel.metrics:
         report.use(Feature.METRICS, "mesh")
         labels = _labels(intent)
-        for ns in app_namespaces(intent):
+        for ns in intent.namespaces():
             out.objects.append(
-                PlannedObject(
-                    "prometheus/pod-monitor.yaml.j2", MONITORING, "PodMonitor", "istio-proxies", ns,
-                    {
-                        "labels": labels,
-                        "job_label": "envoy-stats",
-                        "selector": {"matchExpressions": [{"key": "istio-prometheus-ignore", "operator": "DoesNotExist"}]},
-                        "namespaces": [],
-                        "endpoints": [
-                            {
-                                # The merged endpoint (sidecar agent on the prometheus.io/port annotation, 15020)
-                                # carries Envoy's istio_* metrics and the agent's istio_agent_* metrics.
-                                "path": "/stats/prometheus",
-                                "interval": "15s",
-                                "relabelings": [
-                                    {"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_container_name"], "regex": "istio-proxy"},
-                                    {"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_annotationpresent_prometheus_io_scrape"]},
-                                    {
-                                        "action": "replace",
-                                        "sourceLabels": ["__address__", "__meta_kubernetes_pod_annotation_prometheus_io_port"],
-                                        "regex": "([^:]+)(?::\\d+)?;(\\d+)",
-                                        "replacement": "$1:$2",
-                                        "targetLabel": "__address__",
-                                    },
-                                    {"action": "labeldrop", "regex": "__meta_kubernetes_pod_label_(.+)"},
-                                ],
-                            }
-                        ],
-                    },
+                _pod_monitor(
+                    "istio-proxies",
+                    ns,
+                    labels,
+                    "envoy-stats",
+                    {"matchExpressions": [{"key": "istio-prometheus-ignore", "operator": "DoesNotExist"}]},
+                    [
+                        {
+                            # The merged endpoint (sidecar agent on the prometheus.io/port annotation, 15020)
+                            # carries Envoy's istio_* metrics and the agent's istio_agent_* metrics.
+                            "path": "/stats/prometheus",
+                            "interval": "15s",
+                            "relabelings": [
+                                {"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_container_name"], "regex": "istio-proxy"},
+                                {"action": "keep", "sourceLabels": ["__meta_kubernetes_pod_annotationpresent_prometheus_io_scrape"]},
+                                {
+                                    "action": "replace",
+                                    "sourceLabels": ["__address__", "__meta_kubernetes_pod_annotation_prometheus_io_port"],
+                                    "regex": "([^:]+)(?::\\d+)?;(\\d+)",
+                                    "replacement": "$1:$2",
+                                    "targetLabel": "__address__",
+                                },
+                                {"action": "labeldrop", "regex": "__meta_kubernetes_pod_label_(.+)"},
+                            ],
+                        }
+                    ],
                 )
             )
         out.objects.append(
@@ -170,35 +174,31 @@ def linkerd_telemetry(intent: MeshIntent, report: Report) -> Section:
         if tel.access_logs.enabled:
             # Read when the proxy starts: pods need a restart after the Namespace changes.
             value = "json" if tel.access_logs.format == "json" else "apache"
-            for ns in app_namespaces(intent):
+            for ns in intent.namespaces():
                 out.namespace_annotations[ns] = {"config.linkerd.io/access-log": value}
     if tel.metrics:
         report.use(Feature.METRICS, "mesh")
         labels = _labels(intent)
-        for ns in app_namespaces(intent):
+        for ns in intent.namespaces():
             out.objects.append(
-                PlannedObject(
-                    "prometheus/pod-monitor.yaml.j2", MONITORING, "PodMonitor", "linkerd-proxies", ns,
-                    {
-                        "labels": labels,
-                        "job_label": "linkerd-proxy",
-                        "selector": {"matchExpressions": [{"key": "linkerd.io/control-plane-ns", "operator": "Exists"}]},
-                        "namespaces": [],
-                        "endpoints": [{"port": "linkerd-admin", "path": "/metrics", "interval": "15s"}],
-                    },
+                _pod_monitor(
+                    "linkerd-proxies",
+                    ns,
+                    labels,
+                    "linkerd-proxy",
+                    {"matchExpressions": [{"key": "linkerd.io/control-plane-ns", "operator": "Exists"}]},
+                    [{"port": "linkerd-admin", "path": "/metrics", "interval": "15s"}],
                 )
             )
         out.objects.append(
-            PlannedObject(
-                "prometheus/pod-monitor.yaml.j2", MONITORING, "PodMonitor", "linkerd-controllers", cp_ns,
-                {
-                    "labels": labels,
-                    "job_label": "linkerd.io/control-plane-component",
-                    "selector": {"matchExpressions": [{"key": "linkerd.io/control-plane-component", "operator": "Exists"}]},
-                    "namespaces": [],
-                    # admin-http serves the controllers' own metrics (issuer_cert_ttl_seconds on identity).
-                    "endpoints": [{"port": "admin-http", "path": "/metrics", "interval": "15s"}],
-                },
+            _pod_monitor(
+                "linkerd-controllers",
+                cp_ns,
+                labels,
+                "linkerd.io/control-plane-component",
+                {"matchExpressions": [{"key": "linkerd.io/control-plane-component", "operator": "Exists"}]},
+                # admin-http serves the controllers' own metrics (issuer_cert_ttl_seconds on identity).
+                [{"port": "admin-http", "path": "/metrics", "interval": "15s"}],
             )
         )
     return out
