@@ -25,6 +25,9 @@ PACKAGES: tuple[str, ...] = (
     "cilium",
 )
 
+#: The target of an intent whose spec.platform is not set, and of ``meshgen init``.
+DEFAULT = "istio"
+
 
 @cache
 def all_platforms() -> Mapping[str, Platform]:
