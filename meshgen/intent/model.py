@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic.alias_generators import to_camel
 
+from meshgen.capabilities import Feature
 from meshgen.intent.types import Duration, HeaderName, Hostname, Labels, Name
 
 API_VERSION = "meshgen.dev/v1alpha1"
@@ -418,6 +419,11 @@ class Probe(IntentModel):
     )
 
 
+#: What a service may accept to be widened to where a platform cannot enforce its restriction
+#: (``services[].widenAccess``). Without it, meshgen refuses the caller instead (fails closed).
+Widening = Literal["shared-identity", "l4", "without-jwt"]
+
+
 class Service(IntentModel):
     """A service of the application and everything the mesh should do for calls to it."""
 
@@ -446,6 +452,15 @@ class Service(IntentModel):
     probes: list[Probe] = Field(
         default_factory=list,
         description="Kubelet httpGet and gRPC probes of its pods (tcpSocket probes need none). Default: none.",
+    )
+    widen_access: list[Widening] = Field(
+        default_factory=list,
+        description=(
+            "Where a platform cannot enforce one of this service's access restrictions, admit more instead of "
+            "refusing: shared-identity (callers scoped by versions or labels are admitted as their whole service "
+            "account), l4 (callers restricted by methods, paths or gRPC methods are admitted on the whole port), "
+            "without-jwt (requestAuthentication is not checked). Default: none, so what cannot be enforced is refused."
+        ),
     )
 
     @model_validator(mode="after")
@@ -741,6 +756,27 @@ def _platform_enum(schema: dict[str, Any]) -> None:
     schema["default"] = DEFAULT
 
 
+class AcceptedLoss(IntentModel):
+    """A loss the team accepts on a platform that cannot express part of the intent (``acceptedLosses``).
+
+    ``meshgen render`` still prints it (as ``accepted``), but does not refuse (exit 3) because of it.
+    A security restriction is never widened by accepting its loss: see ``services[].widenAccess``.
+    """
+
+    feature: Literal[tuple(f.value for f in Feature)] = Field(  # type: ignore[valid-type]
+        description="The capability feature, as `meshgen platforms` and the findings name it, e.g. retry-budget."
+    )
+    service: str | None = Field(
+        None,
+        pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Only for this service (name or namespace/name), or mesh, or gateway <ns>/<name>. Default: everywhere.",
+    )
+    platform: Annotated[str, AfterValidator(_registered_platform)] | None = Field(
+        None, description="Only on this platform. Default: every platform."
+    )
+    reason: str = Field(min_length=1, description="Why the loss is acceptable (shown with the finding).")
+
+
 class Spec(IntentModel):
     """The body of an intent."""
 
@@ -755,6 +791,10 @@ class Spec(IntentModel):
     services: list[Service] = Field(default_factory=list, description="The application's services.")
     gateways: list[Gateway] = Field(default_factory=list, description="North-south entry points.")
     egress: list[EgressHost] = Field(default_factory=list, description="External hosts workloads may call.")
+    accepted_losses: list[AcceptedLoss] = Field(
+        default_factory=list,
+        description="Losses accepted with a reason: rendered without refusing (the --accept-loss option does the same).",
+    )
 
 
 class Metadata(IntentModel):

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from meshgen.capabilities import Feature, Support
-from meshgen.errors import EXIT_USAGE, MeshgenError, OutputError
+from meshgen.errors import OutputError, UsageError
 from meshgen.platforms import get_platform
 from meshgen.platforms.registry import DEFAULT
 from meshgen.schema import schema_json
@@ -21,12 +21,6 @@ from meshgen.schema import schema_json
 TEMPLATE = Path(__file__).resolve().parent / "template"
 #: Where the starter keeps the intent schema (the intent's $schema line names it).
 SCHEMA_PATH = "schema/meshintent.schema.json"
-
-
-class UsageError(MeshgenError):
-    """``meshgen init`` was pointed at something it must not write into."""
-
-    exit_code = EXIT_USAGE
 
 
 def dns_name(text: str) -> str:
