@@ -489,3 +489,14 @@ def test_production_identity_allow_list_through_the_model():
     assert not mesh.admits(api, "shop/payments", 50051, "POST", "/shop.Payments/Refund")
     assert not mesh.admits(web, "shop/payments", 50051, "POST", "/shop.Payments/Charge")
     assert not mesh.admits(api, "shop/web", 80)  # web has no allow-list: closed under defaultDeny
+
+
+def test_declared_probes_need_no_hole_in_the_allow_list():
+    # The injector rewrites httpGet and gRPC probes so the kubelet calls the sidecar agent, not the
+    # app port (https://istio.io/latest/docs/ops/configuration/mesh/app-health-check/): the inbound
+    # authorization never sees them, so declaring probes changes no policy.
+    ports = "ports: [{name: http, port: 8080}, {name: grpc, port: 9090, protocol: grpc}]\n"
+    with_probes = objects(shop(ports + "probes: [{port: http, path: /healthz}, {port: grpc}]"))
+    without = objects(shop(ports))
+    policies = [o for o in with_probes if o["kind"] == "AuthorizationPolicy"]
+    assert policies and policies == [o for o in without if o["kind"] == "AuthorizationPolicy"]

@@ -340,6 +340,12 @@ spec:
         jwksUri: https://login.corp.example/jwks
         audiences: [tools]
         requiredClaims: {groups: [ops]}
+  gateways:
+    # web has no allow-list: the route alone admits the gateway (from another namespace), on port 80.
+    - name: edge
+      namespace: ingress
+      listeners: [{port: 80, protocol: HTTP}]
+      routes: [{service: web}, {service: api, match: {path: {prefix: /public}}}]
 """
 
 
@@ -361,9 +367,9 @@ def test_open_services_follow_the_mtls_mode(mesh, plaintext_admitted):
     doc["spec"]["mesh"] = mesh
     check_every_edge(doc)
     _, m = render_doc(doc)
-    # web has no allow-list: open, but only to meshed callers under STRICT.
-    assert m.admits(PLAINTEXT, "shop/web", 80).allowed is plaintext_admitted
-    assert m.admits(principal("cluster.local", "anywhere", "x"), "shop/web", 80)
+    # worker has no allow-list and no gateway route: open, but only to meshed callers under STRICT.
+    assert m.admits(PLAINTEXT, "jobs/worker", 80).allowed is plaintext_admitted
+    assert m.admits(principal("cluster.local", "anywhere", "x"), "jobs/worker", 80)
     # an allow-list still admits only its entries, and never a client that proves no identity.
     assert not m.admits(PLAINTEXT, "shop/api", 80, "GET", "/orders/1")
 
@@ -674,3 +680,18 @@ def test_egress_allow_list_under_registry_only():
     doc = example_doc("bookinfo")  # no egressDefaultDeny: the mesh default ALLOW_ANY stays
     _, open_mesh = render_doc(doc)
     assert open_mesh.egress_allowed("bookinfo", "example.org", 443)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the VirtualService of a service with an http and a tcp port has only http rules: "
+    "connections to the tcp port reach every version's pods, ignoring the intent's weights, with no finding",
+)
+def test_a_tcp_port_beside_an_http_port_keeps_the_version_weights():
+    doc = yaml.safe_load(CALLERS)
+    api = next(s for s in doc["spec"]["services"] if s["name"] == "api")
+    api["versions"] = [{"name": "v1", "weight": 90}, {"name": "v2", "weight": 10}]
+    rendering, m = render_doc(doc)
+    assert m.route("shop/api", port=80).weights == {"v1": 90.0, "v2": 10.0}
+    lost = [f for f in rendering.plan.findings if f.subject == "shop/api" and f.feature == "canary-weights"]
+    assert lost or m.route("shop/api", port=9000).weights == {"v1": 90.0, "v2": 10.0}
