@@ -69,12 +69,12 @@ def _retrying(retries: Retries | None) -> bool:
     return retries is not None and retries.attempts > 0
 
 
-def _retry_text(retries: Retries | None) -> str:
+def _retry_text(retries: Retries | None, per_try: bool = True) -> str:
     if not _retrying(retries):
         return "no retries"
     assert retries is not None
     text = f"{retries.attempts} {'retry' if retries.attempts == 1 else 'retries'} on {', '.join(map(str, retries.retry_on))}"
-    return text + (f", {retries.per_try_timeout} per try" if retries.per_try_timeout is not None else "")
+    return text + (f", {retries.per_try_timeout} per try" if per_try and retries.per_try_timeout is not None else "")
 
 
 def plan_traffic(intent: MeshIntent, svc: Service, waypoint: Waypoint | None, report: Report) -> list[PlannedObject]:
@@ -181,30 +181,34 @@ def _route_findings(intent: MeshIntent, svc: Service, l7, report: Report, subjec
             same_attempts = _retrying(wanted) == _retrying(default) and (
                 not _retrying(wanted) or (wanted.attempts, wanted.retry_on) == (default.attempts, default.retry_on)
             )
-            same_per_try = not _retrying(wanted) or wanted.per_try_timeout == (default.per_try_timeout if _retrying(default) else None)
             if not same_attempts:
                 report.lost(
                     Feature.RETRIES,
                     subject,
-                    f"{_retry_text(wanted)}{where} cannot be set per route: HTTPRoute rules[].retry is Gateway API "
-                    f"experimental-channel only, so the waypoint applies the mesh-wide default ({mesh_text})",
+                    f"{_retry_text(wanted, per_try=False)}{where} cannot be set per route: HTTPRoute rules[].retry is Gateway "
+                    f"API experimental-channel only, so the waypoint applies the mesh-wide default ({mesh_text})",
                 )
             elif _retrying(wanted):
                 report.use(
                     Feature.RETRIES,
                     subject,
-                    f"{_retry_text(wanted)}{where} come from istiod's mesh-wide meshConfig.defaultHttpRetryPolicy "
-                    "(HTTPRoute rules[].retry is Gateway API experimental-channel only)",
+                    f"{_retry_text(wanted, per_try=False)}{where} come from istiod's mesh-wide "
+                    "meshConfig.defaultHttpRetryPolicy (HTTPRoute rules[].retry is Gateway API experimental-channel only)",
                 )
-            if same_attempts and not same_per_try:
+            mesh_per_try = default.per_try_timeout if same_attempts and _retrying(default) else None
+            if _retrying(wanted) and wanted.per_try_timeout != mesh_per_try:
                 report.lost(
                     Feature.PER_TRY_TIMEOUT,
                     subject,
                     f"per-try timeout {wanted.per_try_timeout or 'none'}{where} cannot be set per route: the waypoint "
                     f"applies the mesh-wide default ({mesh_text})",
                 )
-            elif same_attempts and _retrying(wanted) and wanted.per_try_timeout is not None:
-                report.use(Feature.PER_TRY_TIMEOUT, subject, f"perTryTimeout {wanted.per_try_timeout}{where} is the mesh-wide default's")
+            elif _retrying(wanted) and wanted.per_try_timeout is not None:
+                report.use(
+                    Feature.PER_TRY_TIMEOUT,
+                    subject,
+                    f"perTryTimeout {wanted.per_try_timeout}{where} comes from istiod's mesh-wide meshConfig.defaultHttpRetryPolicy",
+                )
         for port in grpc_ports:
             if timeout is not None:
                 report.lost(
