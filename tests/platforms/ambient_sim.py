@@ -68,11 +68,8 @@ def _source_ok(source: dict, principal: str, namespace: str, req: Request | None
         return False
     if "namespaces" in source and namespace not in source["namespaces"]:
         return False
-    if "notRequestPrincipals" in source:
-        # notRequestPrincipals: ["*"] matches requests without a request principal (no valid JWT).
-        if req is None or req.jwt:
-            return False
-    return True
+    # notRequestPrincipals: ["*"] matches requests without a request principal (no valid JWT).
+    return "notRequestPrincipals" not in source or (req is not None and not req.jwt)
 
 
 def _operation_ok(op: dict, port: int, req: Request | None) -> bool:
@@ -80,12 +77,12 @@ def _operation_ok(op: dict, port: int, req: Request | None) -> bool:
         return False
     if "methods" in op and (req is None or req.method not in op["methods"]):
         return False
-    if "paths" in op and (req is None or not any(_glob(p, req.path.split("?", 1)[0]) for p in op["paths"])):
-        return False
-    return True
+    return "paths" not in op or (req is not None and any(_glob(p, req.path.split("?", 1)[0]) for p in op["paths"]))
 
 
-def _rule_matches(rule: dict, principal: str, namespace: str, port: int, req: Request | None, *, l4_only: bool, action: str) -> bool:
+def _rule_matches(
+    rule: dict, principal: str, namespace: str, port: int, req: Request | None, *, l4_only: bool, action: str
+) -> bool:
     sources = [f.get("source", {}) for f in rule.get("from", [])]
     ops = [t.get("operation", {}) for t in rule.get("to", [])]
     if l4_only:
@@ -100,17 +97,18 @@ def _rule_matches(rule: dict, principal: str, namespace: str, port: int, req: Re
         return False  # the model does not evaluate JWT claims; rules with them are not used as allows
     if sources and not any(_source_ok(s, principal, namespace, req) for s in sources):
         return False
-    if ops and not any(_operation_ok(o, port, req) for o in ops):
-        return False
-    return True
+    return not ops or any(_operation_ok(o, port, req) for o in ops)
 
 
-def decide(policies: list[dict], principal: str, namespace: str, port: int, req: Request | None, *, l4_only: bool) -> bool:
+def decide(
+    policies: list[dict], principal: str, namespace: str, port: int, req: Request | None, *, l4_only: bool
+) -> bool:
     """AuthorizationPolicy evaluation over the policies that apply (DENY first, then ALLOW)."""
     for p in policies:
         spec = p.get("spec") or {}
         if spec.get("action") == "DENY" and any(
-            _rule_matches(r, principal, namespace, port, req, l4_only=l4_only, action="DENY") for r in spec.get("rules", [])
+            _rule_matches(r, principal, namespace, port, req, l4_only=l4_only, action="DENY")
+            for r in spec.get("rules", [])
         ):
             return False
     allows = [p.get("spec") or {} for p in policies if (p.get("spec") or {}).get("action", "ALLOW") == "ALLOW"]
@@ -129,7 +127,9 @@ class Mesh:
     def __init__(self, objects: list[dict], trust_domain: str = "cluster.local"):
         self.objects = objects
         self.td = trust_domain
-        self.services = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objects if o["kind"] == "Service"}
+        self.services = {
+            (o["metadata"]["namespace"], o["metadata"]["name"]): o for o in objects if o["kind"] == "Service"
+        }
         self.policies = [o for o in objects if o["kind"] == "AuthorizationPolicy"]
         self.waypoints = {
             (o["metadata"]["namespace"], o["metadata"]["name"])
@@ -153,7 +153,10 @@ class Mesh:
             p
             for p in self.policies
             if p["metadata"]["namespace"] == namespace
-            and any(r.get("kind") == "Service" and r.get("group", "") in ("", "core") and r["name"] == service for r in (p.get("spec") or {}).get("targetRefs", []))
+            and any(
+                r.get("kind") == "Service" and r.get("group", "") in ("", "core") and r["name"] == service
+                for r in (p.get("spec") or {}).get("targetRefs", [])
+            )
         ]
 
     def waypoint_of(self, namespace: str, service: str) -> str | None:
@@ -161,11 +164,20 @@ class Mesh:
         name = labels.get("istio.io/use-waypoint")
         if name is None:
             return None
-        assert (namespace, name) in self.waypoints, f"Service {namespace}/{service} uses a waypoint {name} that does not exist"
+        assert (namespace, name) in self.waypoints, (
+            f"Service {namespace}/{service} uses a waypoint {name} that does not exist"
+        )
         return name
 
-    def call_service(self, caller: Caller, namespace: str, service: str, service_port: int, pod_labels: dict[str, str],
-                     req: Request | None = None) -> bool:
+    def call_service(
+        self,
+        caller: Caller,
+        namespace: str,
+        service: str,
+        service_port: int,
+        pod_labels: dict[str, str],
+        req: Request | None = None,
+    ) -> bool:
         """A call to ``service:service_port`` that lands on a pod with ``pod_labels``."""
         svc = self.services[(namespace, service)]
         port = next(p for p in svc["spec"]["ports"] if p["port"] == service_port)
@@ -173,13 +185,29 @@ class Mesh:
         waypoint = self.waypoint_of(namespace, service)
         ingress_uses = svc["metadata"].get("labels", {}).get("istio.io/ingress-use-waypoint") == "true"
         if waypoint is not None and (not caller.gateway or ingress_uses):
-            if not decide(self.waypoint_policies(namespace, service), caller.principal(self.td), caller.namespace, service_port, req, l4_only=False):
+            if not decide(
+                self.waypoint_policies(namespace, service),
+                caller.principal(self.td),
+                caller.namespace,
+                service_port,
+                req,
+                l4_only=False,
+            ):
                 return False
             principal, source_ns = f"{self.td}/ns/{namespace}/sa/{waypoint}", namespace
         else:
             principal, source_ns = caller.principal(self.td), caller.namespace
         return decide(self.ztunnel_policies(namespace, pod_labels), principal, source_ns, pod_port, req, l4_only=True)
 
-    def call_pod(self, caller: Caller, namespace: str, pod_labels: dict[str, str], pod_port: int, req: Request | None = None) -> bool:
+    def call_pod(
+        self, caller: Caller, namespace: str, pod_labels: dict[str, str], pod_port: int, req: Request | None = None
+    ) -> bool:
         """A call straight to a pod IP: no service waypoint, ztunnel sees the caller."""
-        return decide(self.ztunnel_policies(namespace, pod_labels), caller.principal(self.td), caller.namespace, pod_port, req, l4_only=True)
+        return decide(
+            self.ztunnel_policies(namespace, pod_labels),
+            caller.principal(self.td),
+            caller.namespace,
+            pod_port,
+            req,
+            l4_only=True,
+        )

@@ -113,9 +113,19 @@ def peer_matches(intent, peer, src: Caller, callee) -> bool:
     if peer.gateway is not None:
         return src.gateway and src.name == f"gateway {peer.gateway}"
     if src.gateway:
-        return peer.namespace is not None and peer.service is None and peer.selector is None and peer.service_account is None and src.namespace == peer.namespace
+        return (
+            peer.namespace is not None
+            and peer.service is None
+            and peer.selector is None
+            and peer.service_account is None
+            and src.namespace == peer.namespace
+        )
     if peer.service is not None:
-        target = next(s for s in intent.spec.services if s.name == peer.service and (peer.namespace is None or s.namespace == peer.namespace))
+        target = next(
+            s
+            for s in intent.spec.services
+            if s.name == peer.service and (peer.namespace is None or s.namespace == peer.namespace)
+        )
         if src.namespace != target.namespace or src.name.split("/")[0] != target.name:
             return False
         return not peer.versions or src.name.split("/")[1] in peer.versions
@@ -123,7 +133,9 @@ def peer_matches(intent, peer, src: Caller, callee) -> bool:
         return src.namespace == peer.namespace and src.service_account == peer.service_account
     if peer.selector is not None:
         labels = dict(src.labels)
-        return src.namespace == (peer.namespace or callee.namespace) and all(labels.get(k) == v for k, v in peer.selector.items())
+        return src.namespace == (peer.namespace or callee.namespace) and all(
+            labels.get(k) == v for k, v in peer.selector.items()
+        )
     return src.namespace == peer.namespace
 
 
@@ -176,11 +188,17 @@ def _l7(peer) -> bool:
 
 def _ambiguous(intent, callee, src: Caller, sources: list[Caller], port) -> bool:
     """Whether another caller with src's identity has a different intent on this port (not enforceable)."""
-    mine = [p for p in (*callee.allow_from, *callee.deny_from) if peer_matches(intent, p, src, callee) and _on_port(p, port)]
+    mine = [
+        p for p in (*callee.allow_from, *callee.deny_from) if peer_matches(intent, p, src, callee) and _on_port(p, port)
+    ]
     for other in sources:
         if other is src or (other.namespace, other.service_account) != (src.namespace, src.service_account):
             continue
-        theirs = [p for p in (*callee.allow_from, *callee.deny_from) if peer_matches(intent, p, other, callee) and _on_port(p, port)]
+        theirs = [
+            p
+            for p in (*callee.allow_from, *callee.deny_from)
+            if peer_matches(intent, p, other, callee) and _on_port(p, port)
+        ]
         if [id(p) for p in mine] != [id(p) for p in theirs]:
             return True
     return False
@@ -227,15 +245,25 @@ def test_every_call_is_decided_as_the_intent_says(cases):
                 for port in [p for p in callee.ports if p.protocol != "udp"]:
                     for src in sources:
                         if _ambiguous(intent, callee, src, sources, port):
-                            assert {(subject, Feature.AUTHZ_BY_VERSION), (subject, Feature.AUTHZ_BY_SELECTOR)} & lost, (name, subject, src)
+                            assert {(subject, Feature.AUTHZ_BY_VERSION), (subject, Feature.AUTHZ_BY_SELECTOR)} & lost, (
+                                name,
+                                subject,
+                                src,
+                            )
                             continue
-                        allowed_by = [p for p in callee.allow_from if peer_matches(intent, p, src, callee) and _on_port(p, port)]
-                        denied_by = [p for p in callee.deny_from if peer_matches(intent, p, src, callee) and _on_port(p, port)]
-                        implicit = src.gateway and any(gw == src.name.removeprefix("gateway ") and pp == port.port for gw, pp in routed)
+                        allowed_by = [
+                            p for p in callee.allow_from if peer_matches(intent, p, src, callee) and _on_port(p, port)
+                        ]
+                        denied_by = [
+                            p for p in callee.deny_from if peer_matches(intent, p, src, callee) and _on_port(p, port)
+                        ]
+                        implicit = src.gateway and any(
+                            gw == src.name.removeprefix("gateway ") and pp == port.port for gw, pp in routed
+                        )
                         restricted = intent.spec.mesh.default_deny or bool(callee.allow_from) or bool(routed)
                         where = f"{name}: {src.name} -> {callee.name}:{port.port} (pod {labels})"
 
-                        def call(req=None):
+                        def call(req=None, src=src, callee=callee, port=port, labels=labels, mesh=mesh):
                             return mesh.call_service(src, callee.namespace, callee.name, port.port, labels, req)
 
                         if any(not _l7(p) for p in denied_by):
@@ -277,7 +305,12 @@ def _hit(peer, req: Request) -> bool:
         return True
     path = req.path.split("?", 1)[0]
     for p in patterns:
-        if p == "*" or (p.endswith("*") and path.startswith(p[:-1])) or (p.startswith("*") and path.endswith(p[1:])) or path == p:
+        if (
+            p == "*"
+            or (p.endswith("*") and path.startswith(p[:-1]))
+            or (p.startswith("*") and path.endswith(p[1:]))
+            or path == p
+        ):
             return True
     return False
 
@@ -290,13 +323,19 @@ def test_no_caller_skips_a_waypoint_by_calling_pod_ips(cases):
         mesh = Mesh(rendering.objects(), intent.spec.mesh.trust_domain)
         for callee in intent.spec.services:
             waypoint = mesh.waypoint_of(callee.namespace, callee.name)
-            restricted = intent.spec.mesh.default_deny or callee.allow_from or callee.deny_from or callee.request_authentication
+            restricted = (
+                intent.spec.mesh.default_deny or callee.allow_from or callee.deny_from or callee.request_authentication
+            )
             if waypoint is None or not restricted:
                 continue
             for labels in _pods(intent, callee):
                 for port in callee.ports:
                     for src in callers_of(intent):
-                        assert not mesh.call_pod(src, callee.namespace, labels, port.pod_port, Request()), (name, src.name, callee.name)
+                        assert not mesh.call_pod(src, callee.namespace, labels, port.pod_port, Request()), (
+                            name,
+                            src.name,
+                            callee.name,
+                        )
                         checked += 1
     assert checked > 100
 
@@ -309,7 +348,13 @@ def test_ztunnel_never_gets_an_l7_attribute(cases):
             for rule in obj["spec"].get("rules", []):
                 assert not rule.get("when"), (name, obj["metadata"]["name"])
                 for f in rule.get("from", []):
-                    assert set(f["source"]) <= {"principals", "namespaces", "notPrincipals", "notNamespaces", "ipBlocks"}, (name, obj["metadata"]["name"])
+                    assert set(f["source"]) <= {
+                        "principals",
+                        "namespaces",
+                        "notPrincipals",
+                        "notNamespaces",
+                        "ipBlocks",
+                    }, (name, obj["metadata"]["name"])
                 for t in rule.get("to", []):
                     assert set(t["operation"]) <= {"ports", "notPorts"}, (name, obj["metadata"]["name"])
 

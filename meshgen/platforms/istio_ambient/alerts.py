@@ -49,5 +49,10 @@ def plan_alerts(intent: MeshIntent, report: Report, cp_ns: str, watches: list[Ex
             )
     narrowed = intent.model_copy(update={"spec": intent.spec.model_copy(update={"services": bound})})
     return _plan(
-        narrowed, report, watches, platform="istio-ambient", queries=service_queries, deployments=deployments(intent, cp_ns)
+        narrowed,
+        report,
+        watches,
+        platform="istio-ambient",
+        queries=service_queries,
+        deployments=deployments(intent, cp_ns),
     )

@@ -67,8 +67,16 @@ def service_ref(svc: Service) -> dict[str, str]:
     return {"group": "", "kind": "Service", "name": svc.name}
 
 
-def policy(name: str, namespace: str, labels: dict[str, str], *, action: str | None, rules: list | None,
-           selector: dict[str, str] | None = None, target_refs: list[dict[str, str]] | None = None) -> PlannedObject:
+def policy(
+    name: str,
+    namespace: str,
+    labels: dict[str, str],
+    *,
+    action: str | None,
+    rules: list | None,
+    selector: dict[str, str] | None = None,
+    target_refs: list[dict[str, str]] | None = None,
+) -> PlannedObject:
     """One AuthorizationPolicy; ``rules=None`` is the allow-nothing ``spec: {}``."""
     return PlannedObject(
         TEMPLATE,
@@ -93,7 +101,9 @@ def assert_l4_only(obj: PlannedObject) -> None:
         bad += [k for t in rule.get("to", []) for k in t.get("operation", {}) if k in L7_OPERATION]
         bad += ["when"] if rule.get("when") else []
         if bad:
-            raise AssertionError(f"AuthorizationPolicy {obj.namespace}/{obj.name} would reach ztunnel with L7 attributes {bad}")
+            raise AssertionError(
+                f"AuthorizationPolicy {obj.namespace}/{obj.name} would reach ztunnel with L7 attributes {bad}"
+            )
 
 
 def plan_authorization(
@@ -110,7 +120,9 @@ def plan_authorization(
     out: list[PlannedObject] = []
 
     def rules(resolved: list[Rule], feature: Feature) -> list[dict[str, Any]]:
-        return [r for rule in resolved if (r := _rule(svc, rule, td, report, subject, feature, at_waypoint)) is not None]
+        return [
+            r for rule in resolved if (r := _rule(svc, rule, td, report, subject, feature, at_waypoint)) is not None
+        ]
 
     allow_rules = rules(allow, Feature.AUTHZ_IDENTITY)
     deny_rules = rules(deny, Feature.AUTHZ_DENY_RULES)
@@ -138,18 +150,30 @@ def plan_authorization(
         require: list[dict[str, Any]] = [{"from": [{"source": {"notRequestPrincipals": ["*"]}}]}]
         for claim, values in sorted(jwt.required_claims.items()):
             require.append({"when": [{"key": f"request.auth.claims[{claim}]", "notValues": list(values)}]})
-        out.append(policy(object_name(svc.name, "require-jwt"), ns, labels, action="DENY", rules=require, target_refs=[service_ref(svc)]))
+        out.append(
+            policy(
+                object_name(svc.name, "require-jwt"),
+                ns,
+                labels,
+                action="DENY",
+                rules=require,
+                target_refs=[service_ref(svc)],
+            )
+        )
     if waypoint is not None:
         gate = _waypoint_gate(intent, svc, waypoint, allow, bool(allow_rules), bool(deny_rules) or jwt is not None)
         if gate is not None:
-            out.append(policy(object_name(svc.name, "ztunnel"), ns, labels, action="ALLOW", rules=[gate], selector=selector))
+            out.append(
+                policy(object_name(svc.name, "ztunnel"), ns, labels, action="ALLOW", rules=[gate], selector=selector)
+            )
     for obj in out:
         assert_l4_only(obj)
     return out
 
 
-def _waypoint_gate(intent: MeshIntent, svc: Service, waypoint: Waypoint, allow: list[Rule], allows: bool,
-                   restricts: bool) -> dict[str, Any] | None:
+def _waypoint_gate(
+    intent: MeshIntent, svc: Service, waypoint: Waypoint, allow: list[Rule], allows: bool, restricts: bool
+) -> dict[str, Any] | None:
     """The ztunnel rule admitting only the waypoint to the pods of ``svc``, or None.
 
     Needed whenever the waypoint decides: when it has an allow-list, or, without ``defaultDeny``,
@@ -159,15 +183,20 @@ def _waypoint_gate(intent: MeshIntent, svc: Service, waypoint: Waypoint, allow: 
     """
     if not allows and (intent.spec.mesh.default_deny or not restricts):
         return None
-    ports = sorted({p.pod_port for rule in allow for p in rule.ports}) if allows else sorted({p.pod_port for p in svc.ports})
+    ports = (
+        sorted({p.pod_port for rule in allow for p in rule.ports})
+        if allows
+        else sorted({p.pod_port for p in svc.ports})
+    )
     return {
         "from": [{"source": {"principals": [waypoint.principal(intent.spec.mesh.trust_domain)]}}],
         "to": [{"operation": {"ports": [str(p) for p in ports]}}],
     }
 
 
-def _rule(svc: Service, rule: Rule, td: str, report: Report, subject: str, feature: Feature,
-          at_waypoint: bool) -> dict[str, Any] | None:
+def _rule(
+    svc: Service, rule: Rule, td: str, report: Report, subject: str, feature: Feature, at_waypoint: bool
+) -> dict[str, Any] | None:
     caller = rule.caller
     if caller.kind == "selector" and caller.identities:
         admitted = ", ".join(f"{ns}/{sa}" for ns, sa in caller.identities)

@@ -30,18 +30,26 @@ _CLASSIC_ON_WAYPOINT = (
 
 #: feature -> capability; every :class:`~meshgen.capabilities.Feature` has a cell.
 COLUMN: dict[Feature, Capability] = {
-    Feature.MTLS_STRICT: Capability(N, "ztunnel always uses mTLS (HBONE); PeerAuthentication STRICT also refuses plaintext from outside the mesh"),
+    Feature.MTLS_STRICT: Capability(
+        N, "ztunnel always uses mTLS (HBONE); PeerAuthentication STRICT also refuses plaintext from outside the mesh"
+    ),
     Feature.MTLS_PERMISSIVE: Capability(
         A,
         "PeerAuthentication PERMISSIVE only admits plaintext from callers outside the mesh: traffic between ambient "
         "pods is always mTLS and a DISABLE mode is ignored",
     ),
     Feature.CA_MESH: Capability(N, "istiod's built-in CA signs ztunnel's and waypoints' certificates"),
-    Feature.CA_CERT_MANAGER: Capability(N, "cert-manager istio-csr (ztunnel trusted for node authentication); istiod's CA server off"),
+    Feature.CA_CERT_MANAGER: Capability(
+        N, "cert-manager istio-csr (ztunnel trusted for node authentication); istiod's CA server off"
+    ),
     Feature.CA_VAULT: Capability(A, "through cert-manager's Vault issuer and istio-csr"),
     Feature.CA_SPIRE: Capability(X, "Istio's ambient migration guide: ambient mode does not support SPIRE integration"),
-    Feature.CANARY_WEIGHTS: Capability(N, "waypoint + GAMMA HTTPRoute/GRPCRoute weighted backendRefs to per-version Services"),
-    Feature.REQUEST_ROUTING: Capability(N, "waypoint + GAMMA HTTPRoute/GRPCRoute matches (header prefix matches become regular expressions)"),
+    Feature.CANARY_WEIGHTS: Capability(
+        N, "waypoint + GAMMA HTTPRoute/GRPCRoute weighted backendRefs to per-version Services"
+    ),
+    Feature.REQUEST_ROUTING: Capability(
+        N, "waypoint + GAMMA HTTPRoute/GRPCRoute matches (header prefix matches become regular expressions)"
+    ),
     Feature.MIRRORING: Capability(N, "waypoint + HTTPRoute RequestMirror filter"),
     Feature.RETRIES: Capability(
         A,
@@ -56,9 +64,13 @@ COLUMN: dict[Feature, Capability] = {
         f"{_CLASSIC_ON_WAYPOINT}; trafficPolicy.retryBudget is a concurrency budget (percent of active requests, "
         "minRetryConcurrency) rather than retries per second",
     ),
-    Feature.TIMEOUT: Capability(N, "waypoint + HTTPRoute timeouts.request (GRPCRoute has no timeouts: lost on grpc ports)"),
+    Feature.TIMEOUT: Capability(
+        N, "waypoint + HTTPRoute timeouts.request (GRPCRoute has no timeouts: lost on grpc ports)"
+    ),
     Feature.OUTLIER_DETECTION: Capability(A, f"outlierDetection in a {_CLASSIC_ON_WAYPOINT}"),
-    Feature.EJECTION_LIMITS: Capability(A, f"outlierDetection interval / maxEjectionPercent in a {_CLASSIC_ON_WAYPOINT}"),
+    Feature.EJECTION_LIMITS: Capability(
+        A, f"outlierDetection interval / maxEjectionPercent in a {_CLASSIC_ON_WAYPOINT}"
+    ),
     Feature.CONNECTION_POOL: Capability(A, f"connectionPool in a {_CLASSIC_ON_WAYPOINT}"),
     Feature.RATE_LIMIT: Capability(
         X,
@@ -83,7 +95,9 @@ COLUMN: dict[Feature, Capability] = {
         N, "waypoint + AuthorizationPolicy targetRefs Service with operation methods/paths (ztunnel would deny all)"
     ),
     Feature.AUTHZ_DEFAULT_DENY: Capability(N, "allow-nothing AuthorizationPolicy per namespace, enforced by ztunnel"),
-    Feature.AUTHZ_DENY_RULES: Capability(N, "AuthorizationPolicy DENY, evaluated before ALLOW (on the waypoint when L7)"),
+    Feature.AUTHZ_DENY_RULES: Capability(
+        N, "AuthorizationPolicy DENY, evaluated before ALLOW (on the waypoint when L7)"
+    ),
     Feature.AUTHZ_BY_VERSION: Capability(
         A, "principals of each version's own service account; versions sharing an identity cannot be told apart"
     ),
@@ -103,9 +117,12 @@ COLUMN: dict[Feature, Capability] = {
     ),
     Feature.GATEWAY_FILTERS: Capability(N, "HTTPRoute filters"),
     Feature.CONTROL_PLANE_HA: Capability(
-        N, "istiod chart replicaCount/autoscaleMin, PodDisruptionBudget, anti-affinity; ztunnel and istio-cni are DaemonSets"
+        N,
+        "istiod chart replicaCount/autoscaleMin, PodDisruptionBudget, anti-affinity; ztunnel and istio-cni are DaemonSets",
     ),
-    Feature.TRACING: Capability(N, "Telemetry tracing randomSamplingPercentage, applied by waypoints (ztunnel makes no spans)"),
+    Feature.TRACING: Capability(
+        N, "Telemetry tracing randomSamplingPercentage, applied by waypoints (ztunnel makes no spans)"
+    ),
     Feature.ACCESS_LOGS: Capability(N, "Telemetry accessLogging on waypoints; ztunnel logs every connection"),
     Feature.METRICS: Capability(
         N, "istio_requests_total from waypoints, istio_tcp_* from ztunnel, scraped through PodMonitors"

@@ -24,7 +24,9 @@ from meshgen.platforms.sections import Section
 def plan_control_plane(intent: MeshIntent, report: Report, cp_ns: str) -> Section:
     """istiod (HA, ``profile: ambient``, the mesh retry policy), istio-cni and ztunnel values."""
     out = istio_control_plane(intent, report, cp_ns)
-    out.add_values("istiod", {"profile": "ambient", "meshConfig": {"defaultHttpRetryPolicy": mesh_retry_policy(intent)}})
+    out.add_values(
+        "istiod", {"profile": "ambient", "meshConfig": {"defaultHttpRetryPolicy": mesh_retry_policy(intent)}}
+    )
     out.add_values("istio-cni", {"profile": "ambient"})
     out.add_values("ztunnel", {"profile": "ambient"})
     if cp_ns != "istio-system":

@@ -77,7 +77,14 @@ class IstioAmbientPlatform:
         objects: list[PlannedObject] = []
         for ns in intent.namespaces():
             objects.append(
-                PlannedObject("core/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": {**labels, DATAPLANE_MODE: "ambient"}})
+                PlannedObject(
+                    "core/namespace.yaml.j2",
+                    "v1",
+                    "Namespace",
+                    ns,
+                    None,
+                    {"labels": {**labels, DATAPLANE_MODE: "ambient"}},
+                )
             )
             objects.append(
                 PlannedObject(

@@ -113,6 +113,17 @@ def _unsupported(svc: Service, report: Report, subject: str) -> None:
                 "is not injected: Gateway API routes have no fault filter, and a VirtualService cannot be mixed with the "
                 "service's HTTPRoute in ambient mode",
             )
+    rules: list[tuple[str, Route | None]] = [(r.name or f"routes[{i}]", r) for i, r in enumerate(svc.routes)]
+    for name, route in [*rules, ("default", None)]:
+        timeout = svc.timeout if route is None else route.timeout
+        where = "" if route is None else f" (route {name})"
+        for port in [p for p in svc.ports if p.protocol == "grpc"]:
+            if timeout is not None:
+                report.lost(
+                    Feature.TIMEOUT,
+                    subject,
+                    f"GRPCRoute has no timeouts field: the {timeout} request timeout{where} on port {port.name} is not applied",
+                )
     if svc.rate_limit is not None:
         report.use(
             Feature.RATE_LIMIT,
@@ -121,7 +132,11 @@ def _unsupported(svc: Service, report: Report, subject: str) -> None:
             "not support EnvoyFilter on waypoints (https://istio.io/latest/docs/ambient/migrate/)",
         )
         if svc.rate_limit.burst is not None:
-            report.use(Feature.RATE_LIMIT_BURST, subject, f"burst {svc.rate_limit.burst} is not enforced: no rate limit in ambient mode")
+            report.use(
+                Feature.RATE_LIMIT_BURST,
+                subject,
+                f"burst {svc.rate_limit.burst} is not enforced: no rate limit in ambient mode",
+            )
     l4 = [p for p in svc.ports if not p.is_l7 and p.protocol != "udp"]
     if len(svc.versions) > 1 and l4:
         names = ", ".join(f"{p.name} ({p.protocol})" for p in l4)
@@ -160,7 +175,11 @@ def _routes(intent: MeshIntent, svc: Service, report: Report, subject: str) -> l
 
 def _trivial(svc: Service, rules: list[dict[str, Any]]) -> bool:
     """Whether a GAMMA route only sends everything to the Service itself (no weights, no timeouts)."""
-    return len(rules) == 1 and set(rules[0]) == {"backendRefs"} and [r["name"] for r in rules[0]["backendRefs"]] == [svc.name]
+    return (
+        len(rules) == 1
+        and set(rules[0]) == {"backendRefs"}
+        and [r["name"] for r in rules[0]["backendRefs"]] == [svc.name]
+    )
 
 
 def _route_findings(intent: MeshIntent, svc: Service, l7, report: Report, subject: str) -> None:
@@ -171,7 +190,6 @@ def _route_findings(intent: MeshIntent, svc: Service, l7, report: Report, subjec
     rules: list[tuple[str, Route | None]] = [(r.name or f"routes[{i}]", r) for i, r in enumerate(svc.routes)]
     rules.append(("default", None))
     for name, route in rules:
-        timeout = svc.timeout if route is None else route.timeout
         retries = svc.retries if route is None else route.retries
         if route is not None and route.retries is None:
             retries = None  # inherits the service's: covered by the "default" rule's finding
@@ -208,13 +226,6 @@ def _route_findings(intent: MeshIntent, svc: Service, l7, report: Report, subjec
                     Feature.PER_TRY_TIMEOUT,
                     subject,
                     f"perTryTimeout {wanted.per_try_timeout}{where} comes from istiod's mesh-wide meshConfig.defaultHttpRetryPolicy",
-                )
-        for port in grpc_ports:
-            if timeout is not None:
-                report.lost(
-                    Feature.TIMEOUT,
-                    subject,
-                    f"GRPCRoute has no timeouts field: the {timeout} request timeout{where} on port {port.name} is not applied",
                 )
     for index, route in enumerate(svc.routes):
         name = route.name or f"routes[{index}]"
@@ -263,7 +274,9 @@ def _precedence_inversions(svc: Service, http: bool, grpc: bool) -> list[str]:
     order = "Gateway API orders rules by match specificity, not by position"
     for i, (first, a) in enumerate(named):
         for second, b in named[i + 1 :]:
-            regex = any(r.match is not None and r.match.path is not None and r.match.path.operator == "regex" for r in (a, b))
+            regex = any(
+                r.match is not None and r.match.path is not None and r.match.path.operator == "regex" for r in (a, b)
+            )
             if http and regex and a.match is not None and b.match is not None:
                 out.append(
                     f"route {first} or route {second} matches the path with a regular expression, whose precedence "
@@ -275,7 +288,12 @@ def _precedence_inversions(svc: Service, http: bool, grpc: bool) -> list[str]:
                     f"route {second} has a more specific HTTP match than route {first}, so the waypoint tries it first "
                     f"where both match ({order}); the intent tries {first} first"
                 )
-            elif grpc and gapi.grpc_expressible(a.match) and gapi.grpc_expressible(b.match) and _grpc_rank(b.match) > _grpc_rank(a.match):
+            elif (
+                grpc
+                and gapi.grpc_expressible(a.match)
+                and gapi.grpc_expressible(b.match)
+                and _grpc_rank(b.match) > _grpc_rank(a.match)
+            ):
                 out.append(
                     f"route {second} has a more specific gRPC match than route {first}, so the waypoint tries it first "
                     f"where both match ({order}); the intent tries {first} first"

@@ -69,8 +69,9 @@ def l7_needs(svc: Service) -> list[str]:
         out.append("canary weights")
     if l7 and svc.routes:
         out.append("routes")
-    if l7 and svc.timeout is not None:
-        out.append("timeout")
+    http = any(p.protocol in ("http", "http2") for p in svc.ports)
+    if http and (svc.timeout is not None or any(r.timeout is not None for r in svc.routes)):
+        out.append("timeout")  # GRPCRoute has no timeouts: on gRPC ports a waypoint could not apply one
     retrying = [r for r in (svc.retries, *(route.retries for route in svc.routes)) if r is not None and r.attempts > 0]
     if l7 and retrying:
         out.append("retries")
@@ -120,7 +121,11 @@ def gateway_objects(intent: MeshIntent, waypoints: dict[tuple[str, str], Waypoin
             "Gateway",
             name,
             ns,
-            {"labels": {**labels, WAYPOINT_FOR: "service"}, "class_name": WAYPOINT_CLASS, "listeners": [dict(LISTENER)]},
+            {
+                "labels": {**labels, WAYPOINT_FOR: "service"},
+                "class_name": WAYPOINT_CLASS,
+                "listeners": [dict(LISTENER)],
+            },
         )
         for ns, name in seen
     ]
