@@ -157,7 +157,7 @@ class IstioAmbientPlatform:
                     },
                 )
             )
-        if intent.spec.egress:
+        if intent.spec.egress and not intent.spec.mesh.egress_default_deny:
             report.use(Feature.EGRESS_ALLOW_LIST, "mesh")
         if intent.spec.mesh.egress_default_deny:
             report.lost(
