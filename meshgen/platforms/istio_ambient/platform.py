@@ -54,6 +54,8 @@ class IstioAmbientPlatform:
     name = "istio-ambient"
     description = "Istio ambient mode: ztunnel L4 policy, waypoints with GAMMA routes and L7 AuthorizationPolicy"
     capabilities = COLUMN
+    # Istio's own Telemetry template is reused by the telemetry plan (the same mesh-wide Telemetry).
+    template_folders = ("istio-ambient", "istio")
     control_plane_namespace = "istio-system"
     charts = (
         Chart("istiod", "istio/istiod", "istiod", "istio-system"),
