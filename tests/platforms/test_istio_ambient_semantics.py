@@ -411,3 +411,22 @@ def test_jwt_is_required_on_the_waypoint(tmp_path):
     assert mesh.call_service(toolbox, "shop", "secure", 80, {"app": "secure"}, Request("GET", "/", jwt=True))
     assert not mesh.call_service(toolbox, "shop", "secure", 80, {"app": "secure"}, Request("GET", "/", jwt=False))
     assert not mesh.call_pod(toolbox, "shop", {"app": "secure"}, 80, Request("GET", "/", jwt=True))
+
+
+@pytest.mark.parametrize("api_extra", ["", "      timeout: 2s\n"])
+def test_an_allow_list_of_nobody_fails_closed_without_default_deny(tmp_path, api_extra, crd_catalog):
+    """A selector matching no workload admits nobody, on ztunnel and on the waypoint alike."""
+    text = OPEN.replace(
+        "      denyFrom: [{service: web, methods: [DELETE]}]\n",
+        "      allowFrom: [{selector: {role: ghost}}]\n" + api_extra,
+    )
+    rendering = render(load_intent(write_intent(tmp_path, text)), PLATFORM, "intent.yaml")
+    assert any(f.feature is Feature.AUTHZ_BY_SELECTOR and f.loses_intent for f in rendering.plan.findings)
+    from meshgen.validate import validate_objects
+
+    assert [str(v) for v in validate_objects(rendering.objects(), crd_catalog)] == []
+    mesh = Mesh(rendering.objects())
+    intent = load_intent(write_intent(tmp_path, text))
+    for src in callers_of(intent):
+        assert not mesh.call_service(src, "shop", "api", 80, {"app": "api"}, Request()), src.name
+        assert not mesh.call_pod(src, "shop", {"app": "api"}, 80, Request()), src.name

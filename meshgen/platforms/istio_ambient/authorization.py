@@ -127,7 +127,9 @@ def plan_authorization(
     allow_rules = rules(allow, Feature.AUTHZ_IDENTITY)
     deny_rules = rules(deny, Feature.AUTHZ_DENY_RULES)
     attach = {"target_refs": [service_ref(svc)]} if at_waypoint else {"selector": selector}
-    if allow_rules:
+    if allow_rules or allow:
+        # An allow-list whose every caller is unenforceable still allows nobody: an ALLOW policy
+        # without rules (fail closed), never no policy (which would open the service).
         out.append(policy(svc.name, ns, labels, action="ALLOW", rules=allow_rules, **attach))
     if deny_rules:
         out.append(policy(object_name(svc.name, "deny"), ns, labels, action="DENY", rules=deny_rules, **attach))
@@ -161,7 +163,9 @@ def plan_authorization(
             )
         )
     if waypoint is not None:
-        gate = _waypoint_gate(intent, svc, waypoint, allow, bool(allow_rules), bool(deny_rules) or jwt is not None)
+        gate = _waypoint_gate(
+            intent, svc, waypoint, allow, bool(allow_rules), bool(allow or deny_rules) or jwt is not None
+        )
         if gate is not None:
             out.append(
                 policy(object_name(svc.name, "ztunnel"), ns, labels, action="ALLOW", rules=[gate], selector=selector)
@@ -177,7 +181,8 @@ def _waypoint_gate(
     """The ztunnel rule admitting only the waypoint to the pods of ``svc``, or None.
 
     Needed whenever the waypoint decides: when it has an allow-list, or, without ``defaultDeny``,
-    when it denies someone (deny rules, a JWT requirement) and must not be bypassed. Under
+    when it denies someone (deny rules, a JWT requirement, an allow-list of unenforceable callers)
+    and must not be bypassed. Under
     ``defaultDeny`` with no allow rule nobody may call, and the namespace's allow-nothing policy
     already refuses the waypoint too.
     """
