@@ -360,3 +360,19 @@ def test_alerts_read_waypoint_metrics():
     assert all("web.shop" not in e for e in exprs)  # web has no waypoint: no request metrics
     monitors = {(m["metadata"]["namespace"], m["metadata"]["name"]) for m in find(objects, "PodMonitor")}
     assert ("istio-system", "ztunnel") in monitors
+
+
+def test_diff_from_sidecar_mode_shows_the_migration():
+    bookinfo = next(p for p in EXAMPLES if p.parent.name == "bookinfo")
+    result = CliRunner().invoke(app, ["diff", str(bookinfo), "--from", "istio", "--to", PLATFORM, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    lost = {(r["subject"], r["feature"]) for r in report["features"] if r["change"] == "lost"}
+    # The fault-injection task's delay and the per-route retries of ratings cannot be kept.
+    assert ("bookinfo/ratings", "fault-delay") in lost and ("bookinfo/ratings", "retries") in lost
+    kinds = lambda side: sorted({o["kind"] for o in report["objects"][side]})
+    assert "VirtualService" in kinds("from") and "VirtualService" not in kinds("to")
+    waypoints = [o for o in report["objects"]["to"] if o["kind"] == "Gateway" and o["name"] == "waypoint"]
+    assert waypoints == [
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "name": "waypoint", "namespace": "bookinfo"}
+    ]

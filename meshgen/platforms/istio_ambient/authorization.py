@@ -30,6 +30,10 @@ https://istio.io/latest/docs/ambient/usage/l7-features/):
   policies at a waypoint's HBONE termination only with ``ENABLE_LAYERED_WAYPOINT_AUTHORIZATION_POLICIES``
   (off by default), so the allow-nothing policy does not close the waypoints.
 
+Kubelet probes need no rule: istio-cni SNATs them to 169.254.7.127 and lets them into the pod
+past ztunnel (https://istio.io/latest/docs/ambient/usage/networkpolicy/, "Ambient, health probes,
+and Kubernetes NetworkPolicy"), so ``services[].probes`` changes nothing here.
+
 Callers come from :func:`meshgen.platforms.identity.rules_for`, so every platform admits the
 same callers; a gateway caller is ``<gateway>-istio`` in the gateway's namespace, as istiod
 deploys class ``istio`` gateways.
