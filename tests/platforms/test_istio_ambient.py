@@ -376,3 +376,37 @@ def test_diff_from_sidecar_mode_shows_the_migration():
     assert waypoints == [
         {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "name": "waypoint", "namespace": "bookinfo"}
     ]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
+def test_every_mesh_route_and_service_policy_is_on_a_bound_service(example):
+    """A GAMMA route or targetRefs policy on a Service without a waypoint would do nothing in ambient."""
+    from meshgen import render
+
+    objects = render(load_intent(example), PLATFORM, "intent.yaml").objects()
+    services = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in find(objects, "Service")}
+    waypoints = {
+        (o["metadata"]["namespace"], o["metadata"]["name"])
+        for o in find(objects, "Gateway")
+        if o["spec"]["gatewayClassName"] == "istio-waypoint"
+    }
+    refs = []
+    for route in find(objects, "HTTPRoute") + find(objects, "GRPCRoute"):
+        refs += [
+            (route["metadata"]["namespace"], p["name"])
+            for p in route["spec"]["parentRefs"]
+            if p.get("kind") == "Service"
+        ]
+    for kind in ("AuthorizationPolicy", "RequestAuthentication"):
+        for policy in find(objects, kind):
+            spec = policy["spec"]
+            assert not (spec.get("selector") and spec.get("targetRefs"))
+            refs += [
+                (policy["metadata"]["namespace"], r["name"])
+                for r in spec.get("targetRefs", [])
+                if r["kind"] == "Service"
+            ]
+    assert refs
+    for ns, name in refs:
+        bound = services[(ns, name)]["metadata"]["labels"].get("istio.io/use-waypoint")
+        assert (ns, bound) in waypoints, (ns, name)
