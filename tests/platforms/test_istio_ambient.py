@@ -124,6 +124,8 @@ def test_an_l7_allow_list_gets_a_waypoint_a_targetref_policy_and_a_ztunnel_gate(
     objects = objects_of(intent("allowFrom: [{service: web, methods: [GET], paths: [/api/*]}]"))
     assert one(objects, "Gateway", "waypoint")["spec"] == {
         "gatewayClassName": "istio-waypoint",
+        # controlPlane.replicas defaults to 2: the waypoint is made as available as the control plane.
+        "infrastructure": {"parametersRef": {"group": "", "kind": "ConfigMap", "name": "waypoint-options"}},
         "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}],
     }
     assert one(objects, "Gateway", "waypoint")["metadata"]["labels"]["istio.io/waypoint-for"] == "service"
@@ -410,3 +412,32 @@ def test_every_mesh_route_and_service_policy_is_on_a_bound_service(example):
     for ns, name in refs:
         bound = services[(ns, name)]["metadata"]["labels"].get("istio.io/use-waypoint")
         assert (ns, bound) in waypoints, (ns, name)
+
+
+def test_waypoint_availability_follows_the_control_plane():
+    objects = objects_of(intent("timeout: 2s", mesh="  mesh: {controlPlane: {replicas: 3}}"))
+    data = {k: json.loads(v) for k, v in one(objects, "ConfigMap", "waypoint-options")["data"].items()}
+    assert data["deployment"]["spec"]["replicas"] == 3
+    anti = data["deployment"]["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    assert anti["requiredDuringSchedulingIgnoredDuringExecution"] == [
+        {
+            "labelSelector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "waypoint"}},
+            "topologyKey": "kubernetes.io/hostname",
+        }
+    ]
+    assert data["podDisruptionBudget"] == {"spec": {"maxUnavailable": 1}}
+    assert "horizontalPodAutoscaler" not in data
+    scaled = objects_of(intent("timeout: 2s", mesh="  mesh: {controlPlane: {replicas: 2, maxReplicas: 6}}"))
+    data = {k: json.loads(v) for k, v in one(scaled, "ConfigMap", "waypoint-options")["data"].items()}
+    assert data["horizontalPodAutoscaler"] == {"spec": {"minReplicas": 2, "maxReplicas": 6}}
+    assert "replicas" not in data["deployment"]["spec"]
+
+
+def test_one_replica_waypoint_is_reported_and_has_no_options():
+    text = intent("timeout: 2s", mesh="  mesh: {controlPlane: {replicas: 1}}")
+    objects = objects_of(text)
+    assert find(objects, "ConfigMap") == []
+    assert "infrastructure" not in one(objects, "Gateway", "waypoint")["spec"]
+    assert any(
+        "waypoint" in f.detail and f.support is Support.APPROXIMATED for f in findings(text, Feature.CONTROL_PLANE_HA)
+    )

@@ -5,7 +5,8 @@ Istio's Helm install for ambient installs the ``istiod``, ``cni`` and ``ztunnel`
 istio/istio ``manifests/charts/*/files/profile-ambient.yaml``). istiod's availability values
 (replicas or autoscaling, PodDisruptionBudget, anti-affinity) and istio-csr's are Istio's
 (:func:`meshgen.platforms.istio.control_plane.plan_control_plane`); ztunnel and istio-cni are
-DaemonSets, one pod per node, with no replicas to set.
+DaemonSets, one pod per node, with no replicas to set; waypoints get their availability from
+their Gateway's options (:func:`~.waypoints.gateway_objects`).
 
 istiod also gets ``meshConfig.defaultHttpRetryPolicy`` (:func:`~.traffic.mesh_retry_policy`):
 the retry policy of every waypoint route, since meshgen's standard-channel HTTPRoutes carry none.
@@ -13,11 +14,10 @@ the retry policy of every waypoint route, since meshgen's standard-channel HTTPR
 
 from __future__ import annotations
 
-from meshgen.capabilities import Feature, Report
+from meshgen.capabilities import Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms.istio.control_plane import plan_control_plane as istio_control_plane
 from meshgen.platforms.istio_ambient.traffic import mesh_retry_policy
-from meshgen.platforms.istio_ambient.waypoints import plan_waypoints
 from meshgen.platforms.sections import Section
 
 
@@ -32,13 +32,4 @@ def plan_control_plane(intent: MeshIntent, report: Report, cp_ns: str) -> Sectio
     if cp_ns != "istio-system":
         # ztunnel finds istiod (XDS and CA) through this namespace.
         out.add_values("ztunnel", {"istioNamespace": cp_ns})
-    namespaces = sorted({wp.namespace for wp in plan_waypoints(intent).values()})
-    if namespaces:
-        report.approximated(
-            Feature.CONTROL_PLANE_HA,
-            "mesh",
-            f"istiod deploys each waypoint ({', '.join(namespaces)}) as one replica, a single point of failure for the L7 "
-            "traffic of the Services bound to it: scale the waypoint Deployments (HorizontalPodAutoscaler and "
-            "PodDisruptionBudget on the Deployment named like the waypoint) for production",
-        )
     return out

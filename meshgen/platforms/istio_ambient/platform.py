@@ -117,7 +117,7 @@ class IstioAmbientPlatform:
             objects.append(bound_service(intent, svc, waypoint))
             objects.extend(plan_traffic(intent, svc, waypoint, report))
             objects.extend(plan_authorization(intent, svc, waypoint, report, labels))
-        objects.extend(gateway_objects(intent, waypoints))
+        objects.extend(gateway_objects(intent, waypoints, report))
 
         objects.extend(gapi.plan_gateways(intent, gapi.GatewayOptions("istio", self.name), report))
         if mesh.default_deny:

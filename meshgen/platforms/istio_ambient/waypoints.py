@@ -20,11 +20,15 @@ like the Gateway (the ``istio-waypoint`` class disables the ``-<class>`` name su
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
+from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent, Service
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import PlannedObject, object_name
+from meshgen.platforms.high_availability import anti_affinity
 
 WAYPOINT_CLASS = "istio-waypoint"
 #: The HBONE listener every Istio waypoint has (platform-matrix.md 14.2).
@@ -110,25 +114,69 @@ def waypoint_of(waypoints: dict[tuple[str, str], Waypoint], svc: Service) -> Way
     return waypoints.get((svc.namespace or "", svc.name))
 
 
-def gateway_objects(intent: MeshIntent, waypoints: dict[tuple[str, str], Waypoint]) -> list[PlannedObject]:
-    """One ``Gateway`` (class ``istio-waypoint``) per distinct waypoint."""
+def gateway_objects(
+    intent: MeshIntent, waypoints: dict[tuple[str, str], Waypoint], report: Report
+) -> list[PlannedObject]:
+    """One ``Gateway`` (class ``istio-waypoint``) per distinct waypoint, with its availability options.
+
+    A waypoint is a Deployment istiod creates with one replica: a single point of failure for
+    the L7 traffic of every Service bound to it. Under ``mesh.controlPlane.replicas`` > 1 (the
+    intent's availability choice) each waypoint gets the same number of replicas (or an
+    autoscaler from ``replicas`` to ``maxReplicas``), a PodDisruptionBudget allowing one replica
+    down and anti-affinity across nodes and zones, through a ConfigMap named in the Gateway's
+    ``spec.infrastructure.parametersRef``: istiod applies its ``deployment``,
+    ``horizontalPodAutoscaler`` and ``podDisruptionBudget`` keys as strategic-merge overlays on
+    the objects it generates (istio/istio ``pilot/pkg/config/kube/gatewaycommon/deploymentcontroller.go``,
+    ``supportedOverlays``; the waypoint template's HPA and PDB select the waypoint's pods).
+    """
     labels = gapi.labels_for(intent)
+    cp = intent.spec.mesh.control_plane
+    out: list[PlannedObject] = []
     seen = sorted({(w.namespace, w.name) for w in waypoints.values()})
-    return [
-        PlannedObject(
-            "gateway-api/gateway.yaml.j2",
-            gapi.GATEWAY_API,
-            "Gateway",
-            name,
-            ns,
-            {
-                "labels": {**labels, WAYPOINT_FOR: "service"},
-                "class_name": WAYPOINT_CLASS,
-                "listeners": [dict(LISTENER)],
-            },
+    for ns, name in seen:
+        values: dict[str, Any] = {
+            "labels": {**labels, WAYPOINT_FOR: "service"},
+            "class_name": WAYPOINT_CLASS,
+            "listeners": [dict(LISTENER)],
+            "parameters": None,
+        }
+        if cp.replicas > 1:
+            options = object_name(name, "options")
+            values["parameters"] = {"group": "", "kind": "ConfigMap", "name": options}
+            out.append(
+                PlannedObject(
+                    "istio-ambient/config-map.yaml.j2",
+                    "v1",
+                    "ConfigMap",
+                    options,
+                    ns,
+                    {"labels": labels, "data": _ha_overlays(name, cp.replicas, cp.max_replicas)},
+                )
+            )
+        out.append(PlannedObject("istio-ambient/waypoint.yaml.j2", gapi.GATEWAY_API, "Gateway", name, ns, values))
+    if seen and cp.replicas == 1:
+        where = ", ".join(f"{ns}/{name}" for ns, name in seen)
+        report.approximated(
+            Feature.CONTROL_PLANE_HA,
+            "mesh",
+            f"controlPlane.replicas 1: each waypoint ({where}) runs one replica, a single point of failure for the L7 "
+            "traffic of the Services bound to it; set replicas: 3 for production",
         )
-        for ns, name in seen
-    ]
+    return out
+
+
+def _ha_overlays(name: str, replicas: int, max_replicas: int | None) -> dict[str, str]:
+    """The ConfigMap data: overlays as JSON text (JSON is YAML), one key per generated object."""
+    spec: dict[str, Any] = {
+        "template": {"spec": {"affinity": anti_affinity({"gateway.networking.k8s.io/gateway-name": name})}}
+    }
+    data = {"podDisruptionBudget": {"spec": {"maxUnavailable": 1}}}
+    if max_replicas is not None:
+        data["horizontalPodAutoscaler"] = {"spec": {"minReplicas": replicas, "maxReplicas": max_replicas}}
+    else:
+        spec["replicas"] = replicas
+    data["deployment"] = {"spec": spec}
+    return {key: json.dumps(value, sort_keys=True) for key, value in sorted(data.items())}
 
 
 def bound_service(intent: MeshIntent, svc: Service, waypoint: Waypoint | None) -> PlannedObject:
