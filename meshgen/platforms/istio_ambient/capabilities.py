@@ -118,7 +118,8 @@ COLUMN: dict[Feature, Capability] = {
     Feature.GATEWAY_FILTERS: Capability(N, "HTTPRoute filters"),
     Feature.CONTROL_PLANE_HA: Capability(
         N,
-        "istiod chart replicaCount/autoscaleMin, PodDisruptionBudget, anti-affinity; ztunnel and istio-cni are DaemonSets",
+        "istiod chart replicaCount/autoscaleMin, PodDisruptionBudget, anti-affinity; waypoints the same through their "
+        "Gateway's parametersRef ConfigMap; ztunnel and istio-cni are DaemonSets",
     ),
     Feature.TRACING: Capability(
         N, "Telemetry tracing randomSamplingPercentage, applied by waypoints (ztunnel makes no spans)"

@@ -10,6 +10,8 @@ their Gateway's options (:func:`~.waypoints.gateway_objects`).
 
 istiod also gets ``meshConfig.defaultHttpRetryPolicy`` (:func:`~.traffic.mesh_retry_policy`):
 the retry policy of every waypoint route, since meshgen's standard-channel HTTPRoutes carry none.
+It is mesh-wide: it also applies to the ingress gateways' routes and to any other Istio proxy
+route without a retry policy of its own.
 """
 
 from __future__ import annotations
