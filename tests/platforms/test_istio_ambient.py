@@ -299,14 +299,24 @@ def test_inexpressible_intent_is_lost_and_refused(tmp_path, api, mesh, rest, fea
     assert find(objects_of(text), "EnvoyFilter") == [] and find(objects_of(text), "VirtualService") == []
 
 
-def test_grpc_timeouts_are_lost():
-    text = intent("ports: [{name: rpc, port: 50051, protocol: grpc}]\ntimeout: 1s").replace(
-        "      ports:\n        - {name: http, port: 8080, targetPort: 9090}\n      ports:", "      ports:", 1
-    )
-    assert [f.support for f in findings(text, Feature.TIMEOUT)] == [Support.NOT_EXPRESSIBLE]
-    # Nothing else needs L7: no waypoint, and no GRPCRoute that could only carry the timeout.
+def test_grpc_ports_get_httproutes_that_keep_timeouts_and_method_matches():
+    text = intent(
+        "ports: [{name: rpc, port: 50051, protocol: grpc}]\ntimeout: 1s\n"
+        "versions: [{name: v1, weight: 100}, {name: v2, weight: 0}]\n"
+        "routes: [{match: {grpc: {service: shop.Api, method: Get}}, version: v2}]"
+    ).replace("      ports:\n        - {name: http, port: 8080, targetPort: 9090}\n      ports:", "      ports:", 1)
+    assert findings(text, Feature.TIMEOUT) == []
     objects = objects_of(text)
-    assert find(objects, "GRPCRoute") == [] and find(objects, "Gateway") == []
+    assert find(objects, "GRPCRoute") == []
+    route = one(objects, "HTTPRoute", "api")["spec"]
+    assert route["rules"][0] == {
+        "matches": [{"path": {"type": "Exact", "value": "/shop.Api/Get"}}],
+        "backendRefs": [{"name": "api-v2", "port": 50051}],
+        "timeouts": {"request": "1s"},
+    }
+    assert route["rules"][1]["timeouts"] == {"request": "1s"}
+    # The Service keeps its gRPC protocol.
+    assert one(objects, "Service", "api")["spec"]["ports"][0]["appProtocol"] == "grpc"
 
 
 # --- Helm values ------------------------------------------------------------------------------------

@@ -44,11 +44,10 @@ COLUMN: dict[Feature, Capability] = {
     ),
     Feature.CA_VAULT: Capability(A, "through cert-manager's Vault issuer and istio-csr"),
     Feature.CA_SPIRE: Capability(X, "Istio's ambient migration guide: ambient mode does not support SPIRE integration"),
-    Feature.CANARY_WEIGHTS: Capability(
-        N, "waypoint + GAMMA HTTPRoute/GRPCRoute weighted backendRefs to per-version Services"
-    ),
+    Feature.CANARY_WEIGHTS: Capability(N, "waypoint + GAMMA HTTPRoute weighted backendRefs to per-version Services"),
     Feature.REQUEST_ROUTING: Capability(
-        N, "waypoint + GAMMA HTTPRoute/GRPCRoute matches (header prefix matches become regular expressions)"
+        N,
+        "waypoint + GAMMA HTTPRoute matches (gRPC methods as paths; header prefix matches become regular expressions)",
     ),
     Feature.MIRRORING: Capability(N, "waypoint + HTTPRoute RequestMirror filter"),
     Feature.RETRIES: Capability(
@@ -65,7 +64,7 @@ COLUMN: dict[Feature, Capability] = {
         "minRetryConcurrency) rather than retries per second",
     ),
     Feature.TIMEOUT: Capability(
-        N, "waypoint + HTTPRoute timeouts.request (GRPCRoute has no timeouts: lost on grpc ports)"
+        N, "waypoint + HTTPRoute timeouts.request (gRPC ports are routed with HTTPRoute too: GRPCRoute has no timeouts)"
     ),
     Feature.OUTLIER_DETECTION: Capability(A, f"outlierDetection in a {_CLASSIC_ON_WAYPOINT}"),
     Feature.EJECTION_LIMITS: Capability(

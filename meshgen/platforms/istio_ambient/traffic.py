@@ -1,11 +1,12 @@
 """Traffic on the waypoint: GAMMA routes, backend policy, and what ambient cannot carry.
 
-* Routes. A service bound to a waypoint gets GAMMA ``HTTPRoute``/``GRPCRoute`` objects with the
-  Service as parentRef (:func:`meshgen.platforms.gateway_api.mesh_routes`): ordered matches,
-  then the weighted default over per-version Services, ``timeouts.request`` and RequestMirror
-  filters. Istio documents HTTPRoute on waypoints as Beta and recommends it over VirtualService
-  (Alpha in ambient, and unsupported mixed with HTTPRoute for the same traffic):
-  https://istio.io/latest/docs/ambient/usage/l7-features/. ``GRPCRoute`` has no timeouts.
+* Routes. A service bound to a waypoint gets GAMMA ``HTTPRoute`` objects with the Service as
+  parentRef (:func:`meshgen.platforms.gateway_api.mesh_routes`): ordered matches, then the
+  weighted default over per-version Services, ``timeouts.request`` and RequestMirror filters.
+  Istio documents HTTPRoute on waypoints as Beta and recommends it over VirtualService (Alpha in
+  ambient, and unsupported mixed with HTTPRoute for the same traffic):
+  https://istio.io/latest/docs/ambient/usage/l7-features/. gRPC ports get HTTPRoutes too
+  (:func:`as_http`), because ``GRPCRoute`` has no timeouts.
   ``timeouts.backendRequest`` is never written: Istio turns it into the per-try timeout only when
   the rule has a ``retry`` stanza and otherwise into the *request* timeout
   (istio/istio ``pilot/pkg/config/kube/gateway/conversion.go``).
@@ -21,7 +22,7 @@
   documents its classic APIs as Alpha on waypoints (reported as approximated).
 * Not expressible: fault injection (only VirtualService has it) and request rate limits (ztunnel
   cannot, and EnvoyFilter on waypoints is not supported: https://istio.io/latest/docs/ambient/migrate/);
-  weights on TCP ports (GAMMA routes here are HTTP and gRPC only).
+  weights on TCP ports (GAMMA routes here carry HTTP and gRPC only).
 """
 
 from __future__ import annotations
@@ -113,17 +114,6 @@ def _unsupported(svc: Service, report: Report, subject: str) -> None:
                 "is not injected: Gateway API routes have no fault filter, and a VirtualService cannot be mixed with the "
                 "service's HTTPRoute in ambient mode",
             )
-    rules: list[tuple[str, Route | None]] = [(r.name or f"routes[{i}]", r) for i, r in enumerate(svc.routes)]
-    for name, route in [*rules, ("default", None)]:
-        timeout = svc.timeout if route is None else route.timeout
-        where = "" if route is None else f" (route {name})"
-        for port in [p for p in svc.ports if p.protocol == "grpc"]:
-            if timeout is not None:
-                report.lost(
-                    Feature.TIMEOUT,
-                    subject,
-                    f"GRPCRoute has no timeouts field: the {timeout} request timeout{where} on port {port.name} is not applied",
-                )
     if svc.rate_limit is not None:
         report.use(
             Feature.RATE_LIMIT,
@@ -152,18 +142,15 @@ def _routes(intent: MeshIntent, svc: Service, report: Report, subject: str) -> l
     l7 = [p for p in svc.ports if p.is_l7]
     if not l7:
         return []
-    _route_findings(intent, svc, l7, report, subject)
+    _route_findings(intent, svc, report, subject)
 
     def extras(service: Service, route: Route | None) -> dict[str, Any]:
         timeout, _ = _effective(service, route)
         return {"timeouts": {"request": gapi.duration(timeout)}} if timeout is not None else {}
 
     routes = []
-    for obj in gapi.mesh_routes(intent, svc, extras, mirror=True):
+    for obj in gapi.mesh_routes(intent, as_http(svc), extras, mirror=True):
         values = dict(obj.values)
-        if obj.kind == "GRPCRoute":
-            # GRPCRoute has no timeouts field (reported by _route_findings).
-            values["rules"] = [{k: v for k, v in rule.items() if k != "timeouts"} for rule in values["rules"]]
         if _trivial(svc, values["rules"]):
             continue  # the waypoint routes to the Service anyway; the route would carry nothing
         routes.append(PlannedObject(obj.template, obj.api_version, obj.kind, obj.name, obj.namespace, values))
@@ -171,6 +158,23 @@ def _routes(intent: MeshIntent, svc: Service, report: Report, subject: str) -> l
     if svc.versions and routes:
         out.extend(gapi.version_services(intent, svc))
     return out
+
+
+def as_http(svc: Service) -> Service:
+    """``svc`` with its gRPC ports routed as HTTP/2, so its mesh routes are HTTPRoutes.
+
+    gRPC is HTTP/2 ``POST /<package.Service>/<Method>``: an HTTPRoute path match expresses a gRPC
+    method match (``Exact /pkg.Svc/Method``, segment-aware ``PathPrefix /pkg.Svc``), and unlike
+    GRPCRoute it has ``timeouts`` and can match paths, HTTP methods and query parameters. Istio
+    documents HTTPRoute on waypoints (Beta; GRPCRoute is not in its waypoint table,
+    https://istio.io/latest/docs/ambient/usage/l7-features/) and translates both kinds to the same
+    route configuration, without checking the port's protocol (istio/istio
+    ``pilot/pkg/config/kube/gateway/route_collections.go``). The Service keeps ``appProtocol: grpc``.
+    """
+    if not any(p.protocol == "grpc" for p in svc.ports):
+        return svc
+    ports = [p.model_copy(update={"protocol": "http2"}) if p.protocol == "grpc" else p for p in svc.ports]
+    return svc.model_copy(update={"ports": ports})
 
 
 def _trivial(svc: Service, rules: list[dict[str, Any]]) -> bool:
@@ -182,9 +186,7 @@ def _trivial(svc: Service, rules: list[dict[str, Any]]) -> bool:
     )
 
 
-def _route_findings(intent: MeshIntent, svc: Service, l7, report: Report, subject: str) -> None:
-    grpc_ports = [p for p in l7 if p.protocol == "grpc"]
-    http_ports = [p for p in l7 if p.protocol != "grpc"]
+def _route_findings(intent: MeshIntent, svc: Service, report: Report, subject: str) -> None:
     default = intent.spec.defaults.retries
     mesh_text = _retry_text(default)
     rules: list[tuple[str, Route | None]] = [(r.name or f"routes[{i}]", r) for i, r in enumerate(svc.routes)]
@@ -227,17 +229,7 @@ def _route_findings(intent: MeshIntent, svc: Service, l7, report: Report, subjec
                     subject,
                     f"perTryTimeout {wanted.per_try_timeout}{where} comes from istiod's mesh-wide meshConfig.defaultHttpRetryPolicy",
                 )
-    for index, route in enumerate(svc.routes):
-        name = route.name or f"routes[{index}]"
-        if route.match is not None and not gapi.grpc_expressible(route.match):
-            for port in grpc_ports:
-                report.lost(
-                    Feature.REQUEST_ROUTING,
-                    subject,
-                    f"route {name} matches a path, HTTP method or query parameter, which a GRPCRoute cannot: it does not "
-                    f"apply to port {port.name}",
-                )
-    for detail in _precedence_inversions(svc, bool(http_ports), bool(grpc_ports)):
+    for detail in _precedence_inversions(svc):
         report.approximated(Feature.REQUEST_ROUTING, subject, detail)
 
 
@@ -256,17 +248,10 @@ def _http_rank(match: RequestMatch | None) -> tuple[int, int, int, int, int]:
     return (exact, prefix, int(match.method is not None), len(match.headers), len(match.query_params))
 
 
-def _grpc_rank(match: RequestMatch | None) -> tuple[int, int, int]:
-    """GRPCRoute match precedence: longest service, longest method, most headers."""
-    if match is None or match.grpc is None:
-        return (0, 0, len(match.headers) if match is not None else 0)
-    return (len(match.grpc.service), len(match.grpc.method or ""), len(match.headers))
-
-
-def _precedence_inversions(svc: Service, http: bool, grpc: bool) -> list[str]:
+def _precedence_inversions(svc: Service) -> list[str]:
     """Why the waypoint may try a later intent route before an earlier one, for every such pair.
 
-    The intent tries routes in order; Istio sorts HTTPRoute/GRPCRoute rules by Gateway API match
+    The intent tries routes in order; Istio sorts HTTPRoute rules by Gateway API match
     precedence (specificity) and keeps list order only between equally specific matches.
     """
     out: list[str] = []
@@ -277,25 +262,15 @@ def _precedence_inversions(svc: Service, http: bool, grpc: bool) -> list[str]:
             regex = any(
                 r.match is not None and r.match.path is not None and r.match.path.operator == "regex" for r in (a, b)
             )
-            if http and regex and a.match is not None and b.match is not None:
+            if regex and a.match is not None and b.match is not None:
                 out.append(
                     f"route {first} or route {second} matches the path with a regular expression, whose precedence "
                     f"Gateway API leaves to the implementation: the waypoint may try {second} first where both match; "
                     f"the intent tries {first} first"
                 )
-            elif http and _http_rank(b.match) > _http_rank(a.match):
+            elif _http_rank(b.match) > _http_rank(a.match):
                 out.append(
                     f"route {second} has a more specific HTTP match than route {first}, so the waypoint tries it first "
-                    f"where both match ({order}); the intent tries {first} first"
-                )
-            elif (
-                grpc
-                and gapi.grpc_expressible(a.match)
-                and gapi.grpc_expressible(b.match)
-                and _grpc_rank(b.match) > _grpc_rank(a.match)
-            ):
-                out.append(
-                    f"route {second} has a more specific gRPC match than route {first}, so the waypoint tries it first "
                     f"where both match ({order}); the intent tries {first} first"
                 )
     return out

@@ -73,9 +73,8 @@ def l7_needs(svc: Service) -> list[str]:
         out.append("canary weights")
     if l7 and svc.routes:
         out.append("routes")
-    http = any(p.protocol in ("http", "http2") for p in svc.ports)
-    if http and (svc.timeout is not None or any(r.timeout is not None for r in svc.routes)):
-        out.append("timeout")  # GRPCRoute has no timeouts: on gRPC ports a waypoint could not apply one
+    if l7 and (svc.timeout is not None or any(r.timeout is not None for r in svc.routes)):
+        out.append("timeout")
     retrying = [r for r in (svc.retries, *(route.retries for route in svc.routes)) if r is not None and r.attempts > 0]
     if l7 and retrying:
         out.append("retries")
