@@ -430,3 +430,60 @@ def test_an_allow_list_of_nobody_fails_closed_without_default_deny(tmp_path, api
     for src in callers_of(intent):
         assert not mesh.call_service(src, "shop", "api", 80, {"app": "api"}, Request()), src.name
         assert not mesh.call_pod(src, "shop", {"app": "api"}, 80, Request()), src.name
+
+
+# --- routing -------------------------------------------------------------------------------------
+
+
+def _pods_selected(objects, namespace: str, service: str, intent) -> list[str]:
+    """Names (service/version) of the intent's pods a Service selects."""
+    svc = next(
+        o
+        for o in objects
+        if o["kind"] == "Service" and o["metadata"]["namespace"] == namespace and o["metadata"]["name"] == service
+    )
+    selector = svc["spec"]["selector"]
+    return [
+        c.name
+        for c in callers_of(intent)
+        if not c.gateway and c.namespace == namespace and all(dict(c.labels).get(k) == v for k, v in selector.items())
+    ]
+
+
+def test_every_route_sends_each_version_its_intent_weight(cases):
+    """The catch-all rule of every mesh route: its backendRefs' Services select exactly one
+    version's pods each, with the intent's weight, and the route is on a waypoint-bound Service."""
+    checked = 0
+    for name, intent, rendering in cases:
+        objects = rendering.objects()
+        mesh = Mesh(objects, intent.spec.mesh.trust_domain)
+        for svc in intent.spec.services:
+            routes = [
+                o
+                for o in objects
+                if o["kind"] in ("HTTPRoute", "GRPCRoute")
+                and any(p.get("kind") == "Service" and p["name"] == svc.name for p in o["spec"]["parentRefs"])
+                and o["metadata"]["namespace"] == svc.namespace
+            ]
+            if len(svc.versions) > 1 and any(p.is_l7 for p in svc.ports):
+                assert routes, (name, svc.name)
+            for route in routes:
+                assert mesh.waypoint_of(svc.namespace, svc.name) is not None, (name, svc.name)
+                default = route["spec"]["rules"][-1]
+                assert "matches" not in default, (name, route["metadata"]["name"])  # the catch-all
+                got = {}
+                for ref in default["backendRefs"]:
+                    pods = _pods_selected(objects, svc.namespace, ref["name"], intent)
+                    if svc.versions:
+                        assert len(pods) == 1, (name, ref["name"], pods)
+                        got[pods[0]] = ref.get("weight", 1)
+                    else:
+                        assert pods == [svc.name], (name, ref["name"], pods)
+                if svc.versions:
+                    expected = {f"{svc.name}/{v.name}": v.weight for v in svc.versions}
+                    if len(svc.versions) == 1:
+                        assert set(got) == set(expected), (name, svc.name)
+                    else:
+                        assert got == expected, (name, svc.name)
+                checked += 1
+    assert checked > 10
