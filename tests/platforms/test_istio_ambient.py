@@ -451,3 +451,15 @@ def test_one_replica_waypoint_is_reported_and_has_no_options():
     assert any(
         "waypoint" in f.detail and f.support is Support.APPROXIMATED for f in findings(text, Feature.CONTROL_PLANE_HA)
     )
+
+
+def test_the_waypoint_never_shares_a_name_with_an_intent_workload():
+    """istiod names the waypoint's ServiceAccount after its Gateway: a workload already running as
+    ``waypoint`` would otherwise pass every ztunnel policy that admits the waypoint."""
+    text = intent("allowFrom: [{service: web, methods: [GET]}]").replace(
+        "    - name: web\n", "    - name: web\n      serviceAccount: waypoint\n"
+    )
+    objects = objects_of(text)
+    assert [g["metadata"]["name"] for g in find(objects, "Gateway")] == ["waypoint-mesh"]
+    gate = one(objects, "AuthorizationPolicy", "api-ztunnel")["spec"]["rules"][0]["from"]
+    assert gate == [{"source": {"principals": ["cluster.local/ns/shop/sa/waypoint-mesh"]}}]

@@ -92,10 +92,19 @@ def l7_needs(svc: Service) -> list[str]:
 def plan_waypoints(intent: MeshIntent) -> dict[tuple[str, str], Waypoint]:
     """The waypoint of every service that needs one, by (namespace, service name).
 
-    One shared ``waypoint`` per namespace; if an intent gateway of that namespace is already named
-    ``waypoint``, the waypoint is ``waypoint-mesh``.
+    One shared ``waypoint`` per namespace; if an intent gateway, Service or service account of that
+    namespace is already named ``waypoint``, the waypoint is ``waypoint-mesh``.
     """
+    # istiod names the waypoint's Deployment, Service and ServiceAccount like its Gateway: the name
+    # must not be an intent gateway, Service or service account of that namespace (a workload
+    # running as the waypoint's service account would pass the ztunnel policy that admits the waypoint).
     taken = {(g.namespace or "", g.name) for g in intent.spec.gateways}
+    for s in intent.spec.services:
+        taken.add((s.namespace or "", s.name))
+        taken.update(
+            (s.namespace or "", sa)
+            for sa in {s.identity, *(v.service_account for v in s.versions if v.service_account)}
+        )
     out: dict[tuple[str, str], Waypoint] = {}
     for svc in intent.spec.services:
         if not l7_needs(svc):
