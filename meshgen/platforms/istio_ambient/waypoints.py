@@ -105,6 +105,7 @@ def plan_waypoints(intent: MeshIntent) -> dict[tuple[str, str], Waypoint]:
             (s.namespace or "", sa)
             for sa in {s.identity, *(v.service_account for v in s.versions if v.service_account)}
         )
+        taken.update((p.namespace or "", p.service_account) for p in (*s.allow_from, *s.deny_from) if p.service_account)
     out: dict[tuple[str, str], Waypoint] = {}
     for svc in intent.spec.services:
         if not l7_needs(svc):
