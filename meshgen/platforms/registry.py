@@ -23,6 +23,7 @@ PACKAGES: tuple[str, ...] = (
     "istio",
     "linkerd",
     "cilium",
+    "consul",
 )
 
 #: The target of an intent whose spec.platform is not set, and of ``meshgen init``.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import Gateway, MeshIntent, Port, Service
+from meshgen.platforms import sections
 
 API = "consul.hashicorp.com/v1alpha1"
 PLATFORM = "consul"
@@ -34,7 +35,7 @@ PROTOCOL = {"http": "http", "http2": "http2", "grpc": "grpc", "tcp": "tcp", "tls
 
 def control_plane_namespace(intent: MeshIntent) -> str:
     """Where the consul chart runs: ``mesh.controlPlane.namespace`` or ``consul``."""
-    return intent.spec.mesh.control_plane.namespace or CONTROL_PLANE_NAMESPACE
+    return sections.control_plane_namespace(intent, CONTROL_PLANE_NAMESPACE)
 
 
 def mesh_port(svc: Service) -> Port:

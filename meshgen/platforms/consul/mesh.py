@@ -49,7 +49,7 @@ OTEL_CLUSTER = "meshgen_otel_collector"
 def namespaces(intent: MeshIntent, labels: dict[str, str]) -> list[PlannedObject]:
     """The intent's namespaces, labelled for the injector's namespaceSelector."""
     return [
-        PlannedObject("kubernetes/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": {**labels, INJECT_LABEL: "enabled"}})
+        PlannedObject("core/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": {**labels, INJECT_LABEL: "enabled"}})
         for ns in intent.namespaces()
     ]
 

@@ -35,9 +35,10 @@ from meshgen.platforms.base import Plan, PlannedObject, sort_objects
 from meshgen.platforms.consul import gateways, intentions, mesh, traffic
 from meshgen.platforms.consul.capabilities import COLUMN
 from meshgen.platforms.consul.common import CONTROL_PLANE_NAMESPACE, control_plane_namespace, name_collisions
-from meshgen.platforms.consul.operations import plan_operations
+
+from meshgen.platforms.consul.operations import plan_alerts, plan_certificates, plan_control_plane, plan_telemetry
 from meshgen.platforms.helm_values import Chart
-from meshgen.platforms.ops_base import Section
+from meshgen.platforms.sections import Section, compose
 
 CONSUL_CHART = Chart("consul", "hashicorp/consul", "consul", CONTROL_PLANE_NAMESPACE)
 
@@ -51,12 +52,13 @@ class ConsulPlatform:
         "API gateway ingress"
     )
     capabilities = COLUMN
+    template_folders = ("consul",)
     control_plane_namespace = CONTROL_PLANE_NAMESPACE
     charts = (CONSUL_CHART,)
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Decide every Consul object for ``intent`` (traffic and security). Pure."""
-        report = Report(self.name)
+        report = Report(self.name, self.capabilities)
         labels = gapi.labels_for(intent)
         mtls = Feature.MTLS_STRICT if intent.spec.mesh.mtls == "strict" else Feature.MTLS_PERMISSIVE
         report.use(mtls, "mesh")
@@ -78,6 +80,7 @@ class ConsulPlatform:
         return Plan(self.name, sort_objects(objects), (), report.sorted())
 
     def operations(self, intent: MeshIntent, report: Report) -> Section:
-        """Helm values, monitors and alerts (certificates, HA, telemetry); findings go to ``report``."""
-        return plan_operations(intent, report, egress=bool(intent.spec.egress))
+        """Helm values, monitors and alerts (certificates, HA, telemetry); findings go to ``report``. Pure."""
+        cp_ns = control_plane_namespace(intent)
+        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_telemetry), plan_alerts)
 
