@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from meshgen import pipeline
 from meshgen.loader import parse_intent
-from pathlib import Path
 
 
 @dataclass(frozen=True)

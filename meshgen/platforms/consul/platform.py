@@ -35,7 +35,6 @@ from meshgen.platforms.base import Plan, PlannedObject, sort_objects
 from meshgen.platforms.consul import gateways, intentions, mesh, traffic
 from meshgen.platforms.consul.capabilities import COLUMN
 from meshgen.platforms.consul.common import CONTROL_PLANE_NAMESPACE, control_plane_namespace, name_collisions
-
 from meshgen.platforms.consul.operations import plan_alerts, plan_certificates, plan_control_plane, plan_telemetry
 from meshgen.platforms.helm_values import Chart
 from meshgen.platforms.sections import Section, compose
