@@ -168,7 +168,13 @@ def test_per_try_timeout_and_budget_are_reported_lost():
 
 
 def test_circuit_breaker_goes_in_the_callers_service_defaults():
-    r = render(intent("circuitBreaker: {consecutiveErrors: 5, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 50, maxConnections: 10, maxRequests: 20}"))
+    r = render(
+        intent(
+            "allowFrom: [{service: web}]\n"
+            "circuitBreaker: {consecutiveErrors: 5, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 50, maxConnections: 10, maxRequests: 20}",
+            rest="    - name: batch\n      ports: [{name: http, port: 80}]",
+        )
+    )
     assert one(r, "ServiceDefaults", "web")["spec"]["upstreamConfig"] == {
         "overrides": [
             {
@@ -178,7 +184,9 @@ def test_circuit_breaker_goes_in_the_callers_service_defaults():
             }
         ]
     }
+    # Only callers carry it: batch may not call api, and api does not call itself.
     assert "upstreamConfig" not in one(r, "ServiceDefaults", "api")["spec"]
+    assert "upstreamConfig" not in one(r, "ServiceDefaults", "batch")["spec"]
 
 
 def test_rate_limit_is_enterprise_only():

@@ -5,8 +5,9 @@ splitter (weights) -> resolver (subsets, timeouts). meshgen writes, per service:
 
 * ``ServiceDefaults`` (always): ``protocol`` from the mesh port, so Consul never guesses it and
   L7 config entries are accepted; ``upstreamConfig.overrides`` with the passive health check
-  (outlier detection) and limits (connection pool) of every *other* intent service that has a
-  ``circuitBreaker``: the caller's sidecar enforces them, so they go in the callers' entries
+  (outlier detection) and limits (connection pool) of every intent service it may call (its
+  allowFrom, or every service when the callee is open) that has a ``circuitBreaker``: the
+  caller's sidecar enforces them, so they go in the callers' entries
   (https://developer.hashicorp.com/consul/docs/reference/config-entry/service-defaults#upstreamconfig).
 * ``ServiceResolver`` (versions): one subset per version, ``filter: Service.Meta.version ==
   "<version>"``, ``onlyPassing: true``. Consul filters on service-instance metadata, not pod
@@ -36,6 +37,7 @@ from meshgen.intent.types import Duration
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import PlannedObject
 from meshgen.platforms.consul.common import API, META_ANNOTATION, VERSION_META, is_l7, protocol, subject
+from meshgen.platforms.identity import workloads
 
 # Characters with a meaning in RE2; escaping them with "\" keeps them literal.
 _RE2_SPECIAL = frozenset(".[]{}()*+?^$|\\")
@@ -127,10 +129,35 @@ def upstream_overrides(intent: MeshIntent, report: Report) -> dict[str, list[dic
                 f"circuit breaking is configured in the callers' ServiceDefaults (upstreamConfig.overrides), so only the "
                 f"intent's services apply it; {outside} call {svc.name} without it",
             )
-    out: dict[str, list[dict[str, Any]]] = {}
-    for caller in intent.spec.services:
-        out[caller.name] = [entry for callee, entry in overrides if callee.name != caller.name]
+    out: dict[str, list[dict[str, Any]]] = {svc.name: [] for svc in intent.spec.services}
+    for callee, entry in overrides:
+        for name in sorted(_intent_callers(intent, callee)):
+            out[name].append(entry)
     return out
+
+
+def _intent_callers(intent: MeshIntent, svc: Service) -> set[str]:
+    """Names of the intent's services that may call ``svc`` (every other one when it is open).
+
+    Only the callers' ServiceDefaults need ``svc``'s upstream override; writing it into every
+    service would grow quadratically with the intent.
+    """
+    others = {s.name for s in intent.spec.services if s.name != svc.name}
+    if not intent.spec.mesh.default_deny and not svc.allow_from:
+        return others
+    out: set[str] = set()
+    for peer in svc.allow_from:
+        ns = peer.namespace or svc.namespace
+        if peer.service is not None:
+            out.add(peer.service)
+        elif peer.service_account is not None:
+            out |= {s.name for s in intent.spec.services if s.name == peer.service_account}
+        elif peer.selector is not None:
+            wanted = set(peer.selector.items())
+            out |= {w.service.name for w in workloads(intent) if w.namespace == ns and wanted <= set(w.labels)}
+        elif peer.gateway is None:
+            out |= {s.name for s in intent.spec.services if s.namespace == peer.namespace}
+    return out & others
 
 
 def _callers_outside_intent(intent: MeshIntent, svc: Service) -> str:
