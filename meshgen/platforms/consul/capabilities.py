@@ -11,9 +11,9 @@ from the matrix, the reason is meshgen's convention, not a different reading of 
   Consul service name; every version of a service registers under the same name, so a caller
   cannot be narrowed to some versions (X), and a label selector becomes the service names of the
   intent's workloads carrying those labels (A).
-* Egress: the matrix says N. Transparent-proxy destinations need a terminating gateway (A in
-  meshgen's terms would overstate: the allow-list itself is enforced), so N, with the gateway
-  named in the values and findings.
+* Egress: N as in the matrix: the allow-list is enforced (``Mesh`` ``meshDestinationsOnly``
+  refuses every other outbound destination), through a terminating gateway the Helm values
+  enable; wildcard hosts and plain TCP to a hostname are lost per instance.
 * Gateways: Consul's API gateway implements only HTTPRoute and TCPRoute, refuses TLS passthrough,
   and translates only header modifiers and prefix rewrites (consul-k8s
   ``control-plane/api-gateway/binding/validation.go``, ``.../common/translation.go`` at v2.0.3).
