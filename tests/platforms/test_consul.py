@@ -350,3 +350,32 @@ def test_tracing_and_text_access_logs_in_proxy_defaults():
     cluster = json.loads(spec["config"]["envoy_extra_static_clusters_json"])
     assert cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"] == {"address": "otel.obs", "port_value": 4317}
     assert json.loads(spec["config"]["envoy_tracing_json"])["http"]["name"] == "envoy.tracers.opentelemetry"
+
+
+def test_namespace_caller_becomes_the_intent_services_there():
+    r = render(intent("allowFrom: [{namespace: shop}]"))
+    names = [s["name"] for s in one(r, "ServiceIntentions", "api")["spec"]["sources"]]
+    assert names == ["api", "web"]
+    assert [f.support for f in findings(r, Feature.AUTHZ_IDENTITY) if f.subject == "shop/api"] == [Support.APPROXIMATED]
+
+
+def test_namespace_deny_outside_the_intent_is_lost():
+    r = render(intent("denyFrom: [{namespace: sandbox}]"))
+    assert [f.support for f in findings(r, Feature.AUTHZ_DENY_RULES)] == [Support.NOT_EXPRESSIBLE]
+
+
+def test_selector_cutting_through_a_service_admits_the_whole_service_and_is_lost():
+    text = intent(
+        "allowFrom: [{selector: {track: canary}}]",
+        rest="      versions: [{name: v1, weight: 100}, {name: v2, labels: {track: canary}}]",
+    )
+    r = render(text)
+    assert [s["name"] for s in one(r, "ServiceIntentions", "api")["spec"]["sources"]] == ["web"]
+    assert [f.support for f in findings(r, Feature.AUTHZ_BY_SELECTOR)] == [Support.NOT_EXPRESSIBLE]
+
+
+def test_a_claim_with_several_values_fails_closed():
+    r = render(intent("requestAuthentication:\n  issuer: https://id\n  jwksUri: https://id/jwks\n  requiredClaims: {role: [admin, ops]}"))
+    claims = one(r, "ServiceIntentions", "api")["spec"]["jwt"]["providers"][0]["verifyClaims"]
+    assert claims == [{"path": ["role"], "value": "admin"}, {"path": ["role"], "value": "ops"}]
+    assert [f.support for f in findings(r, Feature.REQUEST_AUTHENTICATION)] == [Support.NOT_EXPRESSIBLE]
