@@ -21,9 +21,10 @@ from meshgen.platforms.base import Platform
 #: are known without importing any platform (``--help`` stays fast).
 PACKAGES: tuple[str, ...] = (
     "istio",
+    "istio_ambient",
     "linkerd",
     "cilium",
-    "istio_ambient",
+    "consul",
 )
 
 #: The target of an intent whose spec.platform is not set, and of ``meshgen init``.
