@@ -19,13 +19,14 @@ from meshgen import pipeline
 from meshgen.errors import EXIT_INVALID, EXIT_LOSS, IntentLossError, MeshgenError, OutputError
 from meshgen.loader import LoadedIntent, load
 from meshgen.output import write_platform_folder
+from meshgen.platforms.registry import names as platform_names
 from meshgen.progress import progress
 from meshgen.report import findings_json, findings_text, matrix_json, matrix_rows
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="Render one declarative intent into service-mesh manifests for Istio, Linkerd and Cilium.",
+    help=f"Render one declarative intent into service-mesh manifests for {', '.join(platform_names())}.",
     pretty_exceptions_enable=False,
 )
 
@@ -44,7 +45,7 @@ IntentArgs = Annotated[
     ),
 ]
 PlatformOpt = Annotated[
-    Optional[str], typer.Option("--platform", "-p", help="Target platform; default: the intent's spec.platform.")
+    Optional[str], typer.Option("--platform", "-p", help=f"Target platform ({', '.join(platform_names())}); default: the intent's spec.platform.")
 ]
 AllowLossOpt = Annotated[
     bool, typer.Option("--allow-loss", help="Proceed even when the platform cannot express part of the intent.")
@@ -190,7 +191,7 @@ def validate(
 @app.command()
 def diff(
     intent_paths: IntentArgs,
-    source: Annotated[str, typer.Option("--from", help="The platform you are on.", show_default=False)],
+    source: Annotated[str, typer.Option("--from", help=f"The platform you are on ({', '.join(platform_names())}).", show_default=False)],
     target: Annotated[str, typer.Option("--to", help="The platform you consider.", show_default=False)],
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
     changes_only: Annotated[
@@ -230,7 +231,7 @@ def schema() -> None:
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="The new repository's folder (missing or empty).")],
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Target platform of the starter intent.")] = "istio",
+    platform: Annotated[str, typer.Option("--platform", "-p", help=f"Target platform of the starter intent ({', '.join(platform_names())}).")] = "istio",
     name: Annotated[
         Optional[str], typer.Option("--name", help="Application name (metadata.name); default: the folder's name.")
     ] = None,
@@ -259,19 +260,19 @@ def platforms(
     from rich.console import Console
     from rich.table import Table
 
-    from meshgen.capabilities import PLATFORM_NAMES
-    from meshgen.platforms import PLATFORMS
+    from meshgen.platforms.registry import all_platforms
 
     console = Console(width=200)
-    for name, plat in sorted(PLATFORMS.items()):
+    registered = all_platforms()
+    for name, plat in registered.items():
         console.print(f"[bold]{name}[/bold]: {plat.description}")
     table = Table(title="Capability matrix (native / approximated / not-expressible)", show_lines=False)
     table.add_column("feature")
     table.add_column("intent")
-    for name in PLATFORM_NAMES:
+    for name in registered:
         table.add_column(name)
     for row in matrix_rows():
-        table.add_row(row["feature"], row["intent"], *(row[p] for p in PLATFORM_NAMES))
+        table.add_row(row["feature"], row["intent"], *(row[p] for p in registered))
     console.print(table)
 
 

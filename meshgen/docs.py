@@ -66,7 +66,12 @@ def reference_rows(model: type[BaseModel] = MeshIntent, prefix: str = "") -> lis
         elif field.default_factory is not None:
             value = field.default_factory()
             default = "" if value in ([], {}) or isinstance(value, BaseModel) else str(value)
-        rows.append((path, _type_name(field.annotation), default, (field.description or "").replace("|", "\\|")))
+        kind = _type_name(field.annotation)
+        if callable(field.json_schema_extra):  # an enum computed at run time (spec.platform: the registry)
+            extra: dict[str, Any] = {}
+            field.json_schema_extra(extra)
+            kind = " \\| ".join(extra["enum"]) if "enum" in extra else kind
+        rows.append((path, kind, default, (field.description or "").replace("|", "\\|")))
         for sub in _models_in(field.annotation):
             marker = "[]" if _is_list(field.annotation) else ""
             rows += reference_rows(sub, f"{path}{marker}.")

@@ -42,12 +42,12 @@ class Rendering:
 def plan(intent: MeshIntent, platform: str) -> Plan:
     """Plan ``intent`` for the named platform (raises UnknownPlatformError).
 
-    The platform's own plan (traffic, security) is merged with the operations planners'
-    (identity, control-plane HA, observability, alerts: :mod:`meshgen.platforms.operations`).
+    The platform's own plan (traffic, security) is merged with its operations (identity,
+    control-plane HA, observability, alerts: :func:`meshgen.platforms.operations.combine`).
     """
     chosen = get_platform(platform)
     with gc_paused():  # see meshgen.gcpause: keeps planning linear in intent size
-        return combine(chosen.plan(intent), intent)
+        return combine(chosen, chosen.plan(intent), intent)
 
 
 def render(

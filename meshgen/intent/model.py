@@ -14,9 +14,9 @@ DNS-1123. Cross-field rules (weights sum to 100, references resolve, ...) live i
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from meshgen.intent.types import Duration, HeaderName, Hostname, Labels, Name
@@ -713,11 +713,30 @@ class Defaults(IntentModel):
     circuit_breaker: CircuitBreaker | None = Field(None, description="Circuit breaking of every service. Default: none.")
 
 
+def _registered_platform(value: str) -> str:
+    """``spec.platform`` must name a registered platform (meshgen.platforms.registry)."""
+    from meshgen.platforms.registry import names  # imported late: the platforms import this module
+
+    known = names()
+    if value not in known:
+        raise ValueError(f"unknown platform {value!r}; expected one of: {', '.join(known)}")
+    return value
+
+
+def _platform_enum(schema: dict[str, Any]) -> None:
+    """JSON Schema of ``spec.platform``: an enum of the registered names (editors complete them)."""
+    from meshgen.platforms.registry import names
+
+    schema["enum"] = list(names())
+
+
 class Spec(IntentModel):
     """The body of an intent."""
 
-    platform: Literal["istio", "linkerd", "cilium"] = Field(
-        "istio", description="Default target; the --platform option overrides it."
+    platform: Annotated[str, AfterValidator(_registered_platform)] = Field(
+        "istio",
+        description="Default target; the --platform option overrides it.",
+        json_schema_extra=_platform_enum,
     )
     mesh: Mesh = Field(default_factory=Mesh)
     telemetry: Telemetry = Field(default_factory=Telemetry)
