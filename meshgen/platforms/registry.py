@@ -23,6 +23,7 @@ PACKAGES: tuple[str, ...] = (
     "istio",
     "linkerd",
     "cilium",
+    "kubernetes",
 )
 
 

@@ -258,7 +258,7 @@ def service_policy(intent: MeshIntent, svc: Service, report: Report, labels: dic
     if jwt is not None:
         entries = []
     merged = _merge(entries)
-    if allow or denied:
+    if merged:
         report.use(Feature.AUTHZ_IDENTITY, subject)
     return [
         policy_object(
