@@ -206,8 +206,8 @@ def service_policy(intent: MeshIntent, svc: Service, report: Report, labels: dic
     denied = _denied(intent, svc, deny_rules, report, subject)
     open_callee = not allow and not intent.spec.mesh.default_deny
     jwt = svc.request_authentication
-    if open_callee and not denied and jwt is None:
-        return []
+    if not allow and not denied and jwt is None:
+        return []  # open, or isolated by the namespace's default-deny policy alone
     if jwt is not None:
         report.lost(
             Feature.REQUEST_AUTHENTICATION,

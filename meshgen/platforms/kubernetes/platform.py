@@ -42,6 +42,7 @@ class KubernetesPlatform:
     #: No control plane: NetworkPolicy is enforced by the CNI, whose agents usually run here.
     control_plane_namespace = "kube-system"
     charts = (TRUST_MANAGER,)
+    template_folders = ("kubernetes",)
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Namespaces, Services, NetworkPolicies and Gateway API objects for ``intent``, with findings. Pure."""
