@@ -17,6 +17,7 @@ from meshgen.capabilities import Feature, Support
 from meshgen.platforms import get_platform
 from meshgen.platforms.kubernetes.capabilities import COLUMN
 from meshgen.platforms.kubernetes.network_policy import Denied, Peer, subtract
+from meshgen.platforms.kubernetes.traffic import merge_match
 from tests.conftest import MINIMAL, REPO, write_intent
 from tests.workflow_helpers import run
 
@@ -382,3 +383,40 @@ def test_diff_to_a_mesh_reads_as_what_the_mesh_adds():
     assert {("mesh", "mtls-strict"), ("bookinfo/reviews", "authz-l7"), ("bookinfo/reviews", "canary-weights"),
             ("bookinfo/ratings", "retries")} <= gained
     assert doc["summary"]["lost"] == 0
+
+
+def test_header_routes_apply_at_the_edge_before_the_weights(tmp_path):
+    doc = base()
+    svc(doc, "api")["versions"] = [{"name": "v1", "weight": 100}, {"name": "v2", "weight": 0}]
+    svc(doc, "api")["routes"] = [
+        {"name": "tester", "match": {"headers": {"end-user": {"exact": "jason"}}}, "version": "v2"},
+        {"name": "other-path", "match": {"path": {"prefix": "/beta"}}, "version": "v2"},
+    ]
+    doc["spec"]["gateways"] = [GATEWAY]
+    r = rendered(tmp_path, doc)
+    rules = objects_of(r, "HTTPRoute")["shop/public-http-80"]["spec"]["rules"]
+    api_prefix = {"path": {"type": "PathPrefix", "value": "/api"}}
+    assert rules == [
+        {"matches": [{**api_prefix, "headers": [{"name": "end-user", "type": "Exact", "value": "jason"}]}],
+         "backendRefs": [{"name": "api-v2", "port": 8080}]},
+        {"matches": [api_prefix],
+         "backendRefs": [{"name": "api-v1", "port": 8080, "weight": 100}, {"name": "api-v2", "port": 8080, "weight": 0}]},
+    ]
+    routing = {f.detail.split(" sends")[0]: f.support for f in findings(r, Feature.REQUEST_ROUTING)}
+    # A path route cannot be ANDed with the gateway's own path prefix: lost, not guessed.
+    assert routing == {"route tester": A, "route other-path": X}
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "merged"),
+    [
+        ({}, {"method": "GET"}, {"method": "GET"}),
+        ({"path": {"type": "Exact", "value": "/a"}}, {"path": {"type": "Exact", "value": "/b"}}, None),
+        ({"method": "GET"}, {"method": "POST"}, None),
+        ({"headers": [{"name": "a", "type": "Exact", "value": "1"}]}, {"headers": [{"name": "a", "type": "Exact", "value": "2"}]}, None),
+        ({"headers": [{"name": "b", "type": "Exact", "value": "1"}]}, {"headers": [{"name": "a", "type": "Exact", "value": "2"}]},
+         {"headers": [{"name": "a", "type": "Exact", "value": "2"}, {"name": "b", "type": "Exact", "value": "1"}]}),
+    ],
+)
+def test_merge_match(first, second, merged):
+    assert merge_match(first, second) == merged

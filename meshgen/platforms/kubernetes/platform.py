@@ -10,8 +10,8 @@ Per namespace with services: the Namespace, a ``default-deny-ingress`` NetworkPo
 ``defaultDeny``, and a ``default-deny-egress`` policy (DNS and pods of the cluster only) under
 ``egressDefaultDeny``. Per service: its Service and an ingress NetworkPolicy admitting its
 callers' pods on its ports (:mod:`.network_policy`). At the edge: Gateway API ``Gateway`` and
-routes of the gateway's class (default ``nginx``), with version weights split over per-version
-Services (:mod:`.traffic`). Identity: cert-manager workload certificates for application-level
+routes of the gateway's class (default ``nginx``), with version weights and header routes applied
+there through per-version Services (:mod:`.traffic`). Identity: cert-manager workload certificates for application-level
 TLS when ``ca.type`` is cert-manager or vault (:mod:`.certificates`); observability and alerts in
 :mod:`.observability`. Everything that needs a proxy is reported per service with what the
 application must do instead; restrictions that cannot be enforced (L7 allow-lists, JWT) fail
@@ -54,11 +54,12 @@ class KubernetesPlatform:
         ]
         self._mesh_findings(intent, report)
         objects.extend(namespace_policies(intent, labels, report))
+        edge_objects, edge = gateways(intent, report, self.name)
+        objects.extend(edge_objects)
         for svc in intent.spec.services:
             objects.extend(service_objects(intent, svc))
             objects.extend(service_policy(intent, svc, report, labels))
-            service_findings(intent, svc, report)
-        objects.extend(gateways(intent, report, self.name))
+            service_findings(intent, svc, report, edge)
         return Plan(self.name, sort_objects(objects), (), report.sorted())
 
     def operations(self, intent: MeshIntent, report: Report) -> Section:

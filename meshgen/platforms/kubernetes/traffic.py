@@ -10,11 +10,13 @@ At the edge the Gateway API controller of ``gateways[].className`` (default ``ng
 GatewayClass NGINX Gateway Fabric installs, https://docs.nginx.com/nginx-gateway-fabric/) is a
 real proxy: gateway routes keep their matches, filters and timeouts, and a gateway route to a
 service with versions is split over one Service per version (``<service>-<version>``) by the
-version weights, so canary weights hold for north-south traffic.
+version weights, after a rule per header route of the service (:func:`gateways`), so canaries and
+test-user routes hold for north-south traffic.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from meshgen.capabilities import Feature, Report
@@ -30,13 +32,33 @@ def _retrying(retries: Retries | None) -> bool:
     return retries is not None and retries.attempts > 0
 
 
-def gateways(intent: MeshIntent, report: Report, platform: str) -> list[PlannedObject]:
-    """Gateway API objects for every intent gateway, with version weights applied at the edge.
+@dataclass
+class Edge:
+    """What the gateways apply of each service's traffic rules, for the findings.
+
+    Attributes:
+        weights: ``(namespace, service)`` -> gateways whose routes split it by version weight.
+        routes: ``(namespace, service, route index)`` -> gateways whose routes apply that header route.
+    """
+
+    weights: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    routes: dict[tuple[str, str, int], set[str]] = field(default_factory=dict)
+
+
+def gateways(intent: MeshIntent, report: Report, platform: str) -> tuple[list[PlannedObject], Edge]:
+    """Gateway API objects for every intent gateway, with version weights and routes applied at the edge.
+
+    Each HTTPRoute rule whose one backend is a service with several versions becomes, in order: one
+    rule per intent route of that service (``match`` -> ``version``) whose conditions can be ANDed
+    with the gateway rule's (:func:`merge_match`), sending to the version's Service; then the
+    gateway rule itself with weighted backendRefs to every version's Service. Gateway API tries the
+    more specific match first (https://gateway-api.sigs.k8s.io/reference/spec/#httprouterule), and
+    a merged rule carries every condition of the gateway rule plus the route's, so it is tried
+    before the weighted rule it narrows.
 
     Returns:
-        Gateways, routes and ReferenceGrants (:func:`meshgen.platforms.gateway_api.plan_gateways`),
-        with each HTTPRoute backendRef to a service with versions replaced by weighted backendRefs
-        to its per-version Services, and those Services.
+        The objects (:func:`meshgen.platforms.gateway_api.plan_gateways`, plus the per-version
+        Services the rules name) and what was applied at the edge.
     """
     for gw in intent.spec.gateways:
         if gw.class_name is None:
@@ -47,57 +69,85 @@ def gateways(intent: MeshIntent, report: Report, platform: str) -> list[PlannedO
                 "Fabric's default GatewayClass); set gateways[].className to the Gateway API implementation installed",
             )
     objects = gapi.plan_gateways(intent, gapi.GatewayOptions(DEFAULT_GATEWAY_CLASS, platform), report)
-    versioned: dict[tuple[str, str], Service] = {
-        (s.namespace or "", s.name): s for s in intent.spec.services if len(s.versions) > 1
-    }
+    versioned = {(s.namespace or "", s.name): s for s in intent.spec.services if len(s.versions) > 1}
+    edge = Edge()
     out: list[PlannedObject] = []
-    split: dict[tuple[str, str], Service] = {}
     for obj in objects:
-        if obj.kind != "HTTPRoute" or not versioned:
+        rules_in = obj.values.get("rules", []) if obj.kind == "HTTPRoute" else []
+        if not any(len(r.get("backendRefs", [])) == 1 and _key(obj, r["backendRefs"][0]) in versioned for r in rules_in):
             out.append(obj)
             continue
+        gw = f"{obj.namespace}/{obj.values['parents'][0]['name']}"
         rules = []
-        for rule in obj.values["rules"]:
-            refs = []
-            for ref in rule.get("backendRefs", []):
-                key = (ref.get("namespace", obj.namespace or ""), ref["name"])
-                svc = versioned.get(key)
-                if svc is None:
-                    refs.append(ref)
+        for rule in rules_in:
+            refs = rule.get("backendRefs", [])
+            svc = versioned.get(_key(obj, refs[0])) if len(refs) == 1 else None
+            if svc is None:
+                rules.append(rule)
+                continue
+            ref = refs[0]
+            key = (svc.namespace or "", svc.name)
+            edge.weights.setdefault(key, set()).add(gw)
+            for index, route in enumerate(svc.routes):
+                if route.version is None or route.match is None:
                     continue
-                split[key] = svc
-                for version in svc.versions:
-                    new = {"name": gapi.version_service_name(svc, version.name)}
-                    if "namespace" in ref:
-                        new["namespace"] = ref["namespace"]
-                    new["port"] = ref["port"]
-                    new["weight"] = version.weight
-                    refs.append(new)
-            rules.append({**rule, "backendRefs": refs} if "backendRefs" in rule else rule)
+                wanted = gapi.http_match(route.match)
+                merged = [m for given in (rule.get("matches") or [{}]) if (m := merge_match(given, wanted)) is not None]
+                if not merged:
+                    continue
+                edge.routes.setdefault((*key, index), set()).add(gw)
+                rules.append({**rule, "matches": merged, "backendRefs": [_version_ref(svc, route.version, ref)]})
+            weighted = [{**_version_ref(svc, v.name, ref), "weight": v.weight} for v in svc.versions]
+            rules.append({**rule, "backendRefs": weighted})
         out.append(PlannedObject(obj.template, obj.api_version, obj.kind, obj.name, obj.namespace, {**obj.values, "rules": rules}))
-    for key in sorted(split):
-        out.extend(gapi.version_services(intent, split[key]))
+    for key in sorted(edge.weights):
+        out.extend(gapi.version_services(intent, versioned[key]))
+    return out, edge
+
+
+def _key(obj: PlannedObject, ref: dict[str, Any]) -> tuple[str, str]:
+    return ref.get("namespace", obj.namespace or ""), ref["name"]
+
+
+def _version_ref(svc: Service, version: str, ref: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": gapi.version_service_name(svc, version)}
+    if "namespace" in ref:
+        out["namespace"] = ref["namespace"]
+    out["port"] = ref["port"]
     return out
 
 
-def edge_split(intent: MeshIntent, svc: Service) -> list[str]:
-    """Gateways whose HTTP routes reach ``svc`` (where its version weights apply)."""
-    names = []
-    for gw in intent.spec.gateways:
-        for route in gw.routes:
-            if route.service == svc.name and (route.namespace or svc.namespace) == svc.namespace:
-                listeners = [lst for lst in gw.listeners if route.listener in (None, lst.resolved_name)]
-                if any(lst.protocol in ("HTTP", "HTTPS") or (lst.protocol == "TLS" and lst.tls_mode == "terminate") for lst in listeners):
-                    names.append(f"{gw.namespace}/{gw.name}")
-    return sorted(set(names))
+def merge_match(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any] | None:
+    """Two ``HTTPRouteMatch`` objects ANDed into one, or None when one match cannot say both.
+
+    Conditions on different attributes combine; two different path conditions, two different
+    methods, or two different conditions on one header or query parameter do not.
+    """
+    out: dict[str, Any] = {}
+    for name in ("path", "method"):
+        a, b = first.get(name), second.get(name)
+        if a is not None and b is not None and a != b:
+            return None
+        if a is not None or b is not None:
+            out[name] = a if a is not None else b
+    for name in ("headers", "queryParams"):
+        merged = {m["name"]: m for m in first.get(name, [])}
+        for m in second.get(name, []):
+            if m["name"] in merged and merged[m["name"]] != m:
+                return None
+            merged[m["name"]] = m
+        if merged:
+            out[name] = [merged[k] for k in sorted(merged)]
+    return {k: out[k] for k in ("path", "headers", "queryParams", "method") if k in out}
 
 
-def service_findings(intent: MeshIntent, svc: Service, report: Report) -> None:
+def service_findings(intent: MeshIntent, svc: Service, report: Report, edge: Edge) -> None:
     """Report every traffic feature of ``svc`` that needs a proxy, with what the application must do."""
     subject = f"{svc.namespace}/{svc.name}"
+    key = (svc.namespace or "", svc.name)
     if len(svc.versions) > 1:
         weights = ", ".join(f"{v.name} {v.weight}%" for v in svc.versions)
-        edges = edge_split(intent, svc)
+        edges = sorted(edge.weights.get(key, ()))
         spread = (
             "calls from other services go through the Service, which spreads connections over the pods of every "
             "version by endpoint count; run replicas in the ratio of the weights, or move the split into the callers"
@@ -113,13 +163,22 @@ def service_findings(intent: MeshIntent, svc: Service, report: Report) -> None:
             report.lost(Feature.CANARY_WEIGHTS, subject, f"weights {weights} are not applied: {spread}")
     for index, route in enumerate(svc.routes):
         name = route.name or f"routes[{index}]"
-        if route.version is not None and route.match is not None:
-            report.lost(
-                Feature.REQUEST_ROUTING,
-                subject,
-                f"route {name} sends matching requests to version {route.version}; nothing reads requests between pods, "
-                "so they reach any version (a gateway route can match them at the edge)",
-            )
+        if route.version is not None and route.match is not None and len(svc.versions) > 1:
+            edges = sorted(edge.routes.get((*key, index), ()))
+            if edges:
+                report.approximated(
+                    Feature.REQUEST_ROUTING,
+                    subject,
+                    f"route {name} sends matching requests to version {route.version} only through gateway "
+                    f"{', '.join(edges)} (an HTTPRoute rule with both matches); calls between services reach any version",
+                )
+            else:
+                report.lost(
+                    Feature.REQUEST_ROUTING,
+                    subject,
+                    f"route {name} sends matching requests to version {route.version}; nothing reads requests between "
+                    "pods, so they reach any version",
+                )
         if route.mirror is not None:
             report.lost(
                 Feature.MIRRORING,
