@@ -40,7 +40,9 @@ def rendered(tmp_path, doc: dict):
 
 
 def objects_of(rendering, kind: str) -> dict[str, dict]:
-    return {f"{o['metadata'].get('namespace')}/{o['metadata']['name']}": o for o in rendering.objects() if o["kind"] == kind}
+    return {
+        f"{o['metadata'].get('namespace')}/{o['metadata']['name']}": o for o in rendering.objects() if o["kind"] == kind
+    }
 
 
 def findings(rendering, feature: Feature):
@@ -62,8 +64,12 @@ def test_minimal_intent_is_a_default_deny_namespace_and_one_allow(tmp_path):
     assert policies["shop/api"]["spec"] == {
         "podSelector": {"matchLabels": {"app": "api"}},
         "policyTypes": ["Ingress"],
-        "ingress": [{"from": [{"namespaceSelector": ns("shop"), "podSelector": {"matchLabels": {"app": "web"}}}],
-                     "ports": [{"protocol": "TCP", "port": 8080}]}],
+        "ingress": [
+            {
+                "from": [{"namespaceSelector": ns("shop"), "podSelector": {"matchLabels": {"app": "web"}}}],
+                "ports": [{"protocol": "TCP", "port": 8080}],
+            }
+        ],
     }
     assert policies["shop/api"]["metadata"]["labels"] == LABELS
     assert sorted(objects_of(r, "Service")) == ["shop/api", "shop/web"]
@@ -72,7 +78,10 @@ def test_minimal_intent_is_a_default_deny_namespace_and_one_allow(tmp_path):
 
 def test_policy_ports_are_the_pods_ports_not_the_service_ports(tmp_path):
     doc = base()
-    svc(doc, "api")["ports"] = [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "dns", "port": 53, "protocol": "udp"}]
+    svc(doc, "api")["ports"] = [
+        {"name": "http", "port": 80, "targetPort": 8080},
+        {"name": "dns", "port": 53, "protocol": "udp"},
+    ]
     r = rendered(tmp_path, doc)
     assert objects_of(r, "NetworkPolicy")["shop/api"]["spec"]["ingress"][0]["ports"] == [
         {"protocol": "UDP", "port": 53},
@@ -82,7 +91,10 @@ def test_policy_ports_are_the_pods_ports_not_the_service_ports(tmp_path):
 
 def test_each_caller_kind_selects_its_pods(tmp_path):
     doc = base()
-    svc(doc, "web")["versions"] = [{"name": "v1", "weight": 90}, {"name": "v2", "weight": 10, "labels": {"track": "canary"}}]
+    svc(doc, "web")["versions"] = [
+        {"name": "v1", "weight": 90},
+        {"name": "v2", "weight": 10, "labels": {"track": "canary"}},
+    ]
     svc(doc, "api")["allowFrom"] = [
         {"service": "web", "versions": ["v2"]},
         {"namespace": "ops"},
@@ -125,8 +137,10 @@ def test_service_account_caller_is_its_workloads_labels_or_refused(tmp_path):
     ]
     r = rendered(tmp_path, doc)
     assert objects_of(r, "NetworkPolicy")["shop/api"]["spec"]["ingress"] == [
-        {"from": [{"namespaceSelector": ns("shop"), "podSelector": {"matchLabels": {"app": "web"}}}],
-         "ports": [{"protocol": "TCP", "port": 8080}]}
+        {
+            "from": [{"namespaceSelector": ns("shop"), "podSelector": {"matchLabels": {"app": "web"}}}],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
     ]
     lost = [f for f in findings(r, Feature.AUTHZ_IDENTITY) if f.support is X]
     assert [f.detail.split(":")[0] for f in lost] == ["service account monitoring/prometheus"]
@@ -137,14 +151,19 @@ def test_denied_labels_are_cut_out_of_the_allowed_selectors(tmp_path):
     svc(doc, "api")["allowFrom"] = [{"namespace": "jobs"}, {"selector": {"role": "batch"}, "namespace": "jobs"}]
     svc(doc, "api")["denyFrom"] = [{"selector": {"tier": "untrusted", "role": "batch"}, "namespace": "jobs"}]
     r = rendered(tmp_path, doc)
-    not_in = lambda k, v: {"key": k, "operator": "NotIn", "values": [v]}  # noqa: E731
+    not_in = lambda k, v: {"key": k, "operator": "NotIn", "values": [v]}
     assert objects_of(r, "NetworkPolicy")["shop/api"]["spec"]["ingress"] == [
         {
             "from": [
                 {"namespaceSelector": ns("jobs"), "podSelector": {"matchExpressions": [not_in("role", "batch")]}},
                 {"namespaceSelector": ns("jobs"), "podSelector": {"matchExpressions": [not_in("tier", "untrusted")]}},
-                {"namespaceSelector": ns("jobs"),
-                 "podSelector": {"matchLabels": {"role": "batch"}, "matchExpressions": [not_in("tier", "untrusted")]}},
+                {
+                    "namespaceSelector": ns("jobs"),
+                    "podSelector": {
+                        "matchLabels": {"role": "batch"},
+                        "matchExpressions": [not_in("tier", "untrusted")],
+                    },
+                },
             ],
             "ports": [{"protocol": "TCP", "port": 8080}],
         }
@@ -158,8 +177,16 @@ def test_denied_labels_are_cut_out_of_the_allowed_selectors(tmp_path):
         (Peer("a"), Denied("a", None), []),
         (Peer("a", (("app", "x"),)), Denied("a", (("app", "y"),)), [Peer("a", (("app", "x"),))]),
         (Peer("a", (("app", "x"),)), Denied("a", (("app", "x"),)), []),
-        (Peer("a", (("app", "x"),)), Denied("a", (("app", "x"), ("t", "u"))), [Peer("a", (("app", "x"),), not_labels=(("t", "u"),))]),
-        (Peer(None), Denied("a", (("t", "u"),)), [Peer(None, not_namespaces=("a",)), Peer("a", not_labels=(("t", "u"),))]),
+        (
+            Peer("a", (("app", "x"),)),
+            Denied("a", (("app", "x"), ("t", "u"))),
+            [Peer("a", (("app", "x"),), not_labels=(("t", "u"),))],
+        ),
+        (
+            Peer(None),
+            Denied("a", (("t", "u"),)),
+            [Peer(None, not_namespaces=("a",)), Peer("a", not_labels=(("t", "u"),))],
+        ),
         (Peer(None, not_namespaces=("a",)), Denied("a", None), [Peer(None, not_namespaces=("a",))]),
     ],
 )
@@ -176,16 +203,28 @@ def test_open_service_with_a_deny_admits_every_other_pod(tmp_path):
     policies = objects_of(r, "NetworkPolicy")
     assert sorted(policies) == ["shop/api"]  # no default deny, web stays open
     assert policies["shop/api"]["spec"]["ingress"] == [
-        {"from": [{"namespaceSelector": {"matchExpressions": [
-            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["sandbox"]}]}}],
-         "ports": [{"protocol": "TCP", "port": 8080}]}
+        {
+            "from": [
+                {
+                    "namespaceSelector": {
+                        "matchExpressions": [
+                            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["sandbox"]}
+                        ]
+                    }
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
     ]
     assert any("no caller outside the cluster" in f.detail for f in findings(r, Feature.AUTHZ_DENY_RULES))
 
 
 def test_jwt_requirement_admits_no_caller(tmp_path):
     doc = base()
-    svc(doc, "api")["requestAuthentication"] = {"issuer": "https://auth.example.com", "jwksUri": "https://auth.example.com/jwks"}
+    svc(doc, "api")["requestAuthentication"] = {
+        "issuer": "https://auth.example.com",
+        "jwksUri": "https://auth.example.com/jwks",
+    }
     r = rendered(tmp_path, doc)
     assert "ingress" not in objects_of(r, "NetworkPolicy")["shop/api"]["spec"]
     [lost] = findings(r, Feature.REQUEST_AUTHENTICATION)
@@ -202,8 +241,12 @@ def test_egress_deny_keeps_dns_and_the_cluster_and_loses_host_names(tmp_path):
         "podSelector": {},
         "policyTypes": ["Egress"],
         "egress": [
-            {"to": [{"namespaceSelector": ns("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+            {
+                "to": [
+                    {"namespaceSelector": ns("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+                ],
+                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            },
             {"to": [{"namespaceSelector": {}}]},
         ],
     }
@@ -229,15 +272,21 @@ def test_gateway_splits_versions_at_the_edge_and_admits_its_pods(tmp_path):
     assert gateway["spec"]["gatewayClassName"] == "nginx"
     route = objects_of(r, "HTTPRoute")["shop/public-http-80"]
     assert route["spec"]["rules"] == [
-        {"matches": [{"path": {"type": "PathPrefix", "value": "/api"}}],
-         "backendRefs": [{"name": "api-v1", "port": 8080, "weight": 90}, {"name": "api-v2", "port": 8080, "weight": 10}]}
+        {
+            "matches": [{"path": {"type": "PathPrefix", "value": "/api"}}],
+            "backendRefs": [
+                {"name": "api-v1", "port": 8080, "weight": 90},
+                {"name": "api-v2", "port": 8080, "weight": 10},
+            ],
+        }
     ]
     services = objects_of(r, "Service")
     assert services["shop/api-v2"]["spec"]["selector"] == {"app": "api", "version": "v2"}
     policies = objects_of(r, "NetworkPolicy")
-    assert {"namespaceSelector": ns("shop"), "podSelector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "public"}}} in (
-        policies["shop/api"]["spec"]["ingress"][0]["from"]
-    )
+    assert {
+        "namespaceSelector": ns("shop"),
+        "podSelector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "public"}},
+    } in (policies["shop/api"]["spec"]["ingress"][0]["from"])
     assert policies["shop/gateway-public"]["spec"] == {
         "podSelector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": "public"}},
         "policyTypes": ["Ingress"],
@@ -250,7 +299,9 @@ def test_gateway_splits_versions_at_the_edge_and_admits_its_pods(tmp_path):
 def test_east_west_weights_and_header_routes_are_lost(tmp_path):
     doc = base()
     svc(doc, "api")["versions"] = [{"name": "v1", "weight": 90}, {"name": "v2", "weight": 10}]
-    svc(doc, "api")["routes"] = [{"name": "tester", "match": {"headers": {"end-user": {"exact": "jason"}}}, "version": "v2"}]
+    svc(doc, "api")["routes"] = [
+        {"name": "tester", "match": {"headers": {"end-user": {"exact": "jason"}}}, "version": "v2"}
+    ]
     r = rendered(tmp_path, doc)
     assert [(f.feature, f.support) for f in r.plan.findings if f.subject == "shop/api" and f.support is X] == [
         (Feature.CANARY_WEIGHTS, X),
@@ -330,7 +381,12 @@ def test_cert_manager_issues_each_workload_identity_a_certificate(tmp_path):
     svc(doc, "web")["serviceAccount"] = "frontend"
     r = rendered(tmp_path, doc)
     certs = objects_of(r, "Certificate")
-    assert sorted(certs) == ["cert-manager/shop-root-ca", "cert-manager/shop-workload-ca", "shop/api-workload-tls", "shop/frontend-workload-tls"]
+    assert sorted(certs) == [
+        "cert-manager/shop-root-ca",
+        "cert-manager/shop-workload-ca",
+        "shop/api-workload-tls",
+        "shop/frontend-workload-tls",
+    ]
     assert certs["shop/frontend-workload-tls"]["spec"] == {
         "secretName": "frontend-workload-tls",
         "isCA": False,
@@ -359,7 +415,11 @@ def test_telemetry_needs_the_applications(tmp_path):
     doc["spec"]["telemetry"] = {"tracing": {"samplingPercent": 5}, "accessLogs": {"enabled": True}}
     r = rendered(tmp_path, doc)
     assert {f.feature for f in r.plan.findings if f.subject == "mesh" and f.support is X} >= {
-        Feature.TRACING, Feature.ACCESS_LOGS, Feature.METRICS, Feature.ALERTS, Feature.MTLS_STRICT,
+        Feature.TRACING,
+        Feature.ACCESS_LOGS,
+        Feature.METRICS,
+        Feature.ALERTS,
+        Feature.MTLS_STRICT,
     }
     assert not objects_of(r, "PodMonitor") and not objects_of(r, "PrometheusRule")
 
@@ -380,8 +440,12 @@ def test_diff_to_a_mesh_reads_as_what_the_mesh_adds():
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     gained = {(f["subject"], f["feature"]) for f in doc["features"] if f["change"] == "gained"}
-    assert {("mesh", "mtls-strict"), ("bookinfo/reviews", "authz-l7"), ("bookinfo/reviews", "canary-weights"),
-            ("bookinfo/ratings", "retries")} <= gained
+    assert {
+        ("mesh", "mtls-strict"),
+        ("bookinfo/reviews", "authz-l7"),
+        ("bookinfo/reviews", "canary-weights"),
+        ("bookinfo/ratings", "retries"),
+    } <= gained
     assert doc["summary"]["lost"] == 0
 
 
@@ -397,10 +461,17 @@ def test_header_routes_apply_at_the_edge_before_the_weights(tmp_path):
     rules = objects_of(r, "HTTPRoute")["shop/public-http-80"]["spec"]["rules"]
     api_prefix = {"path": {"type": "PathPrefix", "value": "/api"}}
     assert rules == [
-        {"matches": [{**api_prefix, "headers": [{"name": "end-user", "type": "Exact", "value": "jason"}]}],
-         "backendRefs": [{"name": "api-v2", "port": 8080}]},
-        {"matches": [api_prefix],
-         "backendRefs": [{"name": "api-v1", "port": 8080, "weight": 100}, {"name": "api-v2", "port": 8080, "weight": 0}]},
+        {
+            "matches": [{**api_prefix, "headers": [{"name": "end-user", "type": "Exact", "value": "jason"}]}],
+            "backendRefs": [{"name": "api-v2", "port": 8080}],
+        },
+        {
+            "matches": [api_prefix],
+            "backendRefs": [
+                {"name": "api-v1", "port": 8080, "weight": 100},
+                {"name": "api-v2", "port": 8080, "weight": 0},
+            ],
+        },
     ]
     routing = {f.detail.split(" sends")[0]: f.support for f in findings(r, Feature.REQUEST_ROUTING)}
     # A path route cannot be ANDed with the gateway's own path prefix: lost, not guessed.
@@ -413,9 +484,16 @@ def test_header_routes_apply_at_the_edge_before_the_weights(tmp_path):
         ({}, {"method": "GET"}, {"method": "GET"}),
         ({"path": {"type": "Exact", "value": "/a"}}, {"path": {"type": "Exact", "value": "/b"}}, None),
         ({"method": "GET"}, {"method": "POST"}, None),
-        ({"headers": [{"name": "a", "type": "Exact", "value": "1"}]}, {"headers": [{"name": "a", "type": "Exact", "value": "2"}]}, None),
-        ({"headers": [{"name": "b", "type": "Exact", "value": "1"}]}, {"headers": [{"name": "a", "type": "Exact", "value": "2"}]},
-         {"headers": [{"name": "a", "type": "Exact", "value": "2"}, {"name": "b", "type": "Exact", "value": "1"}]}),
+        (
+            {"headers": [{"name": "a", "type": "Exact", "value": "1"}]},
+            {"headers": [{"name": "a", "type": "Exact", "value": "2"}]},
+            None,
+        ),
+        (
+            {"headers": [{"name": "b", "type": "Exact", "value": "1"}]},
+            {"headers": [{"name": "a", "type": "Exact", "value": "2"}]},
+            {"headers": [{"name": "a", "type": "Exact", "value": "2"}, {"name": "b", "type": "Exact", "value": "1"}]},
+        ),
     ],
 )
 def test_merge_match(first, second, merged):

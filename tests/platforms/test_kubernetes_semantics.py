@@ -189,11 +189,15 @@ def caller_matches(intent, peer, src: Pod, callee) -> bool:
         return src.namespace == target.namespace and any(all(labels.get(k) == v for k, v in w.items()) for w in wanted)
     if peer.service_account is not None:
         # The intent's own workloads running as it (NetworkPolicy names them by their labels).
-        return src.namespace == peer.namespace and src.service_account == peer.service_account and not src.name.startswith(
-            ("impostor", "anonymous", "other gateway")
+        return (
+            src.namespace == peer.namespace
+            and src.service_account == peer.service_account
+            and not src.name.startswith(("impostor", "anonymous", "other gateway"))
         )
     if peer.selector is not None:
-        return src.namespace == (peer.namespace or callee.namespace) and all(labels.get(k) == v for k, v in peer.selector.items())
+        return src.namespace == (peer.namespace or callee.namespace) and all(
+            labels.get(k) == v for k, v in peer.selector.items()
+        )
     return src.namespace == peer.namespace
 
 
@@ -221,7 +225,10 @@ def expected(intent, callee, port, src: Pod) -> bool:
     if callee.request_authentication is not None:
         return False  # JWTs cannot be checked at L4: fail closed
     implicit = any(
-        not src.external and src.namespace == intent.gateway(g).namespace and src.label_map.get(GW_LABEL) == g and p == port.port
+        not src.external
+        and src.namespace == intent.gateway(g).namespace
+        and src.label_map.get(GW_LABEL) == g
+        and p == port.port
         for g, p in routes
     )
     explicit = any(
@@ -395,7 +402,7 @@ def test_gateway_pods_accept_clients_on_their_listener_ports_only(cases):
 
 
 def test_egress_deny_keeps_dns_and_in_cluster_calls_only(cases):
-    name, intent, objects = next(c for c in cases if c[0] == "egress-deny")
+    _, intent, objects = next(c for c in cases if c[0] == "egress-deny")
     policies = _policies(objects)
     pods = pods_of(intent)
     dns = Pod("coredns", "kube-system", (("k8s-app", "kube-dns"),))
@@ -443,8 +450,17 @@ def test_model_reads_the_documented_examples():
         "spec": {
             "podSelector": {"matchLabels": {"role": "db"}},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {NS_LABEL: "b"}}, "podSelector": {"matchLabels": {"app": "x"}}}],
-                         "ports": [{"protocol": "TCP", "port": 6379}]}],
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {"matchLabels": {NS_LABEL: "b"}},
+                            "podSelector": {"matchLabels": {"app": "x"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "TCP", "port": 6379}],
+                }
+            ],
         },
     }
     db = Pod("db", "a", (("role", "db"),))
@@ -457,7 +473,10 @@ def test_model_reads_the_documented_examples():
     assert not ingress_allows([deny_all, allow_ns], db, x_in_b, 6380)
     assert not ingress_allows([deny_all, allow_ns], db, y_in_b, 6379)
     assert not ingress_allows([deny_all, allow_ns], db, x_in_a, 6379)  # both selectors in one element: AND
-    pod_only = {"metadata": {"namespace": "a"}, "spec": {"podSelector": {}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "x"}}}]}]}}
+    pod_only = {
+        "metadata": {"namespace": "a"},
+        "spec": {"podSelector": {}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "x"}}}]}]},
+    }
     assert ingress_allows([pod_only], db, x_in_a, 1)  # podSelector alone: the policy's namespace
     assert not ingress_allows([pod_only], db, x_in_b, 1)
     assert selects({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["u"]}]}, {})

@@ -79,27 +79,49 @@ def plan_certificates(intent: MeshIntent, report: Report, cp_ns: str) -> Section
     life = Lifetimes.of(intent)
     td = intent.spec.mesh.trust_domain
     root = root_chain(
-        intent, labels, selfsigned=object_name(app, "selfsigned"), root=object_name(app, "root-ca"),
-        cluster_issuer=object_name(app, "root-ca"), common_name=object_name(app, "root-ca"), what=f"{app} root CA",
+        intent,
+        labels,
+        selfsigned=object_name(app, "selfsigned"),
+        root=object_name(app, "root-ca"),
+        cluster_issuer=object_name(app, "root-ca"),
+        common_name=object_name(app, "root-ca"),
+        what=f"{app} root CA",
     )
     out.objects.extend(root.objects)
     out.watches.extend(root.watches)
     intermediate = object_name(app, "workload-ca")
     out.objects.append(
         certificate(
-            intermediate, ca.ca_namespace, labels, common_name=intermediate, duration=life.issuer,
-            renew_before=life.issuer_renew, issuer=root.signer, usages=CA_USAGES, organizations=[td],
+            intermediate,
+            ca.ca_namespace,
+            labels,
+            common_name=intermediate,
+            duration=life.issuer,
+            renew_before=life.issuer_renew,
+            issuer=root.signer,
+            usages=CA_USAGES,
+            organizations=[td],
         )
     )
     out.objects.append(
         PlannedObject(
-            "cert-manager/cluster-issuer.yaml.j2", CERT_MANAGER, "ClusterIssuer", intermediate, None,
+            "cert-manager/cluster-issuer.yaml.j2",
+            CERT_MANAGER,
+            "ClusterIssuer",
+            intermediate,
+            None,
             {"labels": labels, "ca_secret": intermediate},
         )
     )
     out.watches.append(
-        cert_manager_watch(intent, "issuer", f"{app} workload CA {ca.ca_namespace}/{intermediate}", ca.ca_namespace,
-                           intermediate, life.issuer_renew)
+        cert_manager_watch(
+            intent,
+            "issuer",
+            f"{app} workload CA {ca.ca_namespace}/{intermediate}",
+            ca.ca_namespace,
+            intermediate,
+            life.issuer_renew,
+        )
     )
     renew = Duration(life.cert.ms // 3)
     identities: dict[tuple[str, str], set[str]] = {}
@@ -110,7 +132,11 @@ def plan_certificates(intent: MeshIntent, report: Report, cp_ns: str) -> Section
         name = workload_certificate_name(sa)
         out.objects.append(
             PlannedObject(
-                WORKLOAD_TEMPLATE, CERT_MANAGER, "Certificate", name, ns,
+                WORKLOAD_TEMPLATE,
+                CERT_MANAGER,
+                "Certificate",
+                name,
+                ns,
                 {
                     "labels": labels,
                     "secret_name": name,
@@ -140,7 +166,11 @@ def plan_certificates(intent: MeshIntent, report: Report, cp_ns: str) -> Section
     source = root.secret if root.secret is not None else intermediate
     out.objects.append(
         PlannedObject(
-            BUNDLE_TEMPLATE, TRUST, "Bundle", bundle, None,
+            BUNDLE_TEMPLATE,
+            TRUST,
+            "Bundle",
+            bundle,
+            None,
             {
                 "labels": labels,
                 "sources": [{"secret": {"name": source, "key": "ca.crt"}}],

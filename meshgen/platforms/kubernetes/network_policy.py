@@ -94,7 +94,11 @@ class Peer:
         if self.namespace is not None:
             ns: dict[str, Any] = {"matchLabels": {NAMESPACE_LABEL: self.namespace}}
         elif self.not_namespaces:
-            ns = {"matchExpressions": [{"key": NAMESPACE_LABEL, "operator": "NotIn", "values": sorted(self.not_namespaces)}]}
+            ns = {
+                "matchExpressions": [
+                    {"key": NAMESPACE_LABEL, "operator": "NotIn", "values": sorted(self.not_namespaces)}
+                ]
+            }
         else:
             ns = {}
         out: dict[str, Any] = {"namespaceSelector": ns}
@@ -148,8 +152,17 @@ def subtract(peer: Peer, denied: Denied) -> list[Peer]:
 # --- planning -------------------------------------------------------------------------------
 
 
-def policy_object(name: str, namespace: str, labels: dict[str, str], purpose: str, *, pod_selector: dict[str, str] | None,
-                  policy_types: list[str], ingress: list | None = None, egress: list | None = None) -> PlannedObject:
+def policy_object(
+    name: str,
+    namespace: str,
+    labels: dict[str, str],
+    purpose: str,
+    *,
+    pod_selector: dict[str, str] | None,
+    policy_types: list[str],
+    ingress: list | None = None,
+    egress: list | None = None,
+) -> PlannedObject:
     """A NetworkPolicy object; ``pod_selector`` None or empty selects every pod of the namespace."""
     return PlannedObject(
         POLICY_TEMPLATE,
@@ -284,7 +297,9 @@ def _l7_text(rule: Rule) -> str:
     return " and ".join(parts)
 
 
-def _denied(intent: MeshIntent, svc: Service, deny_rules: list[Rule], report: Report, subject: str) -> list[tuple[Denied, frozenset[int]]]:
+def _denied(
+    intent: MeshIntent, svc: Service, deny_rules: list[Rule], report: Report, subject: str
+) -> list[tuple[Denied, frozenset[int]]]:
     """Each denied caller with the pod ports it is denied."""
     out = []
     for rule in deny_rules:
@@ -352,8 +367,12 @@ def namespace_policies(intent: MeshIntent, labels: dict[str, str], report: Repor
         for ns in workload_ns:
             out.append(
                 policy_object(
-                    "default-deny-ingress", ns, labels, f"deny every call to pods of namespace {ns} that no other policy allows",
-                    pod_selector=None, policy_types=["Ingress"],
+                    "default-deny-ingress",
+                    ns,
+                    labels,
+                    f"deny every call to pods of namespace {ns} that no other policy allows",
+                    pod_selector=None,
+                    policy_types=["Ingress"],
                 )
             )
         for gw in intent.spec.gateways:
@@ -421,8 +440,13 @@ def _egress(intent: MeshIntent, namespaces: list[str], labels: dict[str, str], r
     ]
     return [
         policy_object(
-            "default-deny-egress", ns, labels, f"pods of namespace {ns} may call only DNS and pods of the cluster",
-            pod_selector=None, policy_types=["Egress"], egress=rules,
+            "default-deny-egress",
+            ns,
+            labels,
+            f"pods of namespace {ns} may call only DNS and pods of the cluster",
+            pod_selector=None,
+            policy_types=["Egress"],
+            egress=rules,
         )
         for ns in namespaces
     ]

@@ -37,7 +37,9 @@ class KubernetesPlatform:
     """No mesh: NetworkPolicy, Services, Gateway API at the edge, cert-manager workload certificates."""
 
     name = "kubernetes"
-    description = "No mesh: Kubernetes NetworkPolicy (L3/L4, pod labels), Gateway API at the edge, cert-manager workload TLS"
+    description = (
+        "No mesh: Kubernetes NetworkPolicy (L3/L4, pod labels), Gateway API at the edge, cert-manager workload TLS"
+    )
     capabilities = COLUMN
     #: No control plane: NetworkPolicy is enforced by the CNI, whose agents usually run here.
     control_plane_namespace = "kube-system"

@@ -74,7 +74,9 @@ def gateways(intent: MeshIntent, report: Report, platform: str) -> tuple[list[Pl
     out: list[PlannedObject] = []
     for obj in objects:
         rules_in = obj.values.get("rules", []) if obj.kind == "HTTPRoute" else []
-        if not any(len(r.get("backendRefs", [])) == 1 and _key(obj, r["backendRefs"][0]) in versioned for r in rules_in):
+        if not any(
+            len(r.get("backendRefs", [])) == 1 and _key(obj, r["backendRefs"][0]) in versioned for r in rules_in
+        ):
             out.append(obj)
             continue
         gw = f"{obj.namespace}/{obj.values['parents'][0]['name']}"
@@ -99,7 +101,11 @@ def gateways(intent: MeshIntent, report: Report, platform: str) -> tuple[list[Pl
                 rules.append({**rule, "matches": merged, "backendRefs": [_version_ref(svc, route.version, ref)]})
             weighted = [{**_version_ref(svc, v.name, ref), "weight": v.weight} for v in svc.versions]
             rules.append({**rule, "backendRefs": weighted})
-        out.append(PlannedObject(obj.template, obj.api_version, obj.kind, obj.name, obj.namespace, {**obj.values, "rules": rules}))
+        out.append(
+            PlannedObject(
+                obj.template, obj.api_version, obj.kind, obj.name, obj.namespace, {**obj.values, "rules": rules}
+            )
+        )
     for key in sorted(edge.weights):
         out.extend(gapi.version_services(intent, versioned[key]))
     return out, edge
@@ -246,7 +252,11 @@ def _resilience(svc: Service, report: Report, subject: str) -> None:
                 f"probe; {callers} need client-side load balancing with ejection, or a stricter readiness probe",
             )
         if cb.interval is not None or cb.max_ejection_percent is not None:
-            report.lost(Feature.EJECTION_LIMITS, subject, "ejection limits (interval, maxEjectionPercent) have no outlier detection to limit")
+            report.lost(
+                Feature.EJECTION_LIMITS,
+                subject,
+                "ejection limits (interval, maxEjectionPercent) have no outlier detection to limit",
+            )
         if cb.has_connection_pool:
             report.lost(
                 Feature.CONNECTION_POOL,
@@ -261,7 +271,9 @@ def _resilience(svc: Service, report: Report, subject: str) -> None:
             f"{svc.rate_limit.requests_per_second} requests/s is not enforced: {svc.name} must limit its own request rate",
         )
         if svc.rate_limit.burst is not None:
-            report.lost(Feature.RATE_LIMIT_BURST, subject, f"burst {svc.rate_limit.burst} is not enforced (no rate limit)")
+            report.lost(
+                Feature.RATE_LIMIT_BURST, subject, f"burst {svc.rate_limit.burst} is not enforced (no rate limit)"
+            )
 
 
 def service_objects(intent: MeshIntent, svc: Service) -> list[PlannedObject]:
