@@ -498,3 +498,16 @@ def test_header_routes_apply_at_the_edge_before_the_weights(tmp_path):
 )
 def test_merge_match(first, second, merged):
     assert merge_match(first, second) == merged
+
+
+def test_edge_routes_never_push_an_httproute_past_16_rules(tmp_path):
+    doc = base()
+    svc(doc, "api")["versions"] = [{"name": "v1", "weight": 100}, {"name": "v2", "weight": 0}]
+    svc(doc, "api")["routes"] = [
+        {"name": "tester", "match": {"headers": {"end-user": {"exact": "jason"}}}, "version": "v2"}
+    ]
+    routes = [{"match": {"path": {"prefix": f"/p{i}"}}, "service": "api" if i % 2 else "web"} for i in range(16)]
+    doc["spec"]["gateways"] = [{**GATEWAY, "routes": routes}]
+    r = rendered(tmp_path, doc)
+    assert len(objects_of(r, "HTTPRoute")["shop/public-http-80"]["spec"]["rules"]) == 16
+    assert [f.support for f in findings(r, Feature.REQUEST_ROUTING)] == [X]

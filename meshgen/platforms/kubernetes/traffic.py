@@ -26,6 +26,8 @@ from meshgen.platforms.base import PlannedObject
 
 #: GatewayClass when gateways[].className is unset: the one NGINX Gateway Fabric's install creates.
 DEFAULT_GATEWAY_CLASS = "nginx"
+#: HTTPRoute ``spec.rules`` maxItems in the Gateway API CRD (../shared/crds/gateway-api/standard).
+MAX_RULES = 16
 
 
 def _retrying(retries: Retries | None) -> bool:
@@ -81,6 +83,8 @@ def gateways(intent: MeshIntent, report: Report, platform: str) -> tuple[list[Pl
             continue
         gw = f"{obj.namespace}/{obj.values['parents'][0]['name']}"
         rules = []
+        # HTTPRoute spec.rules holds at most MAX_RULES: edge routes only fill what the gateway's own rules leave.
+        room = MAX_RULES - len(rules_in)
         for rule in rules_in:
             refs = rule.get("backendRefs", [])
             svc = versioned.get(_key(obj, refs[0])) if len(refs) == 1 else None
@@ -95,8 +99,9 @@ def gateways(intent: MeshIntent, report: Report, platform: str) -> tuple[list[Pl
                     continue
                 wanted = gapi.http_match(route.match)
                 merged = [m for given in (rule.get("matches") or [{}]) if (m := merge_match(given, wanted)) is not None]
-                if not merged:
+                if not merged or room <= 0:
                     continue
+                room -= 1
                 edge.routes.setdefault((*key, index), set()).add(gw)
                 rules.append({**rule, "matches": merged, "backendRefs": [_version_ref(svc, route.version, ref)]})
             weighted = [{**_version_ref(svc, v.name, ref), "weight": v.weight} for v in svc.versions]
