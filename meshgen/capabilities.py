@@ -116,10 +116,6 @@ FEATURE_INTENT: dict[Feature, str] = {
     Feature.ALERTS: "telemetry.alerts",
 }
 
-PLATFORM_NAMES = ("istio", "linkerd", "cilium")
-
-#: feature -> platform -> capability. Every feature has a cell for every platform.
-
 
 @dataclass(frozen=True, order=True)
 class Finding:

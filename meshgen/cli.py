@@ -17,8 +17,10 @@ import typer
 
 from meshgen import pipeline
 from meshgen.errors import EXIT_INVALID, EXIT_LOSS, IntentLossError, MeshgenError, OutputError
+from meshgen.gcpause import gc_paused
 from meshgen.loader import LoadedIntent, load
 from meshgen.output import write_platform_folder
+from meshgen.platforms.registry import DEFAULT as DEFAULT_PLATFORM
 from meshgen.platforms.registry import names as platform_names
 from meshgen.progress import progress
 from meshgen.report import findings_json, findings_text, matrix_json, matrix_rows
@@ -63,7 +65,8 @@ def _fail(exc: MeshgenError) -> typer.Exit:
 
 
 def _load(paths: list[Path]) -> LoadedIntent:
-    loaded = load(paths)
+    with gc_paused():  # see meshgen.gcpause: a process-wide setting, so the CLI's to make
+        loaded = load(paths)
     for problem in loaded.warnings():
         _err(f"warning: {problem}")
     return loaded
@@ -71,7 +74,8 @@ def _load(paths: list[Path]) -> LoadedIntent:
 
 def _render(loaded: LoadedIntent, paths: list[Path], target: str, allow_loss: bool, report: ReportFormat | None, phase):
     """Render in memory and enforce --allow-loss; ``report`` None prints findings only on refusal."""
-    rendering = pipeline.render(loaded.intent, target, pipeline.source_name(paths), phase(f"rendering {target}"))
+    with gc_paused():
+        rendering = pipeline.render(loaded.intent, target, pipeline.source_name(paths), phase(f"rendering {target}"))
     findings = rendering.plan.findings
     lost = [f for f in findings if f.loses_intent]
     if report is ReportFormat.json:
@@ -175,7 +179,8 @@ def validate(
         from meshgen.validate import CRDCatalog, validate_objects
 
         target = platform or loaded.intent.spec.platform
-        rendering = pipeline.render(loaded.intent, target, name)
+        with gc_paused():
+            rendering = pipeline.render(loaded.intent, target, name)
         catalog = CRDCatalog.from_directory(crds, experimental=experimental)
         violations = validate_objects(rendering.objects(), catalog)
         if violations:
@@ -207,7 +212,8 @@ def diff(
 
     try:
         loaded = _load(intent_paths)
-        result = compare_plans(pipeline.plan(loaded.intent, source), pipeline.plan(loaded.intent, target))
+        with gc_paused():
+            result = compare_plans(pipeline.plan(loaded.intent, source), pipeline.plan(loaded.intent, target))
     except MeshgenError as exc:
         raise _fail(exc) from None
     if json_output:
@@ -231,7 +237,7 @@ def schema() -> None:
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="The new repository's folder (missing or empty).")],
-    platform: Annotated[str, typer.Option("--platform", "-p", help=f"Target platform of the starter intent ({', '.join(platform_names())}).")] = "istio",
+    platform: Annotated[str, typer.Option("--platform", "-p", help=f"Target platform of the starter intent ({', '.join(platform_names())}).")] = DEFAULT_PLATFORM,
     name: Annotated[
         Optional[str], typer.Option("--name", help="Application name (metadata.name); default: the folder's name.")
     ] = None,
@@ -265,7 +271,7 @@ def platforms(
     console = Console(width=200)
     registered = all_platforms()
     for name, plat in registered.items():
-        console.print(f"[bold]{name}[/bold]: {plat.description}")
+        console.print(f"[bold]{name}[/bold]: {plat.description} (control plane in {plat.control_plane_namespace})")
     table = Table(title="Capability matrix (native / approximated / not-expressible)", show_lines=False)
     table.add_column("feature")
     table.add_column("intent")

@@ -87,6 +87,7 @@ class _FakeMesh:
     capabilities = {feature: Capability(Support.NATIVE, "test double") for feature in Feature}
     control_plane_namespace = "fakemesh-system"
     charts = ()
+    template_folders = ("fakemesh",)
 
     def operations(self, intent, report):
         return Section()

@@ -86,6 +86,8 @@ class Platform(Protocol):
         capabilities: its column of the capability matrix, feature -> Capability; every Feature present.
         control_plane_namespace: where its control plane runs unless ``mesh.controlPlane.namespace`` says.
         charts: the Helm charts it writes ``values/<chart>.yaml`` for.
+        template_folders: ``templates/`` folders it uses besides the shared ones (core, gateway-api,
+            cert-manager, trust-manager, prometheus, helm, kustomize); its own folder first.
     """
 
     name: str
@@ -93,6 +95,7 @@ class Platform(Protocol):
     capabilities: Mapping[Feature, Capability]
     control_plane_namespace: str
     charts: tuple[Chart, ...]
+    template_folders: tuple[str, ...]
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Traffic and security objects for ``intent``, with findings. Pure: no files, no Jinja, no clock."""

@@ -26,6 +26,9 @@ PACKAGES: tuple[str, ...] = (
     "kubernetes",
 )
 
+#: The target of an intent whose spec.platform is not set, and of ``meshgen init``.
+DEFAULT = "istio"
+
 
 @cache
 def all_platforms() -> Mapping[str, Platform]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from meshgen.capabilities import Feature, Support
 from meshgen.errors import EXIT_USAGE, MeshgenError, OutputError
 from meshgen.platforms import get_platform
+from meshgen.platforms.registry import DEFAULT
 from meshgen.schema import schema_json
 
 TEMPLATE = Path(__file__).resolve().parent / "template"
@@ -36,7 +37,7 @@ def dns_name(text: str) -> str:
 def init_project(
     target: Path,
     *,
-    platform: str = "istio",
+    platform: str = DEFAULT,
     name: str | None = None,
     namespace: str | None = None,
     output: str = "deploy",

@@ -187,6 +187,7 @@ class CiliumPlatform:
     name = "cilium"
     description = "Cilium 1.19: CiliumNetworkPolicy (label identity, L7 HTTP rules), GAMMA routes, Gateway API ingress"
     capabilities = COLUMN
+    template_folders = ("cilium",)
     control_plane_namespace = "kube-system"
     charts = (Chart("cilium", "cilium/cilium", "cilium", "kube-system"),)
 

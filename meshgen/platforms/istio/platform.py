@@ -61,6 +61,7 @@ class IstioPlatform:
     name = "istio"
     description = "Istio sidecar mode: VirtualService, DestinationRule, AuthorizationPolicy, Gateway API ingress"
     capabilities = COLUMN
+    template_folders = ("istio",)
     control_plane_namespace = "istio-system"
     charts = (
         Chart("istiod", "istio/istiod", "istiod", "istio-system"),

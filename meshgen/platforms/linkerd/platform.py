@@ -193,6 +193,7 @@ class LinkerdPlatform:
         "AuthorizationPolicy allow-lists, HTTPLocalRateLimitPolicy, EgressNetwork"
     )
     capabilities = COLUMN
+    template_folders = ("linkerd",)
     control_plane_namespace = "linkerd"
     charts = (
         Chart("linkerd-control-plane", "linkerd/linkerd-control-plane", "linkerd-control-plane", "linkerd"),
