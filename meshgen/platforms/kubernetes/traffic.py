@@ -230,7 +230,8 @@ def _resilience(svc: Service, report: Report, subject: str) -> None:
             report.lost(
                 Feature.RETRIES,
                 subject,
-                f"{retries.attempts} {'retry' if retries.attempts == 1 else 'retries'} on {conditions}{where} are not made: "
+                f"{retries.attempts} {'retry' if retries.attempts == 1 else 'retries'} on {conditions}{where} "
+                f"{'is' if retries.attempts == 1 else 'are'} not made: "
                 f"{callers} must retry in their client library (idempotent requests only)",
             )
             if retries.per_try_timeout is not None:
