@@ -576,7 +576,7 @@ class Gateway(IntentModel):
     name: Name = Field(description="Gateway name (the Gateway API Gateway).")
     namespace: Name | None = Field(None, description="Namespace. Default: defaults.namespace.")
     class_name: str | None = Field(
-        None, description="GatewayClass. Default: the platform's own (istio, cilium); Linkerd has none."
+        None, description="GatewayClass. Default: the platform's own (istio, cilium; nginx without a mesh); Linkerd has none."
     )
     service_account: Name | None = Field(
         None, description="Identity of the gateway's pods. Default: what the platform deploys (<name>-istio on Istio)."

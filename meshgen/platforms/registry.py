@@ -25,6 +25,7 @@ PACKAGES: tuple[str, ...] = (
     "linkerd",
     "cilium",
     "consul",
+    "kubernetes",
 )
 
 #: The target of an intent whose spec.platform is not set, and of ``meshgen init``.
