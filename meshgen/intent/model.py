@@ -478,6 +478,13 @@ class Service(IntentModel):
                 raise ValueError(f"probe on {port.protocol} port {port.name}: only httpGet and gRPC probes are declared")
         return self
 
+    #: Settings taken from ``spec.defaults`` by :func:`meshgen.intent.resolve.resolve` (attribute names).
+    _inherited: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def inherited(self, attr: str) -> bool:
+        """Whether ``attr`` (``timeout``, ``retries``, ``retry_budget``, ``circuit_breaker``) came from defaults."""
+        return attr in self._inherited
+
     @property
     def pod_selector(self) -> dict[str, str]:
         """Labels selecting every pod of the service (the resolved ``selector``)."""

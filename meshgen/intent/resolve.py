@@ -24,7 +24,13 @@ def _effective(svc: Service, defaults: Defaults) -> Service:
     for attr in INHERITED:
         if getattr(svc, attr) is None and getattr(defaults, attr) is not None:
             update[attr] = getattr(defaults, attr)
-    return svc.model_copy(update=update) if update else svc
+    if not update:
+        return svc
+    out = svc.model_copy(update=update)
+    # Which settings came from defaults: they apply where they can (a TCP-only service has no request
+    # timeout to take), while the same setting written on the service itself must take effect.
+    out.__pydantic_private__["_inherited"] = frozenset(a for a in update if a != "namespace")
+    return out
 
 
 def resolve(intent: MeshIntent) -> MeshIntent:

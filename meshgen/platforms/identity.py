@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from meshgen.capabilities import Feature, Report
 from meshgen.intent.index import memo
 from meshgen.intent.model import Gateway, MeshIntent, Peer, Port, Service, Version
 from meshgen.intent.rules import resolve_service
@@ -217,3 +218,47 @@ def _rule(intent, callee, peer, gateway_identity, gateway_labels) -> Rule:
     ports = tuple(callee.port_named(p) for p in peer.ports) if peer.ports else tuple(callee.ports)
     grpc = tuple(peer.grpc.paths()) if peer.grpc else ()
     return Rule(caller, ports, tuple(peer.methods), tuple(peer.paths), grpc, peer)
+
+
+def admits_exactly(caller: Caller, allow: bool, widen: tuple[str, ...], report: Report, subject: str) -> bool:
+    """For identity-based platforms: may ``caller`` be written as its identities (mTLS principals)?
+
+    Service accounts are what Istio and Linkerd authenticate. A caller narrowed by versions or
+    labels is exactly its identities only when no other pod runs as them
+    (:attr:`Caller.unenforceable` says why not), and a selector caller reaches only the intent's
+    own workloads that carry the labels. Where an allow entry cannot be kept exactly, it fails
+    closed: the caller is refused and the loss reported, unless the callee's ``widenAccess`` lists
+    ``shared-identity``, which admits the whole identity (reported as approximated). A deny entry
+    is always written as the whole identity: denying more is the safe side.
+
+    Returns:
+        False when the rule must be left out (nobody is admitted in its place).
+    """
+    feature = Feature.AUTHZ_BY_VERSION if caller.kind == "service" else Feature.AUTHZ_BY_SELECTOR
+    admitted = ", ".join(f"{ns}/{sa}" for ns, sa in caller.identities)
+    if caller.unenforceable:
+        if not caller.identities:
+            report.lost(feature, subject, f"{caller.description} refused: {caller.unenforceable}")
+            return False
+        if not allow:
+            report.approximated(feature, subject, f"deny of {caller.description} covers the whole of {admitted}: {caller.unenforceable}")
+            return True
+        if "shared-identity" in widen:
+            report.approximated(
+                feature, subject,
+                f"{caller.description} admitted as the whole of {admitted} (widenAccess: shared-identity): {caller.unenforceable}",
+            )
+            return True
+        report.lost(
+            feature, subject,
+            f"{caller.description} refused: {caller.unenforceable}; nothing is admitted in its place "
+            "(widenAccess: [shared-identity] admits the whole service account instead)",
+        )
+        return False
+    if caller.kind == "selector" and allow:
+        report.lost(
+            Feature.AUTHZ_BY_SELECTOR, subject,
+            f"{caller.description} admitted only as the intent's workloads carrying those labels ({admitted}): pods "
+            "outside the intent with the same labels are refused, since labels are not an mTLS identity",
+        )
+    return True

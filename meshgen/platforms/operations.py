@@ -4,7 +4,8 @@ A platform plans traffic and security in ``plan()`` and operations in ``operatio
 :class:`~meshgen.platforms.sections.Section`); :func:`combine` merges the two into the one
 :class:`~meshgen.platforms.base.Plan` the pipeline renders: objects re-sorted, Helm values files
 written for the platform's declared charts, findings merged, and namespace annotations put on the
-platform's Namespace objects.
+platform's Namespace objects. Settings that have no effect where they are written are reported
+for every platform the same way (:mod:`meshgen.platforms.effects`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms.base import Plan, PlannedObject, Platform, sort_objects
+from meshgen.platforms.effects import report_no_effect
 from meshgen.platforms.helm_values import values_files
 
 
@@ -58,6 +60,7 @@ def combine(platform: Platform, platform_plan: Plan, intent: MeshIntent) -> Plan
         report.approximated(
             Feature.ACCESS_LOGS, "mesh", f"meshgen does not create namespace {ns}: annotate it with {text}"
         )
+    report_no_effect(intent, platform_plan.findings + tuple(report.findings), report)
     objects.extend(section.objects)
     files = tuple(platform_plan.files) + tuple(values_files(section.values, platform.charts))
     paths = [f.path for f in files]

@@ -271,7 +271,9 @@ def test_foreign_gateway_class_needs_its_service_account(tmp_path):
         {"name": "edge", "className": "envoy-gateway", "listeners": [{"port": 80, "protocol": "HTTP"}], "routes": [{"service": "web"}]}
     ]
     rendering, path = rendered(tmp_path, doc)
-    assert "shop/web" not in objects_of(rendering, "CiliumNetworkPolicy")  # nobody admitted: the safe side
+    # Nobody admitted (the safe side): a policy that turns on default deny and allows nothing.
+    web = objects_of(rendering, "CiliumNetworkPolicy")["shop/web"]["spec"]
+    assert web["enableDefaultDeny"] == {"ingress": True} and web["ingress"] == []
     lost = findings(rendering, Feature.AUTHZ_IDENTITY)
     assert [(f.subject, f.support) for f in lost if f.subject == "shop/web"] == [("shop/web", X)]
     assert "set gateways[].serviceAccount" in lost[-1].detail
@@ -462,7 +464,7 @@ CASES = [
         Feature.REQUEST_AUTHENTICATION,
         _on_api(requestAuthentication={"issuer": "https://auth.example.com", "jwksUri": "https://auth.example.com/jwks"}),
         X,
-        "not validated",
+        "every caller of shop/api is refused",
         3,
     ),
     (Feature.GATEWAY_L4, _gateway_l4, A, "TLSRoute for TLS passthrough", 0),

@@ -273,11 +273,6 @@ def test_retry_budget_is_a_destination_rule_budget_with_a_finding():
     assert "minRetryConcurrency 5" in finding.detail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: retryBudget on a service without retries renders nothing and reports nothing "
-    "(a field with no effect where it is written must be a finding)",
-)
 def test_retry_budget_without_retries_is_reported():
     rendering = rendered(shop("retryBudget: {percent: 25, minRetriesPerSecond: 5}"))
     assert kinds(rendering.objects(), "DestinationRule") == []
@@ -376,11 +371,6 @@ def test_tcp_only_service_with_versions_gets_tcp_routes():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: timeout and retries on a service whose ports are all TCP render exactly what they "
-    "render without them, with no finding",
-)
 def test_timeout_and_retries_on_a_tcp_only_service_are_reported():
     rendering = rendered(shop("ports: [{name: pg, port: 5432, protocol: tcp}]\ntimeout: 3s\nretries: {attempts: 2}"))
     assert findings(rendering, "timeout", "shop/api")
@@ -410,11 +400,6 @@ def test_rate_limit_is_a_per_pod_local_rate_limit_envoy_filter():
     assert finding.support == "approximated"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: rateLimit on a TCP-only service renders an HTTP local rate limit that no TCP "
-    "listener runs and labels it 'approximated'; nothing is limited, so it is lost",
-)
 def test_rate_limit_on_a_tcp_only_service_is_lost():
     rendering = rendered(shop("ports: [{name: pg, port: 5432, protocol: tcp}]\nrateLimit: {requestsPerSecond: 10}"))
     assert [f.support for f in findings(rendering, "rate-limit", "shop/api")] == ["not-expressible"]

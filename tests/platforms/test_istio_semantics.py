@@ -682,11 +682,6 @@ def test_egress_allow_list_under_registry_only():
     assert open_mesh.egress_allowed("bookinfo", "example.org", 443)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the VirtualService of a service with an http and a tcp port has only http rules: "
-    "connections to the tcp port reach every version's pods, ignoring the intent's weights, with no finding",
-)
 def test_a_tcp_port_beside_an_http_port_keeps_the_version_weights():
     doc = yaml.safe_load(CALLERS)
     api = next(s for s in doc["spec"]["services"] if s["name"] == "api")
@@ -718,12 +713,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: a caller scoped to versions (or labels) that share a service account with other pods "
-    "is rendered as that whole service account (reported lost, but accepted under --allow-loss), so "
-    "the other versions are admitted too; fail closed would admit none of them",
-)
 @pytest.mark.parametrize("callee", ["shop/api", "shop/ledger"])
 def test_a_caller_that_shares_its_identity_is_not_widened(callee):
     doc = yaml.safe_load(SHARED_IDENTITY)

@@ -411,11 +411,18 @@ class CiliumPlatform:
             )
             if svc.rate_limit.burst is not None:
                 report.use(Feature.RATE_LIMIT_BURST, subject, f"burst {svc.rate_limit.burst} is not rendered: Cilium has no request rate limit")
-        if svc.request_authentication is not None:
-            report.use(
-                Feature.REQUEST_AUTHENTICATION,
-                subject,
-                f"JWTs from {svc.request_authentication.issuer} are not validated: Cilium has no request authentication",
+        jwt = svc.request_authentication
+        if jwt is not None and "without-jwt" in svc.widen_access:
+            report.approximated(
+                Feature.REQUEST_AUTHENTICATION, subject,
+                f"JWTs from {jwt.issuer} are not validated (Cilium has no request authentication): the allowFrom callers "
+                "are admitted without a token check (widenAccess: without-jwt)",
+            )
+        elif jwt is not None:
+            report.lost(
+                Feature.REQUEST_AUTHENTICATION, subject,
+                f"JWTs from {jwt.issuer} cannot be validated (Cilium has no request authentication): every caller of "
+                f"{subject} is refused instead; widenAccess: [without-jwt] admits the allowFrom callers without a token check",
             )
 
     # --- authorization ------------------------------------------------------------------
@@ -425,7 +432,9 @@ class CiliumPlatform:
         allow = rules_for(intent, svc, gateway_identity, gateway_labels)
         deny = rules_for(intent, svc, gateway_identity, gateway_labels, deny=True)
         ingress = []
-        for rule in allow:
+        # JWT required but not checkable: admit nobody (fail closed, see the finding in _features).
+        refuse_all = svc.request_authentication is not None and "without-jwt" not in svc.widen_access
+        for rule in [] if refuse_all else allow:
             peer = self._peer(intent, rule, report, subject, strict)
             if peer is None:
                 continue
@@ -444,7 +453,8 @@ class CiliumPlatform:
                     f"ingressDeny cannot express: the caller is denied ports {', '.join(p['port'] for p in _ports(rule.ports))} entirely",
                 )
             ingress_deny.append({**peer, "toPorts": [self._to_ports(rule, l7=False)]})
-        if not ingress and not ingress_deny:
+        closed = not ingress and (refuse_all or bool(allow))  # every caller refused: deny all, not allow all
+        if not ingress and not ingress_deny and not closed:
             return []
         if ingress:
             report.use(Feature.AUTHZ_IDENTITY, subject)
@@ -457,9 +467,10 @@ class CiliumPlatform:
                 selector=dict(sorted(svc.pod_selector.items())),
                 # An allow-list denies everyone else (as an Istio ALLOW policy does); a deny-only
                 # policy must not, or it would deny every caller.
-                enable_default_deny={"ingress": bool(ingress)},
+                enable_default_deny={"ingress": bool(ingress) or closed},
                 ingress=ingress,
                 ingress_deny=ingress_deny,
+                deny_all_ingress=closed,
             )
         ]
 
@@ -562,6 +573,8 @@ class CiliumPlatform:
             "ingress": spec.get("ingress") or [],
             "ingress_deny": spec.get("ingress_deny") or [],
             "egress": spec.get("egress") or [],
+            # An empty ingress list with default deny admits nobody (the CRD needs some section).
+            "deny_all_ingress": bool(spec.get("deny_all_ingress")),
         }
         return PlannedObject(POLICY_TEMPLATE, CILIUM, "CiliumNetworkPolicy", object_name(name), namespace, values)
 

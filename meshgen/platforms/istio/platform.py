@@ -23,7 +23,7 @@ from meshgen.intent.model import Gateway, MeshIntent, Retries, Route, Service
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, object_name, sort_objects
 from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
-from meshgen.platforms.identity import Rule, rules_for
+from meshgen.platforms.identity import Rule, admits_exactly, rules_for
 from meshgen.platforms.istio.alerts import plan_alerts
 from meshgen.platforms.istio.capabilities import COLUMN
 from meshgen.platforms.istio.certificates import plan_certificates
@@ -136,7 +136,8 @@ class IstioPlatform:
         if vs is not None:
             out.append(PlannedObject("istio/virtual-service.yaml.j2", NETWORKING, "VirtualService", svc.name, svc.namespace, {"labels": labels, **vs}))
         out.extend(self._authorization(intent, svc, report, subject, labels))
-        if svc.rate_limit is not None:
+        # A TCP-only service has no requests to count: meshgen.platforms.effects reports it lost.
+        if svc.rate_limit is not None and any(p.is_l7 for p in svc.ports):
             out.append(self._rate_limit(svc, report, subject, labels))
         return out
 
@@ -192,7 +193,10 @@ class IstioPlatform:
         for index, route in enumerate(svc.routes):
             http.append(self._http_route(svc, route, route.name or f"route-{index}", report, subject))
         http.append(self._http_route(svc, None, "default", report, subject))
-        return {"host": host, "http": http, "tcp": []}
+        # http rules never see a tcp or tls port's connections: without a tcp rule they would reach
+        # every version's pods whatever the weights.
+        tcp = [{"route": _weighted(svc, host)}] if svc.versions and not all(p.is_l7 for p in svc.ports) else []
+        return {"host": host, "http": http, "tcp": tcp}
 
     def _http_route(self, svc: Service, route: Route | None, name: str, report: Report, subject: str) -> dict[str, Any]:
         host = fqdn(svc)
@@ -236,7 +240,16 @@ class IstioPlatform:
         selector = dict(sorted(svc.pod_selector.items()))
         allow = rules_for(intent, svc, gateway_identity, gateway_labels)
         deny = rules_for(intent, svc, gateway_identity, gateway_labels, deny=True)
-        allow_rules = [r for rule in allow if (r := self._rule(rule, td, report, subject, Feature.AUTHZ_IDENTITY)) is not None]
+        widen = tuple(svc.widen_access)
+        allow_rules = [r for rule in allow if (r := self._rule(rule, td, report, subject, Feature.AUTHZ_IDENTITY, widen)) is not None]
+        if allow and not allow_rules and not intent.spec.mesh.default_deny:
+            # Every caller was refused: without this, no ALLOW policy would mean "allow everyone".
+            out.append(
+                PlannedObject(
+                    "istio/authorization-policy.yaml.j2", SECURITY, "AuthorizationPolicy", svc.name, svc.namespace,
+                    {"labels": labels, "selector": selector, "target_refs": [], "action": "ALLOW", "rules": None},
+                )
+            )
         if allow_rules:
             out.append(
                 PlannedObject(
@@ -291,16 +304,13 @@ class IstioPlatform:
             )
         return out
 
-    def _rule(self, rule: Rule, td: str, report: Report, subject: str, feature: Feature) -> dict[str, Any] | None:
+    def _rule(
+        self, rule: Rule, td: str, report: Report, subject: str, feature: Feature, widen: tuple[str, ...] = ()
+    ) -> dict[str, Any] | None:
         caller = rule.caller
-        if caller.kind == "selector" and caller.identities:
-            admitted = ", ".join(f"{ns}/{sa}" for ns, sa in caller.identities)
-            report.use(Feature.AUTHZ_BY_SELECTOR, subject, f"{caller.description} admitted as the service accounts of the intent's workloads carrying those labels: {admitted}")
-        if caller.unenforceable:
-            kind = Feature.AUTHZ_BY_VERSION if caller.kind == "service" else Feature.AUTHZ_BY_SELECTOR
-            report.lost(kind, subject, f"cannot admit exactly {caller.description}: {caller.unenforceable}")
-            if not caller.identities:
-                return None  # nobody to admit: leave the rule out, which denies (the safe side)
+        allow = feature is not Feature.AUTHZ_DENY_RULES
+        if not admits_exactly(caller, allow, widen, report, subject):
+            return None  # refused: leaving the rule out admits nobody in its place (the safe side)
         source: dict[str, Any]
         if caller.kind == "namespace":
             source = {"namespaces": list(caller.namespaces)}

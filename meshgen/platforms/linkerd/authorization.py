@@ -34,7 +34,7 @@ from typing import Any
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import Gateway, MeshIntent, Port, Service
 from meshgen.platforms.base import PlannedObject, object_name
-from meshgen.platforms.identity import Caller, Rule, rules_for
+from meshgen.platforms.identity import Caller, Rule, admits_exactly, rules_for
 
 SERVER_API = "policy.linkerd.io/v1beta3"
 POLICY_API = "policy.linkerd.io/v1alpha1"
@@ -276,17 +276,25 @@ def plan_authorization(intent: MeshIntent, svc: Service, report: Report, labels:
     ns = svc.namespace or ""
     allow = rules_for(intent, svc, gateway_identity, gateway_labels)
     deny = rules_for(intent, svc, gateway_identity, gateway_labels, deny=True)
-    grants = [g for rule in allow if (g := _grant(rule, ns, td, report, subject)) is not None]
+    grants = [g for rule in allow if (g := _grant(rule, ns, td, report, subject, tuple(svc.widen_access))) is not None]
     restricted = bool(allow) or intent.spec.mesh.default_deny
+    jwt = svc.request_authentication
+    if jwt is not None and "without-jwt" in svc.widen_access:
+        report.approximated(
+            Feature.REQUEST_AUTHENTICATION, subject,
+            f"Linkerd does not validate JWTs: requests without a valid token from {jwt.issuer} are admitted "
+            "(widenAccess: without-jwt)",
+        )
+    elif jwt is not None:
+        # Only requests with a valid token may pass, and Linkerd cannot tell which have one: admit none.
+        report.lost(
+            Feature.REQUEST_AUTHENTICATION, subject,
+            f"Linkerd does not validate JWTs from {jwt.issuer}: every caller of {subject} is refused instead "
+            "(kubelet probes excepted); widenAccess: [without-jwt] admits the allowFrom callers without a token check",
+        )
+        grants, restricted = [], True
     access = "deny" if restricted else policy
     objects = _Objects(labels, ns)
-
-    if svc.request_authentication is not None:
-        report.use(
-            Feature.REQUEST_AUTHENTICATION,
-            subject,
-            f"Linkerd does not validate JWTs: requests without a valid token from {svc.request_authentication.issuer} are not refused",
-        )
     _deny_findings(deny, grants, restricted, policy, td, report, subject)
 
     for grant in grants:
@@ -297,7 +305,8 @@ def plan_authorization(intent: MeshIntent, svc: Service, report: Report, labels:
             object_name(svc.name, grant.slug),
             {"identities": list(grant.identities)},
         )
-    rate_limited = svc.rate_limit is not None
+    # A TCP-only service has no requests to count: meshgen.platforms.effects reports it lost.
+    rate_limited = svc.rate_limit is not None and any(p.is_l7 for p in svc.ports)
     for port in svc.ports:
         if port.protocol == "udp":
             if restricted:
@@ -309,7 +318,7 @@ def plan_authorization(intent: MeshIntent, svc: Service, report: Report, labels:
     return list(objects.items.values())
 
 
-def _grant(rule: Rule, callee_ns: str, td: str, report: Report, subject: str) -> Grant | None:
+def _grant(rule: Rule, callee_ns: str, td: str, report: Report, subject: str, widen: tuple[str, ...] = ()) -> Grant | None:
     caller = rule.caller
     if caller.kind == "gateway" and not any(sa for _, sa in caller.identities):
         report.lost(
@@ -319,15 +328,9 @@ def _grant(rule: Rule, callee_ns: str, td: str, report: Report, subject: str) ->
             "its own; set gateways[].serviceAccount to the service account of the (meshed) gateway pods",
         )
         return None
-    if caller.unenforceable:
-        kind = Feature.AUTHZ_BY_VERSION if caller.kind == "service" else Feature.AUTHZ_BY_SELECTOR
-        report.lost(kind, subject, f"cannot admit exactly {caller.description}: {caller.unenforceable}")
-        if not caller.identities:
-            return None  # nobody to admit: leave the rule out, which denies (the safe side)
-    elif caller.kind == "selector":
-        admitted = ", ".join(f"{ns}/{sa}" for ns, sa in caller.identities)
-        report.use(Feature.AUTHZ_BY_SELECTOR, subject, f"{caller.description} admitted as the identities of the intent's workloads with those labels: {admitted}")
-    elif rule.peer is not None and rule.peer.versions:
+    if not admits_exactly(caller, True, widen, report, subject):
+        return None  # refused: no grant, so the Server admits nobody in its place (the safe side)
+    if not caller.unenforceable and caller.kind == "service" and rule.peer is not None and rule.peer.versions:
         admitted = ", ".join(f"{ns}/{sa}" for ns, sa in caller.identities)
         report.use(Feature.AUTHZ_BY_VERSION, subject, f"{caller.description} admitted by their own service accounts: {admitted}")
     return Grant(caller_slug(rule, callee_ns), caller.description, caller_identities(caller, td), rule)

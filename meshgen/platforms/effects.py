@@ -1,0 +1,69 @@
+"""Intent that has no effect where it is written: a finding on every platform, never silence.
+
+Platforms plan what they can express; these checks catch settings that no platform can apply
+because of where they are written, so every platform reports them the same way:
+
+* request-level settings (``timeout``, ``retries`` and their ``perTryTimeout``, ``rateLimit``)
+  written on a service whose ports are all ``tcp``, ``tls`` or ``udp``: such ports carry
+  connections, not requests, so there is nothing to time out, retry or count. The setting is lost
+  (exit 3 unless accepted); nothing is rendered for it.
+* ``retryBudget`` written on a service that does not retry (no ``retries``, or ``attempts: 0``,
+  on the service and every route): the budget has nothing to limit. Reported as approximated,
+  since nothing the intent asks for happens differently.
+
+Settings inherited from ``spec.defaults`` apply only where they can: a TCP-only service simply
+does not take the default request timeout, and that is not a finding.
+
+A platform that already reported the same service and feature keeps its own finding.
+"""
+
+from __future__ import annotations
+
+from meshgen.capabilities import Feature, Finding, Report
+from meshgen.intent.model import MeshIntent, Service
+
+
+def _retrying(svc: Service) -> bool:
+    return any(r is not None and r.attempts > 0 for r in (svc.retries, *(route.retries for route in svc.routes)))
+
+
+def _request_settings(svc: Service) -> list[tuple[Feature, str]]:
+    out = []
+    if svc.timeout is not None and not svc.inherited("timeout"):
+        out.append((Feature.TIMEOUT, f"timeout {svc.timeout}"))
+    if svc.retries is not None and svc.retries.attempts > 0 and not svc.inherited("retries"):
+        out.append((Feature.RETRIES, f"retries (attempts {svc.retries.attempts})"))
+        if svc.retries.per_try_timeout is not None:
+            out.append((Feature.PER_TRY_TIMEOUT, f"perTryTimeout {svc.retries.per_try_timeout}"))
+    if svc.rate_limit is not None:
+        out.append((Feature.RATE_LIMIT, f"rateLimit {svc.rate_limit.requests_per_second} requests/s"))
+        if svc.rate_limit.burst is not None:
+            out.append((Feature.RATE_LIMIT_BURST, f"rateLimit burst {svc.rate_limit.burst}"))
+    return out
+
+
+def report_no_effect(intent: MeshIntent, existing: tuple[Finding, ...], report: Report) -> None:
+    """Add a finding for every setting of ``intent`` that has no effect (see the module docstring).
+
+    Args:
+        existing: the platform's own findings; a (subject, feature) already reported is left alone.
+    """
+    seen = {(f.subject, f.feature) for f in existing}
+    for svc in intent.spec.services:
+        subject = f"{svc.namespace}/{svc.name}"
+        if not any(p.is_l7 for p in svc.ports):
+            protocols = "/".join(sorted({p.protocol for p in svc.ports}))
+            for feature, what in _request_settings(svc):
+                if (subject, feature) not in seen:
+                    report.lost(
+                        feature, subject,
+                        f"{what} has no effect: every port of {subject} is {protocols}, which carries connections, not "
+                        "requests; nothing is rendered for it (set it on an http, http2 or grpc port's service)",
+                    )
+        budget = svc.retry_budget is not None and not svc.inherited("retry_budget")
+        if budget and not _retrying(svc) and (subject, Feature.RETRY_BUDGET) not in seen:
+            report.approximated(
+                Feature.RETRY_BUDGET, subject,
+                f"retryBudget has no effect: {subject} does not retry (no retries with attempts > 0 on it or its routes); "
+                "nothing is rendered for it",
+            )
