@@ -62,9 +62,17 @@ def _fail(exc: MeshgenError) -> typer.Exit:
 
 
 def _load(paths: list[Path]) -> LoadedIntent:
+    """Load and analyze: analyzer errors refuse the intent (exit 1), warnings are printed."""
+    from meshgen.analyze import AnalysisError, Severity, analyze
+
     loaded = load(paths)
-    for problem in loaded.warnings():
-        _err(f"warning: {problem}")
+    analysis = analyze(loaded)
+    errors = [f for f in analysis.findings if f.severity is Severity.error]
+    if errors:
+        raise AnalysisError(errors)
+    for finding in analysis.findings:
+        if finding.severity is Severity.warning:
+            _err(finding.text())
     return loaded
 
 
@@ -217,6 +225,68 @@ def diff(
     console = Console(width=max(Console().width, 160) if sys.stdout.isatty() else 200)
     for renderable in diff_tables(result, show_unchanged=not changes_only):
         console.print(renderable)
+
+
+class AnalyzeFormat(str, Enum):
+    """Output format of ``meshgen analyze``."""
+
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class Threshold(str, Enum):
+    """The least severity that makes ``meshgen analyze`` exit 1."""
+
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+@app.command()
+def analyze(
+    intent_paths: IntentArgs,
+    output: Annotated[
+        AnalyzeFormat, typer.Option("--output", "-o", help="Output format on stdout: text, json or sarif (SARIF 2.1.0).")
+    ] = AnalyzeFormat.text,
+    failure_threshold: Annotated[
+        Threshold, typer.Option("--failure-threshold", help="Exit 1 when a finding is at least this severe.")
+    ] = Threshold.error,
+    suppress: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--suppress",
+            help="Ignore a code (MG103), or a code for one service (MG103=namespace/name); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Check the intent's whole call graph (timeouts, retries, authorization, routing, operations).
+
+    Prints one line per finding, ``file:line:col: CODE severity: message``, and a summary line; codes
+    are explained in docs/analyzers.md. Exit 1 when a finding reaches --failure-threshold.
+    """
+    from importlib.metadata import version
+
+    from meshgen.analyze import Severity, analyze as run_analyzers, parse_suppress
+    from meshgen.analyze.formats import text, to_json, to_sarif
+
+    try:
+        wanted = parse_suppress(suppress or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--suppress") from None
+    try:
+        analysis = run_analyzers(load(intent_paths), wanted)
+    except MeshgenError as exc:
+        raise _fail(exc) from None
+    if output is AnalyzeFormat.json:
+        sys.stdout.write(to_json(analysis))
+    elif output is AnalyzeFormat.sarif:
+        sys.stdout.write(to_sarif(analysis, version("meshgen")))
+    else:
+        sys.stdout.write(text(analysis))
+    if analysis.at_least(Severity(failure_threshold.value)):
+        raise typer.Exit(EXIT_INVALID)
 
 
 @app.command()

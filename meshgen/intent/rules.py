@@ -71,6 +71,8 @@ def check_intent(intent: MeshIntent) -> list[Violation]:
 
     for i, svc in enumerate(spec.services):
         _check_service(out, intent, svc, (*svc_path, i))
+        _check_suppress(out, svc.suppress, (*svc_path, i, "suppress"))
+    _check_suppress(out, spec.suppress, ("spec", "suppress"))
     for i, gw in enumerate(spec.gateways):
         _check_gateway(out, intent, gw, ("spec", "gateways", i))
     _check_ca(out, intent)
@@ -131,6 +133,16 @@ def _check_service(out: list[Violation], intent: MeshIntent, svc: Service, path:
             _check_peer(out, intent, svc, peer, (*path, field, p))
 
 
+def _check_suppress(out: list[Violation], suppressions, path: Path) -> None:
+    if not suppressions:
+        return
+    from meshgen.analyze.registry import CODES  # late: the analyzers import this module
+
+    for i, item in enumerate(suppressions):
+        if item.code not in CODES:
+            out.append(Violation((*path, i, "code"), _unknown("analyzer code", item.code, sorted(CODES))))
+
+
 def _check_timeouts(out: list[Violation], timeout, retries, where: Path, per_try_path: Path) -> None:
     if timeout is None or retries is None or retries.per_try_timeout is None or retries.attempts == 0:
         return
@@ -160,6 +172,16 @@ def _check_peer(out: list[Violation], intent: MeshIntent, callee: Service, peer:
                     out.append(
                         Violation((*path, "versions", v), _unknown(f"version of {caller.name}", version, [x.name for x in caller.versions]))
                     )
+    if peer.selector == {} and not peer.namespace_wide:
+        # Cilium read {} as every pod of the namespace, Istio and Linkerd as every intent workload
+        # there: refuse the ambiguity rather than pick one silently (issue 18).
+        out.append(
+            Violation(
+                (*path, "selector"),
+                "an empty selector selects every workload of the namespace, including pods outside the intent; "
+                "name the callers, or say so with namespaceWide: true",
+            )
+        )
     if peer.gateway is not None and intent.gateway(peer.gateway) is None:
         out.append(Violation((*path, "gateway"), _unknown("gateway", peer.gateway, [g.name for g in intent.spec.gateways])))
 
