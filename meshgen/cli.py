@@ -61,8 +61,8 @@ def _fail(exc: MeshgenError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-def _load(paths: list[Path]) -> LoadedIntent:
-    """Load and analyze: analyzer errors refuse the intent (exit 1), warnings are printed."""
+def _analyzed(paths: list[Path]):
+    """Load and analyze: analyzer errors refuse the intent (exit 1); returns the intent and its warnings."""
     from meshgen.analyze import AnalysisError, Severity, analyze
 
     loaded = load(paths)
@@ -70,19 +70,37 @@ def _load(paths: list[Path]) -> LoadedIntent:
     errors = [f for f in analysis.findings if f.severity is Severity.error]
     if errors:
         raise AnalysisError(errors)
-    for finding in analysis.findings:
-        if finding.severity is Severity.warning:
-            _err(finding.text())
+    return loaded, [f for f in analysis.findings if f.severity is Severity.warning]
+
+
+def _load(paths: list[Path]) -> LoadedIntent:
+    """Load and analyze; analyzer warnings go to stderr, one line each."""
+    loaded, warnings = _analyzed(paths)
+    for finding in warnings:
+        _err(finding.text())
     return loaded
 
 
-def _render(loaded: LoadedIntent, paths: list[Path], target: str, allow_loss: bool, report: ReportFormat | None, phase):
-    """Render in memory and enforce --allow-loss; ``report`` None prints findings only on refusal."""
+def _render(
+    loaded: LoadedIntent, paths: list[Path], target: str, allow_loss: bool, report: ReportFormat | None, phase, warnings=()
+):
+    """Render in memory and enforce --allow-loss; ``report`` None prints findings only on refusal.
+
+    With ``--report json``, analyzer ``warnings`` go into the JSON document (key ``analyzers``)."""
     rendering = pipeline.render(loaded.intent, target, pipeline.source_name(paths), phase(f"rendering {target}"))
     findings = rendering.plan.findings
     lost = [f for f in findings if f.loses_intent]
     if report is ReportFormat.json:
-        _err(findings_json(target, findings))
+        if warnings:
+            import json
+
+            from meshgen.analyze.formats import _row
+
+            doc = json.loads(findings_json(target, findings))
+            doc["analyzers"] = [_row(f) for f in warnings]
+            _err(json.dumps(doc, indent=2, sort_keys=True))
+        else:
+            _err(findings_json(target, findings))
     elif report is ReportFormat.text or (lost and not allow_loss):
         _err(findings_text(target, findings if report else lost))
     if lost and not allow_loss:
@@ -105,10 +123,13 @@ def render(
 ) -> None:
     """Render the intent for a platform: a YAML stream on stdout, or files under --output."""
     try:
-        loaded = _load(intent_paths)
+        if report is ReportFormat.json:
+            loaded, warnings = _analyzed(intent_paths)
+        else:
+            loaded, warnings = _load(intent_paths), []
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
-            rendering = _render(loaded, intent_paths, target, allow_loss, report, phase)
+            rendering = _render(loaded, intent_paths, target, allow_loss, report, phase, warnings)
             if output is None:
                 sys.stdout.write(rendering.stream)
                 return
