@@ -24,12 +24,11 @@ from ruamel.yaml.error import MarkedYAMLError
 from meshgen.errors import IntentError, Problem, SourceLocation
 from meshgen.gcpause import gc_paused
 from meshgen.intent.model import MeshIntent
-from meshgen.intent.rules import Violation, check_intent, format_path, lint_intent
+from meshgen.intent.rules import Violation, check_intent, format_path
 
 __all__ = [
     "LoadedIntent",
     "Sources",
-    "lint",
     "load",
     "load_intent",
     "load_intents",
@@ -367,15 +366,10 @@ def validate(data: dict, sources: Sources) -> MeshIntent:
 
 @dataclass(frozen=True)
 class LoadedIntent:
-    """A validated intent and the files it came from (for warnings and headers)."""
+    """A validated intent and the files it came from (for analyzer positions and headers)."""
 
     intent: MeshIntent
     sources: Sources
-
-    def warnings(self) -> list[Problem]:
-        """Lint warnings (:func:`meshgen.intent.rules.lint_intent`), positioned."""
-        violations = lint_intent(self.intent)
-        return self.sources.problems(violations) if violations else []
 
 
 def load(paths: Sequence[Path]) -> LoadedIntent:
@@ -428,11 +422,6 @@ def parse_intent(text: str, path: Path) -> MeshIntent:
     source = SourceFile(Path(path), text, data)
     merged, sources = merge([source])
     return validate(merged, sources)
-
-
-def lint(intent: MeshIntent, text: str, path: Path) -> list[Problem]:
-    """Warnings for a valid intent (see :func:`meshgen.intent.rules.lint_intent`), with positions."""
-    return LoadedIntent(intent, Sources([SourceFile(Path(path), text)])).warnings()
 
 
 # --- the slow, precise path -----------------------------------------------------------------

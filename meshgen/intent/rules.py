@@ -5,8 +5,8 @@ Each rule names every field involved, so a user can fix all problems in one pass
 intent's camelCase keys and list indexes, e.g. ``("spec", "services", 2, "retries")``; the loader
 turns them into ``file:line:col`` positions.
 
-:func:`lint_intent` returns warnings: intent that is valid but probably not what was meant
-(shared identities, UDP ports, shadowed routes).
+Intent that is valid but probably not what was meant (shared identities, UDP ports, shadowed
+routes, retry storms, ...) is reported by the coded analyzers of :mod:`meshgen.analyze`.
 """
 
 from __future__ import annotations
@@ -288,82 +288,3 @@ def _check_control_plane(out: list[Violation], intent: MeshIntent) -> None:
 def _unknown(what: str, name, known: list) -> str:
     listed = ", ".join(str(k) for k in known) or "none defined"
     return f"unknown {what} {name!r}; expected one of: {listed}"
-
-
-# --- warnings -------------------------------------------------------------------------------
-
-
-def lint_intent(intent: MeshIntent) -> list[Violation]:
-    """Valid intent that is probably a mistake: shared identities, UDP ports, dead routes."""
-    out: list[Violation] = []
-    owners: dict[tuple[str | None, str], list[int]] = {}
-    for i, svc in enumerate(intent.spec.services):
-        owners.setdefault((svc.namespace, svc.identity), []).append(i)
-    for (ns, sa), idx in owners.items():
-        if len(idx) > 1:
-            names = ", ".join(intent.spec.services[i].name for i in idx)
-            for i in idx[1:]:
-                out.append(
-                    Violation(
-                        ("spec", "services", i, "serviceAccount"),
-                        f"services {names} share service account {ns}/{sa}: allow-lists cannot tell them apart",
-                    )
-                )
-    for i, svc in enumerate(intent.spec.services):
-        for p, port in enumerate(svc.ports):
-            if port.protocol == "udp":
-                out.append(
-                    Violation(
-                        ("spec", "services", i, "ports", p, "protocol"),
-                        f"UDP port {port.name} is not secured by sidecar meshes (no mTLS, no authorization)",
-                    )
-                )
-        for r, route in enumerate(svc.routes):
-            if route.match is None:
-                for later in range(r + 1, len(svc.routes)):
-                    out.append(
-                        Violation(
-                            ("spec", "services", i, "routes", later),
-                            f"route can never match: routes[{r}] has no match and takes every request first",
-                        )
-                    )
-                break
-            for earlier in range(r):
-                prev = svc.routes[earlier].match
-                if prev is not None and _shadows(prev, route.match):
-                    out.append(
-                        Violation(
-                            ("spec", "services", i, "routes", r),
-                            f"route can never match: routes[{earlier}] matches every request it would",
-                        )
-                    )
-                    break
-    return out
-
-
-def _shadows(earlier, later) -> bool:
-    """Whether every request ``later`` matches is matched by ``earlier`` (conservative)."""
-    if earlier.method is not None and earlier.method != later.method:
-        return False
-    if earlier.grpc is not None and earlier.grpc != later.grpc:
-        return False
-    for name, m in earlier.headers.items():
-        other = later.headers.get(name)
-        if other is None or not _string_covers(m, other):
-            return False
-    for name, m in earlier.query_params.items():
-        other = later.query_params.get(name)
-        if other is None or not _string_covers(m, other):
-            return False
-    if earlier.path is not None:
-        if later.path is None or not _string_covers(earlier.path, later.path):
-            return False
-    return True
-
-
-def _string_covers(a, b) -> bool:
-    if a.operator == "exact":
-        return b.operator == "exact" and a.value == b.value
-    if a.operator == "prefix":
-        return b.operator in ("exact", "prefix") and b.value.startswith(a.value)
-    return a == b
