@@ -96,7 +96,9 @@ def udp_port(graph: CallGraph) -> Iterator[Finding]:
                 )
 
 
-@analyzer("MG206", "uncallable-service", "Under defaultDeny, nobody may call a service and no gateway routes to it.")
+@analyzer(
+    "MG206", "uncallable-service", "Under defaultDeny, nobody may call a service and no gateway routes to it.", Severity.info
+)
 def uncallable_service(graph: CallGraph) -> Iterator[Finding]:
     """A service with no allowFrom and no gateway route refuses every call: fine for a job or load generator."""
     if not graph.intent.spec.mesh.default_deny:
