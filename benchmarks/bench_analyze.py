@@ -73,11 +73,24 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.child)))
         return
-    head = ["services", "edges", "findings", "load s", "graph s", "analyzers s", "positions s", "SARIF s", "analyze s", "analyze s per 1k"]
+    head = [
+        "services",
+        "edges",
+        "findings",
+        "load s",
+        "graph s",
+        "analyzers s",
+        "positions s",
+        "SARIF s",
+        "analyze s",
+        "analyze s per 1k",
+    ]
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---:" for _ in head) + "|")
     for size in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--child", str(size)], check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(size)], check=True, capture_output=True, text=True
+        )
         r = json.loads(out.stdout)
         cells = [r["services"], r["edges"], r["findings"]]
         cells += [f"{r[k]:.2f}" for k in ("load", "graph", "analyzers", "positions", "report", "analyze")]

@@ -289,7 +289,8 @@ def analyze(
     """
     from importlib.metadata import version
 
-    from meshgen.analyze import Severity, analyze as run_analyzers, parse_suppress
+    from meshgen.analyze import Severity, parse_suppress
+    from meshgen.analyze import analyze as run_analyzers
     from meshgen.analyze.formats import text, to_json, to_sarif
 
     try:

@@ -108,8 +108,9 @@ def test_mg102_the_issue_example_64_tries_is_one_warning_with_the_path(tmp_path)
     # The inherited retries are written at spec.defaults.retries: line 5, after "  defaults: {namespace: t, ".
     body = STORM.format(n=3, budget="")
     assert found(tmp_path, body, "MG102") == ["5:28 warning"]
-    assert "one request can become 64 tries at t/db: gateway t/gw -> t/web (x4) -> t/api (x4) -> t/db (x4)" in (
-        messages(tmp_path, body, "MG102")[0]
+    assert (
+        "one request can become 64 tries at t/db: gateway t/gw -> t/web (x4) -> t/api (x4) -> t/db (x4)"
+        in (messages(tmp_path, body, "MG102")[0])
     )
 
 
@@ -119,7 +120,9 @@ def test_mg102_error_above_100_and_quiet_at_or_below_10(tmp_path):
 
 
 def test_mg102_survives_a_call_cycle(tmp_path):
-    body = STORM.format(n=3, budget="").replace("allowFrom: [{gateway: gw}]", "allowFrom: [{gateway: gw}, {service: db}]")
+    body = STORM.format(n=3, budget="").replace(
+        "allowFrom: [{gateway: gw}]", "allowFrom: [{gateway: gw}, {service: db}]"
+    )
     assert found(tmp_path, body, "MG102") == ["5:28 warning"]
 
 
@@ -152,7 +155,9 @@ def test_mg105_retrying_a_post_route(tmp_path):
     body = ONE.format(a="retries: {attempts: 2}", b="routes: [{match: {method: POST}, timeout: 2s}]")
     # routes[0] is the flow item after "      routes: [": column 16.
     assert found(tmp_path, body, "MG105") == ["10:16 warning"]
-    body = ONE.format(a="retries: {attempts: 2, retryOn: [connect-failure]}", b="routes: [{match: {method: POST}, timeout: 2s}]")
+    body = ONE.format(
+        a="retries: {attempts: 2, retryOn: [connect-failure]}", b="routes: [{match: {method: POST}, timeout: 2s}]"
+    )
     assert found(tmp_path, body, "MG105") == []
 
 
@@ -225,7 +230,10 @@ def test_the_three_former_warnings_are_coded(tmp_path):
 
 def test_the_three_former_warnings_quiet_on_a_clean_intent(tmp_path):
     clean = (
-        LINT.replace("serviceAccount: shared\n      ports:\n        - {name: http, port: 8080}\n", "ports:\n        - {name: http, port: 8080}\n")
+        LINT.replace(
+            "serviceAccount: shared\n      ports:\n        - {name: http, port: 8080}\n",
+            "ports:\n        - {name: http, port: 8080}\n",
+        )
         .replace(", protocol: udp", "")
         .replace("        - {name: all-v1, version: v1}\n", "")
         .replace("/beta/admin", "/admin")
@@ -270,7 +278,9 @@ OPS = """\
 
 
 def test_mg301_single_control_plane_replica(tmp_path):
-    assert found(tmp_path, OPS.format(platform="istio", mesh="{controlPlane: {replicas: 1}}"), "MG301") == ["6:35 warning"]
+    assert found(tmp_path, OPS.format(platform="istio", mesh="{controlPlane: {replicas: 1}}"), "MG301") == [
+        "6:35 warning"
+    ]
     assert found(tmp_path, OPS.format(platform="istio", mesh="{controlPlane: {replicas: 2}}"), "MG301") == []
 
 
@@ -322,16 +332,19 @@ def test_mg404_request_settings_on_a_tcp_service(tmp_path):
       timeout: 5s
 """
     assert found(tmp_path, body, "MG404") == ["9:16 warning"]
-    inherited = body.replace("  defaults: {namespace: t}", "  defaults: {namespace: t, timeout: 5s}").replace("      timeout: 5s\n", "")
+    inherited = body.replace("  defaults: {namespace: t}", "  defaults: {namespace: t, timeout: 5s}").replace(
+        "      timeout: 5s\n", ""
+    )
     assert found(tmp_path, inherited, "MG404") == []
 
 
 @pytest.mark.parametrize("code", ["MG101", "MG102", "MG103"])
 def test_the_issue_intent_is_no_longer_silent(tmp_path, code):
     """gateway -> web -> api -> db, each retrying 3 times, inner timeouts longer than outer ones."""
-    body = STORM.format(n=3, budget="").replace(
-        "    - name: api\n", "    - name: api\n      timeout: 4s\n"
-    ).replace("    - name: web\n", "    - name: web\n      timeout: 2s\n").replace(
-        "    - name: db\n", "    - name: db\n      timeout: 8s\n"
+    body = (
+        STORM.format(n=3, budget="")
+        .replace("    - name: api\n", "    - name: api\n      timeout: 4s\n")
+        .replace("    - name: web\n", "    - name: web\n      timeout: 2s\n")
+        .replace("    - name: db\n", "    - name: db\n      timeout: 8s\n")
     )
     assert found(tmp_path, body, code)

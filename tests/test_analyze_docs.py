@@ -13,7 +13,7 @@ from meshgen.loader import load
 from tests.conftest import REPO
 
 DOCS = (REPO / "docs" / "analyzers.md").read_text()
-SECTIONS = dict(re.findall(r"^## (MG\d{3})\n(.*?)(?=^## |\Z)", DOCS, flags=re.S | re.M))
+SECTIONS = dict(re.findall(r"^## (MG\d{3})\n(.*?)(?=^## |\Z)", DOCS, flags=re.DOTALL | re.MULTILINE))
 
 
 def test_readme_lists_every_code():
@@ -32,7 +32,7 @@ def test_docs_have_one_section_per_code():
 
 @pytest.mark.parametrize("code", sorted(ANALYZERS))
 def test_documented_example_triggers_its_code(tmp_path, code):
-    snippet = re.search(r"```yaml\n(spec:\n.*?)```", SECTIONS[code], flags=re.S).group(1)
+    snippet = re.search(r"```yaml\n(spec:\n.*?)```", SECTIONS[code], flags=re.DOTALL).group(1)
     path = tmp_path / "intent.yaml"
     path.write_text("apiVersion: meshgen.dev/v1alpha1\nkind: MeshIntent\nmetadata: {name: docs}\n" + snippet)
     findings = analyze(load([path])).findings

@@ -69,13 +69,20 @@ def test_command_line_suppression_by_code_and_service(tmp_path):
 
 
 def test_intent_suppression_is_reported_with_its_reason(tmp_path):
-    body = BODY.replace("      timeout: 1s\n", "      timeout: 1s\n      suppress: [{code: MG101, reason: exports wait}]\n")
+    body = BODY.replace(
+        "      timeout: 1s\n", "      timeout: 1s\n      suppress: [{code: MG101, reason: exports wait}]\n"
+    )
     result = run("analyze", str(write(tmp_path, body)), "-o", "json")
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
     assert doc["summary"] == {"error": 0, "warning": 0, "info": 1, "suppressed": 1}
     row = doc["suppressed"][0]
-    assert (row["code"], row["reason"], row["suppressedBy"], row["service"]) == ("MG101", "exports wait", "intent", "t/web")
+    assert (row["code"], row["reason"], row["suppressedBy"], row["service"]) == (
+        "MG101",
+        "exports wait",
+        "intent",
+        "t/web",
+    )
     assert (row["line"], row["column"], row["field"]) == (8, 16, "spec.services[0].timeout")
 
 
@@ -87,7 +94,9 @@ def test_unknown_code_in_the_intent_is_invalid(tmp_path):
 
 
 def test_sarif_is_valid_against_the_published_schema(tmp_path):
-    body = BODY.replace("      timeout: 1s\n", "      timeout: 1s\n      suppress: [{code: MG101, reason: exports wait}]\n")
+    body = BODY.replace(
+        "      timeout: 1s\n", "      timeout: 1s\n      suppress: [{code: MG101, reason: exports wait}]\n"
+    )
     result = run("analyze", str(write(tmp_path, BODY + "  mesh: {mtls: permissive}\n")), "-o", "sarif")
     schema = json.loads(SARIF_SCHEMA.read_text())
     validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)

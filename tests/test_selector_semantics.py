@@ -43,7 +43,9 @@ def test_empty_selector_is_refused_with_its_position(tmp_path):
     with pytest.raises(IntentError) as err:
         load_intent(_write(tmp_path, "{selector: {}}"))
     # line 10 "        - {selector: {}}": the value is a mapping, so the key is pointed at, column 12.
-    assert str(err.value.problems[0]).startswith(f"{tmp_path}/intent.yaml:10:12: spec.services[0].allowFrom[0].selector: ")
+    assert str(err.value.problems[0]).startswith(
+        f"{tmp_path}/intent.yaml:10:12: spec.services[0].allowFrom[0].selector: "
+    )
     assert "namespaceWide: true" in str(err.value)
 
 

@@ -10,8 +10,8 @@ them all, applies suppressions (intent fields ``services[].suppress`` and ``spec
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from meshgen.analyze import operations, routing, security, traffic  # noqa: F401 - registers the analyzers
 from meshgen.analyze.graph import build
@@ -155,7 +155,9 @@ def analyze(loaded: LoadedIntent, suppress: Sequence[tuple[str, str | None]] = (
             why = ("intent", wide[finding.code])
         else:
             for code, service in suppress:
-                if code == finding.code and (service is None or (finding.service and "/".join(finding.service) == service)):
+                if code == finding.code and (
+                    service is None or (finding.service and "/".join(finding.service) == service)
+                ):
                     why = ("command line", f"--suppress {code}{'=' + service if service else ''}")
                     break
         located = Located(finding, field, where, why)

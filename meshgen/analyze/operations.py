@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from meshgen.analyze.graph import CallGraph
 from meshgen.analyze.registry import Finding, Severity, analyzer

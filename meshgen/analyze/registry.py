@@ -8,9 +8,9 @@ Codes are never reused: a retired analyzer keeps its number.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable, Iterable
 
 Path = tuple[str | int, ...]
 

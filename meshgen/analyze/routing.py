@@ -6,7 +6,7 @@ API ``HTTPRouteMatch``; subsets follow DestinationRule ``subsets[].labels``.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from meshgen.analyze.graph import CallGraph
 from meshgen.analyze.registry import Finding, Severity, analyzer
@@ -54,10 +54,7 @@ def _shadows(earlier, later) -> bool:
         other = later.query_params.get(name)
         if other is None or not _string_covers(m, other):
             return False
-    if earlier.path is not None:
-        if later.path is None or not _string_covers(earlier.path, later.path):
-            return False
-    return True
+    return earlier.path is None or (later.path is not None and _string_covers(earlier.path, later.path))
 
 
 def _string_covers(a, b) -> bool:
@@ -101,7 +98,9 @@ def version_labels_overlap(graph: CallGraph) -> Iterator[Finding]:
             other = next((w for w in range(len(sets)) if w != v and sets[v] <= sets[w]), None)
             if other is None:
                 continue
-            targeted = any(r.version == version.name or (r.mirror and r.mirror.version == version.name) for r in svc.routes)
+            targeted = any(
+                r.version == version.name or (r.mirror and r.mirror.version == version.name) for r in svc.routes
+            )
             yield Finding(
                 "MG403",
                 Severity.warning,
@@ -113,7 +112,11 @@ def version_labels_overlap(graph: CallGraph) -> Iterator[Finding]:
             )
 
 
-@analyzer("MG404", "l7-settings-on-tcp-service", "Timeouts, retries, budgets, rate limits or JWT on a service with no HTTP port.")
+@analyzer(
+    "MG404",
+    "l7-settings-on-tcp-service",
+    "Timeouts, retries, budgets, rate limits or JWT on a service with no HTTP port.",
+)
 def l7_settings_on_tcp_service(graph: CallGraph) -> Iterator[Finding]:
     """Request-level settings need a port the proxy parses (http, http2, grpc); on TCP, TLS and UDP
     ports they have no effect. Settings inherited from spec.defaults are not reported."""

@@ -7,7 +7,7 @@ mTLS and authorization semantics: Istio PeerAuthentication / AuthorizationPolicy
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from meshgen.analyze.graph import CallGraph
 from meshgen.analyze.registry import Finding, Severity, analyzer
@@ -61,7 +61,9 @@ def permissive_with_default_deny(graph: CallGraph) -> Iterator[Finding]:
         )
 
 
-@analyzer("MG204", "shared-identity", "Several services run as one service account: allow-lists cannot tell them apart.")
+@analyzer(
+    "MG204", "shared-identity", "Several services run as one service account: allow-lists cannot tell them apart."
+)
 def shared_identity(graph: CallGraph) -> Iterator[Finding]:
     """Identity-based authorization (SPIFFE IDs from service accounts) admits all services sharing one."""
     owners: dict[tuple[str | None, str], list[int]] = {}
@@ -97,7 +99,10 @@ def udp_port(graph: CallGraph) -> Iterator[Finding]:
 
 
 @analyzer(
-    "MG206", "uncallable-service", "Under defaultDeny, nobody may call a service and no gateway routes to it.", Severity.info
+    "MG206",
+    "uncallable-service",
+    "Under defaultDeny, nobody may call a service and no gateway routes to it.",
+    Severity.info,
 )
 def uncallable_service(graph: CallGraph) -> Iterator[Finding]:
     """A service with no allowFrom and no gateway route refuses every call: fine for a job or load generator."""

@@ -8,7 +8,7 @@ and https://istio.io/latest/docs/reference/config/networking/destination-rule/#O
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from meshgen.analyze.graph import PRODUCT_CAP, CallGraph, worst_case_ms
 from meshgen.analyze.registry import Finding, Severity, analyzer
@@ -115,7 +115,12 @@ def timeout_chain(graph: CallGraph) -> Iterator[Finding]:
         path = ("spec", "gateways", edge.gateway, "routes", edge.route, "timeout")
         label = f"routes[{edge.route}] timeout {route.timeout}"
         yield _timeout_finding(
-            graph, (int(route.timeout), path, label), case, f"gateway {gw.namespace}/{gw.name} ({label})", edge.callee, None
+            graph,
+            (int(route.timeout), path, label),
+            case,
+            f"gateway {gw.namespace}/{gw.name} ({label})",
+            edge.callee,
+            None,
         )
 
 
@@ -260,7 +265,9 @@ def retry_settings_without_retries(graph: CallGraph) -> Iterator[Finding]:
                 ("spec", "services", i, "retryBudget"),
                 graph.key(i),
             )
-        candidates = [(("spec", "services", i, "retries", "perTryTimeout"), svc.retries, svc.retries is not defaults.retries)]
+        candidates = [
+            (("spec", "services", i, "retries", "perTryTimeout"), svc.retries, svc.retries is not defaults.retries)
+        ]
         candidates += [
             (("spec", "services", i, "routes", r, "retries", "perTryTimeout"), route.retries, True)
             for r, route in enumerate(svc.routes)
@@ -294,7 +301,11 @@ def retries_non_idempotent(graph: CallGraph) -> Iterator[Finding]:
             unsafe = [str(c) for c in retries.retry_on if c not in _SAFE_RETRY_ON]
             if not unsafe:
                 continue
-            path = ("spec", "services", i, "routes", r, "retries") if route.retries is not None else ("spec", "services", i, "routes", r)
+            path = (
+                ("spec", "services", i, "routes", r, "retries")
+                if route.retries is not None
+                else ("spec", "services", i, "routes", r)
+            )
             yield Finding(
                 "MG105",
                 Severity.warning,
