@@ -32,9 +32,10 @@ def measure(size: int) -> dict:
     from meshgen.analyze import analyze, run
     from meshgen.analyze.formats import to_sarif
     from meshgen.analyze.graph import build
+    from meshgen.gcpause import gc_paused
     from meshgen.loader import load
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, gc_paused():  # as the CLI runs it
         path = Path(tmp) / "intent.yaml"
         path.write_text(intent_yaml(size))
         t0 = time.perf_counter()

@@ -17,15 +17,18 @@ import typer
 
 from meshgen import pipeline
 from meshgen.errors import EXIT_INVALID, EXIT_LOSS, IntentLossError, MeshgenError, OutputError
+from meshgen.gcpause import gc_paused
 from meshgen.loader import LoadedIntent, load
 from meshgen.output import write_platform_folder
+from meshgen.platforms.registry import DEFAULT as DEFAULT_PLATFORM
+from meshgen.platforms.registry import names as platform_names
 from meshgen.progress import progress
 from meshgen.report import findings_json, findings_text, matrix_json, matrix_rows
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="Render one declarative intent into service-mesh manifests for Istio, Linkerd and Cilium.",
+    help=f"Render one declarative intent into service-mesh manifests for {', '.join(platform_names())}.",
     pretty_exceptions_enable=False,
 )
 
@@ -44,7 +47,7 @@ IntentArgs = Annotated[
     ),
 ]
 PlatformOpt = Annotated[
-    Optional[str], typer.Option("--platform", "-p", help="Target platform; default: the intent's spec.platform.")
+    Optional[str], typer.Option("--platform", "-p", help=f"Target platform ({', '.join(platform_names())}); default: the intent's spec.platform.")
 ]
 AllowLossOpt = Annotated[
     bool, typer.Option("--allow-loss", help="Proceed even when the platform cannot express part of the intent.")
@@ -65,8 +68,9 @@ def _analyzed(paths: list[Path]):
     """Load and analyze: analyzer errors refuse the intent (exit 1); returns the intent and its warnings."""
     from meshgen.analyze import AnalysisError, Severity, analyze
 
-    loaded = load(paths)
-    analysis = analyze(loaded)
+    with gc_paused():  # see meshgen.gcpause: a process-wide setting, so the CLI's to make
+        loaded = load(paths)
+        analysis = analyze(loaded)
     errors = [f for f in analysis.findings if f.severity is Severity.error]
     if errors:
         raise AnalysisError(errors)
@@ -87,7 +91,8 @@ def _render(
     """Render in memory and enforce --allow-loss; ``report`` None prints findings only on refusal.
 
     With ``--report json``, analyzer ``warnings`` go into the JSON document (key ``analyzers``)."""
-    rendering = pipeline.render(loaded.intent, target, pipeline.source_name(paths), phase(f"rendering {target}"))
+    with gc_paused():
+        rendering = pipeline.render(loaded.intent, target, pipeline.source_name(paths), phase(f"rendering {target}"))
     findings = rendering.plan.findings
     lost = [f for f in findings if f.loses_intent]
     if report is ReportFormat.json:
@@ -203,7 +208,8 @@ def validate(
         from meshgen.validate import CRDCatalog, validate_objects
 
         target = platform or loaded.intent.spec.platform
-        rendering = pipeline.render(loaded.intent, target, name)
+        with gc_paused():
+            rendering = pipeline.render(loaded.intent, target, name)
         catalog = CRDCatalog.from_directory(crds, experimental=experimental)
         violations = validate_objects(rendering.objects(), catalog)
         if violations:
@@ -219,7 +225,7 @@ def validate(
 @app.command()
 def diff(
     intent_paths: IntentArgs,
-    source: Annotated[str, typer.Option("--from", help="The platform you are on.", show_default=False)],
+    source: Annotated[str, typer.Option("--from", help=f"The platform you are on ({', '.join(platform_names())}).", show_default=False)],
     target: Annotated[str, typer.Option("--to", help="The platform you consider.", show_default=False)],
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
     changes_only: Annotated[
@@ -235,7 +241,8 @@ def diff(
 
     try:
         loaded = _load(intent_paths)
-        result = compare_plans(pipeline.plan(loaded.intent, source), pipeline.plan(loaded.intent, target))
+        with gc_paused():
+            result = compare_plans(pipeline.plan(loaded.intent, source), pipeline.plan(loaded.intent, target))
     except MeshgenError as exc:
         raise _fail(exc) from None
     if json_output:
@@ -298,7 +305,8 @@ def analyze(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--suppress") from None
     try:
-        analysis = run_analyzers(load(intent_paths), wanted)
+        with gc_paused():
+            analysis = run_analyzers(load(intent_paths), wanted)
     except MeshgenError as exc:
         raise _fail(exc) from None
     if output is AnalyzeFormat.json:
@@ -322,7 +330,7 @@ def schema() -> None:
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="The new repository's folder (missing or empty).")],
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Target platform of the starter intent.")] = "istio",
+    platform: Annotated[str, typer.Option("--platform", "-p", help=f"Target platform of the starter intent ({', '.join(platform_names())}).")] = DEFAULT_PLATFORM,
     name: Annotated[
         Optional[str], typer.Option("--name", help="Application name (metadata.name); default: the folder's name.")
     ] = None,
@@ -351,19 +359,19 @@ def platforms(
     from rich.console import Console
     from rich.table import Table
 
-    from meshgen.capabilities import PLATFORM_NAMES
-    from meshgen.platforms import PLATFORMS
+    from meshgen.platforms.registry import all_platforms
 
     console = Console(width=200)
-    for name, plat in sorted(PLATFORMS.items()):
-        console.print(f"[bold]{name}[/bold]: {plat.description}")
+    registered = all_platforms()
+    for name, plat in registered.items():
+        console.print(f"[bold]{name}[/bold]: {plat.description} (control plane in {plat.control_plane_namespace})")
     table = Table(title="Capability matrix (native / approximated / not-expressible)", show_lines=False)
     table.add_column("feature")
     table.add_column("intent")
-    for name in PLATFORM_NAMES:
+    for name in registered:
         table.add_column(name)
     for row in matrix_rows():
-        table.add_row(row["feature"], row["intent"], *(row[p] for p in PLATFORM_NAMES))
+        table.add_row(row["feature"], row["intent"], *(row[p] for p in registered))
     console.print(table)
 
 
