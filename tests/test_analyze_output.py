@@ -171,3 +171,19 @@ def test_fast_positions_equal_the_round_trip_positions(example):
     for path in wanted:
         for at_key in (False, True):
             assert _event_locate(found, path, example, at_key=at_key) == locate(doc, path, example, at_key=at_key), path
+
+
+@pytest.mark.parametrize(
+    ("mesh", "where"),
+    [
+        ("{mtls: permissive, defaultDeny: false}", "14:16: MG201"),  # after "  mesh: {mtls: "
+        ("{defaultDeny: false}", "14:23: MG202"),  # after "  mesh: {defaultDeny: "
+        ("{mtls: permissive}", "14:16: MG203"),
+    ],
+)
+def test_render_names_weakening_settings_with_a_code(tmp_path, mesh, where):
+    """Issue 18: mtls: permissive and defaultDeny: false used to render silently. Line 14: after HEAD and BODY."""
+    body = BODY.replace("timeout: 3s", "timeout: 800ms") + f"  mesh: {mesh}\n"
+    result = run("render", str(write(tmp_path, body)))
+    assert result.exit_code == 0, result.stderr
+    assert f"{tmp_path / 'intent.yaml'}:{where} warning: " in result.stderr
