@@ -65,6 +65,7 @@ class CallGraph:
     order: list[int] = field(default_factory=list)
     back_edges: set[tuple[int, int]] = field(default_factory=set)
     factor: list[int] = field(default_factory=list)
+    cache: dict = field(default_factory=dict)  # results several analyzers share, by name
 
     @property
     def services(self) -> list[Service]:

@@ -137,7 +137,14 @@ def _timeout_finding(graph, tightest, case, caller_text, callee, key) -> Finding
 
 def _amplification(graph: CallGraph) -> tuple[list[int], list[int], list[int]]:
     """Per service: the worst product of tries reaching it (including its own), the predecessor on
-    that path (-1 at an entry), and the worst product from it downwards (including its own)."""
+    that path (-1 at an entry), and the worst product from it downwards (including its own).
+    Computed once per graph (MG102 and MG103 share it)."""
+    if "amplification" not in graph.cache:
+        graph.cache["amplification"] = _amplification_of(graph)
+    return graph.cache["amplification"]
+
+
+def _amplification_of(graph: CallGraph) -> tuple[list[int], list[int], list[int]]:
     n = len(graph.services)
     to = [0] * n
     pred = [-1] * n
