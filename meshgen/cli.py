@@ -50,7 +50,17 @@ PlatformOpt = Annotated[
     Optional[str], typer.Option("--platform", "-p", help=f"Target platform ({', '.join(platform_names())}); default: the intent's spec.platform.")
 ]
 AllowLossOpt = Annotated[
-    bool, typer.Option("--allow-loss", help="Proceed even when the platform cannot express part of the intent.")
+    bool,
+    typer.Option("--allow-loss", help="Accept every loss: proceed even when the platform cannot express part of the intent."),
+]
+AcceptLossOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--accept-loss",
+        metavar="FEATURE[=SERVICE]",
+        help="Accept this loss (repeatable), e.g. retry-budget or retry-budget=shop/api; others still refuse.",
+        show_default=False,
+    ),
 ]
 
 
@@ -86,32 +96,47 @@ def _load(paths: list[Path]) -> LoadedIntent:
 
 
 def _render(
-    loaded: LoadedIntent, paths: list[Path], target: str, allow_loss: bool, report: ReportFormat | None, phase, warnings=()
+    loaded: LoadedIntent,
+    paths: list[Path],
+    target: str,
+    allow_loss: bool,
+    accept: list[str] | None,
+    report: ReportFormat | None,
+    phase=None,
+    warnings=(),
 ):
-    """Render in memory and enforce --allow-loss; ``report`` None prints findings only on refusal.
+    """Render in memory and apply the loss gate (:mod:`meshgen.losses`).
 
-    With ``--report json``, analyzer ``warnings`` go into the JSON document (key ``analyzers``)."""
+    ``report`` None prints findings only on refusal. Raises IntentLossError for refused losses.
+    With ``--report json``, analyzer ``warnings`` go into the JSON document (key ``analyzers``).
+    """
+    from meshgen.losses import judge, parse_accepts
+
+    acceptances = parse_accepts(accept or [])
     with gc_paused():
-        rendering = pipeline.render(loaded.intent, target, pipeline.source_name(paths), phase(f"rendering {target}"))
+        on_object = phase(f"rendering {target}") if phase is not None else None
+        rendering = pipeline.render(loaded.intent, target, pipeline.source_name(paths), on_object)
     findings = rendering.plan.findings
-    lost = [f for f in findings if f.loses_intent]
+    verdict = judge(findings, loaded.intent, target, acceptances, allow_all=allow_loss)
     if report is ReportFormat.json:
         if warnings:
             import json
 
             from meshgen.analyze.formats import _row
 
-            doc = json.loads(findings_json(target, findings))
+            doc = json.loads(findings_json(target, findings, verdict.accepted))
             doc["analyzers"] = [_row(f) for f in warnings]
             _err(json.dumps(doc, indent=2, sort_keys=True))
         else:
-            _err(findings_json(target, findings))
-    elif report is ReportFormat.text or (lost and not allow_loss):
-        _err(findings_text(target, findings if report else lost))
-    if lost and not allow_loss:
+            _err(findings_json(target, findings, verdict.accepted))
+    elif report is ReportFormat.text or verdict.refused:
+        _err(findings_text(target, findings if report else verdict.refused, verdict.accepted))
+    if verdict.refused:
+        count = len(verdict.refused)
         raise IntentLossError(
-            f"{target} cannot express {len(lost)} part{'s' if len(lost) != 1 else ''} of the intent "
-            "(LOST above); nothing was written. Pass --allow-loss to render without them."
+            f"{target} cannot express {count} part{'s' if count != 1 else ''} of the intent (LOST above); nothing "
+            "was written. Accept named losses with --accept-loss FEATURE[=SERVICE] or spec.acceptedLosses, or all "
+            "with --allow-loss."
         )
     return rendering
 
@@ -124,6 +149,7 @@ def render(
         Optional[Path], typer.Option("--output", "-o", help="Write one file per object under DIR/<platform>/.")
     ] = None,
     allow_loss: AllowLossOpt = False,
+    accept_loss: AcceptLossOpt = None,
     report: Annotated[ReportFormat, typer.Option("--report", help="Findings format on stderr.")] = ReportFormat.text,
 ) -> None:
     """Render the intent for a platform: a YAML stream on stdout, or files under --output."""
@@ -134,7 +160,7 @@ def render(
             loaded, warnings = _load(intent_paths), []
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
-            rendering = _render(loaded, intent_paths, target, allow_loss, report, phase, warnings)
+            rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, report, phase, warnings)
             if output is None:
                 sys.stdout.write(rendering.stream)
                 return
@@ -161,6 +187,7 @@ def check(
     ],
     platform: PlatformOpt = None,
     allow_loss: AllowLossOpt = False,
+    accept_loss: AcceptLossOpt = None,
 ) -> None:
     """Exit 1 with a unified diff when DIR/<platform> is not exactly what render would write.
 
@@ -174,7 +201,7 @@ def check(
         loaded = _load(intent_paths)
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
-            rendering = _render(loaded, intent_paths, target, allow_loss, None, phase)
+            rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, None, phase)
         result = check_folder(output / target, rendering.files)
         if result.ok:
             _err(result.summary())
@@ -197,19 +224,21 @@ def validate(
     experimental: Annotated[
         bool, typer.Option("--experimental", help="Use the Gateway API experimental channel CRDs found in --crds.")
     ] = False,
+    allow_loss: AllowLossOpt = False,
+    accept_loss: AcceptLossOpt = None,
 ) -> None:
-    """Check the intent; with --crds, also check every rendered object as the API server would."""
+    """Check the intent and the loss gate for the platform (exit 3 as render would); with --crds, also
+    check every rendered object as the API server would."""
     try:
         loaded = _load(intent_paths)
         name = pipeline.source_name(intent_paths)
+        target = platform or loaded.intent.spec.platform
+        rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, None)
         if crds is None:
-            _err(f"{name}: intent is valid")
+            _err(f"{name}: intent is valid and renders on {target}")
             return
         from meshgen.validate import CRDCatalog, validate_objects
 
-        target = platform or loaded.intent.spec.platform
-        with gc_paused():
-            rendering = pipeline.render(loaded.intent, target, name)
         catalog = CRDCatalog.from_directory(crds, experimental=experimental)
         violations = validate_objects(rendering.objects(), catalog)
         if violations:

@@ -71,6 +71,12 @@ class UnknownPlatformError(MeshgenError):
     exit_code = EXIT_USAGE
 
 
+class UsageError(MeshgenError):
+    """The command line asks for something meshgen must not do (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
 class OutputError(MeshgenError):
     """Rendered output failed validation, or the output directory cannot be written safely."""
 

@@ -3,32 +3,47 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from meshgen.capabilities import FEATURE_INTENT, Finding, Support
 
 _LABEL = {Support.NATIVE: "native", Support.APPROXIMATED: "approximated", Support.NOT_EXPRESSIBLE: "LOST"}
 
 
-def findings_text(platform: str, findings: Iterable[Finding]) -> str:
-    """One line per finding: ``LOST  bookinfo/reviews  retry-budget: what happens``."""
+def findings_text(platform: str, findings: Iterable[Finding], accepted: Mapping[Finding, str] | None = None) -> str:
+    """One line per finding: ``LOST  bookinfo/reviews  retry-budget: what happens``.
+
+    A loss in ``accepted`` (finding -> reason, see :mod:`meshgen.losses`) is labelled ``accepted``
+    and followed by its reason.
+    """
     rows = list(findings)
     if not rows:
         return ""
+    accepted = accepted or {}
     lines = [f"{platform}: {len(rows)} place{'s' if len(rows) != 1 else ''} where the intent is approximated or lost:"]
     for f in rows:
-        lines.append(f"  {_LABEL[f.support]:<12} {f.subject:<28} {f.feature.value}: {f.detail}")
+        label = "accepted" if f in accepted else _LABEL[f.support]
+        why = f" [{accepted[f]}]" if f in accepted else ""
+        lines.append(f"  {label:<12} {f.subject:<28} {f.feature.value}: {f.detail}{why}")
     return "\n".join(lines) + "\n"
 
 
-def findings_json(platform: str, findings: Iterable[Finding]) -> str:
-    """The findings as a JSON document: ``{"platform": ..., "findings": [...], "lost": n}``."""
-    rows = [
-        {"subject": f.subject, "feature": f.feature.value, "support": f.support.value, "detail": f.detail}
-        for f in findings
-    ]
-    lost = sum(1 for r in rows if r["support"] == Support.NOT_EXPRESSIBLE.value)
-    return json.dumps({"platform": platform, "lost": lost, "findings": rows}, indent=2, sort_keys=True) + "\n"
+def findings_json(platform: str, findings: Iterable[Finding], accepted: Mapping[Finding, str] | None = None) -> str:
+    """The findings as a JSON document: ``{"platform": ..., "findings": [...], "lost": n, "accepted": n}``.
+
+    ``lost`` counts the losses nobody accepted; an accepted finding carries ``"accepted": reason``.
+    """
+    accepted = accepted or {}
+    findings = list(findings)
+    rows = []
+    for f in findings:
+        row = {"subject": f.subject, "feature": f.feature.value, "support": f.support.value, "detail": f.detail}
+        if f in accepted:
+            row["accepted"] = accepted[f]
+        rows.append(row)
+    lost = sum(1 for f in findings if f.loses_intent and f not in accepted)
+    doc = {"platform": platform, "lost": lost, "accepted": len(accepted), "findings": rows}
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
 def matrix_rows() -> list[dict[str, str]]:

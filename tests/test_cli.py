@@ -44,9 +44,9 @@ def test_invalid_intent_exits_1_with_position_and_no_stdout(tmp_path):
 
 
 def test_unknown_platform_exits_2(tmp_path):
-    result = run("render", BOOKINFO, "--platform", "consul")
+    result = run("render", BOOKINFO, "--platform", "kuma")
     assert result.exit_code == 2
-    assert "unknown platform 'consul'; known:" in result.stderr
+    assert "unknown platform 'kuma'; known:" in result.stderr
     assert result.stdout == ""
 
 

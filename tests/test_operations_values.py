@@ -29,7 +29,7 @@ def plan_operations(name, intent):
 FIXTURES = Path(__file__).parent / "fixtures"
 CHARTS = SHARED / "charts"
 SCHEMA_CHARTS = {"cilium": "cilium", "istio-csr": "istio-csr", "trust-manager": "trust-manager"}
-KEY_CHARTS = {"istiod": "istiod-keys.txt", "linkerd-control-plane": "linkerd-control-plane-keys.txt"}
+KEY_CHARTS = {"istiod": "istiod-keys.txt", "linkerd-control-plane": "linkerd-control-plane-keys.txt", "consul": "consul-keys.txt"}
 
 
 def _intents():
@@ -114,7 +114,7 @@ def _resolve(root: dict, ref: str) -> dict:
     return node
 
 
-@pytest.mark.parametrize("platform", ["istio", "linkerd", "cilium"])
+@pytest.mark.parametrize("platform", ["istio", "linkerd", "cilium", "consul"])
 @pytest.mark.parametrize("intent", INTENTS)
 def test_values_files_use_documented_keys(platform, intent):
     files = _values(platform, intent)

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic.alias_generators import to_camel
 
+from meshgen.capabilities import Feature
 from meshgen.intent.types import Duration, HeaderName, Hostname, Labels, Name
 
 API_VERSION = "meshgen.dev/v1alpha1"
@@ -443,6 +444,11 @@ class Suppression(IntentModel):
     reason: str = Field(min_length=1, description="Why the finding is accepted; printed with -o json.")
 
 
+#: What a service may accept to be widened to where a platform cannot enforce its restriction
+#: (``services[].widenAccess``). Without it, meshgen refuses the caller instead (fails closed).
+Widening = Literal["shared-identity", "l4", "without-jwt"]
+
+
 class Service(IntentModel):
     """A service of the application and everything the mesh should do for calls to it."""
 
@@ -475,6 +481,15 @@ class Service(IntentModel):
     suppress: list[Suppression] = Field(
         default_factory=list,
         description="Findings of meshgen analyze accepted for this service, each with a reason. Default: none.",
+    )
+    widen_access: list[Widening] = Field(
+        default_factory=list,
+        description=(
+            "Where a platform cannot enforce one of this service's access restrictions, admit more instead of "
+            "refusing: shared-identity (callers scoped by versions or labels are admitted as their whole service "
+            "account), l4 (callers restricted by methods, paths or gRPC methods are admitted on the whole port), "
+            "without-jwt (requestAuthentication is not checked). Default: none, so what cannot be enforced is refused."
+        ),
     )
 
     @model_validator(mode="after")
@@ -590,7 +605,7 @@ class Gateway(IntentModel):
     name: Name = Field(description="Gateway name (the Gateway API Gateway).")
     namespace: Name | None = Field(None, description="Namespace. Default: defaults.namespace.")
     class_name: str | None = Field(
-        None, description="GatewayClass. Default: the platform's own (istio, cilium); Linkerd has none."
+        None, description="GatewayClass. Default: the platform's own (istio, cilium; nginx without a mesh); Linkerd has none."
     )
     service_account: Name | None = Field(
         None, description="Identity of the gateway's pods. Default: what the platform deploys (<name>-istio on Istio)."
@@ -770,6 +785,27 @@ def _platform_enum(schema: dict[str, Any]) -> None:
     schema["default"] = DEFAULT
 
 
+class AcceptedLoss(IntentModel):
+    """A loss the team accepts on a platform that cannot express part of the intent (``acceptedLosses``).
+
+    ``meshgen render`` still prints it (as ``accepted``), but does not refuse (exit 3) because of it.
+    A security restriction is never widened by accepting its loss: see ``services[].widenAccess``.
+    """
+
+    feature: Literal[tuple(f.value for f in Feature)] = Field(  # type: ignore[valid-type]
+        description="The capability feature, as `meshgen platforms` and the findings name it, e.g. retry-budget."
+    )
+    service: str | None = Field(
+        None,
+        pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Only for this service (name or namespace/name), or mesh, or gateway <ns>/<name>. Default: everywhere.",
+    )
+    platform: Annotated[str, AfterValidator(_registered_platform)] | None = Field(
+        None, description="Only on this platform. Default: every platform."
+    )
+    reason: str = Field(min_length=1, description="Why the loss is acceptable (shown with the finding).")
+
+
 class Spec(IntentModel):
     """The body of an intent."""
 
@@ -790,6 +826,10 @@ class Spec(IntentModel):
             "Findings of meshgen analyze accepted everywhere in the intent (mesh-wide ones such as MG301), "
             "each with a reason. Default: none."
         ),
+    )
+    accepted_losses: list[AcceptedLoss] = Field(
+        default_factory=list,
+        description="Losses accepted with a reason: rendered without refusing (the --accept-loss option does the same).",
     )
 
 

@@ -21,8 +21,11 @@ from meshgen.platforms.base import Platform
 #: are known without importing any platform (``--help`` stays fast).
 PACKAGES: tuple[str, ...] = (
     "istio",
+    "istio_ambient",
     "linkerd",
     "cilium",
+    "consul",
+    "kubernetes",
 )
 
 #: The target of an intent whose spec.platform is not set, and of ``meshgen init``.

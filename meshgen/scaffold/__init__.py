@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from meshgen.capabilities import Feature, Support
-from meshgen.errors import EXIT_USAGE, MeshgenError, OutputError
+from meshgen.errors import OutputError, UsageError
 from meshgen.platforms import get_platform
 from meshgen.platforms.registry import DEFAULT
 from meshgen.schema import schema_json
@@ -21,12 +21,6 @@ from meshgen.schema import schema_json
 TEMPLATE = Path(__file__).resolve().parent / "template"
 #: Where the starter keeps the intent schema (the intent's $schema line names it).
 SCHEMA_PATH = "schema/meshintent.schema.json"
-
-
-class UsageError(MeshgenError):
-    """``meshgen init`` was pointed at something it must not write into."""
-
-    exit_code = EXIT_USAGE
 
 
 def dns_name(text: str) -> str:
@@ -46,7 +40,8 @@ def init_project(
 
     Args:
         target: the new repository's folder.
-        platform: a registered platform; its gateway support decides whether the starter has one.
+        platform: a registered platform; its gateway support decides whether the starter has one, and a
+            platform without mTLS (no mesh) gets a starter limited to what NetworkPolicy expresses.
         name: the application's name (``metadata.name``). Default: ``target``'s name as a DNS label.
         namespace: the services' namespace. Default: ``name``.
         output: output directory for rendered manifests, relative to ``target``.
@@ -69,6 +64,8 @@ def init_project(
         raise UsageError(f"cannot derive an application name from {target.resolve().name!r}; pass --name")
     space = dns_name(namespace) if namespace else app
     gateway = chosen.capabilities[Feature.GATEWAY_HTTP].support is not Support.NOT_EXPRESSIBLE
+    # Without mTLS there is no proxy either (the no-mesh baseline): the starter keeps to what L4 expresses.
+    mesh = chosen.capabilities[Feature.MTLS_STRICT].support is not Support.NOT_EXPRESSIBLE
 
     from cookiecutter.generate import generate_context, generate_files
     from cookiecutter.prompt import prompt_for_config
@@ -81,6 +78,7 @@ def init_project(
             "namespace": space,
             "platform": platform,
             "gateway": "yes" if gateway else "no",
+            "mesh": "yes" if mesh else "no",
             "output": output,
             "meshgen_version": _version(),
         },
