@@ -150,6 +150,12 @@ def intent_data(n: int, seed: int = 7) -> dict[str, Any]:
             "services": services,
             "gateways": [gateway],
             "egress": [{"host": "api.stripe.com"}, {"host": "*.googleapis.com"}],
+            # Random timeouts and retries on every layer make timeout-chain and retry-amplification
+            # errors by construction; the intent exists to measure speed, so it accepts them.
+            "suppress": [
+                {"code": "MG101", "reason": "synthetic benchmark intent: random per-service timeouts"},
+                {"code": "MG102", "reason": "synthetic benchmark intent: default retries on every layer"},
+            ],
         },
     }
 

@@ -74,11 +74,24 @@ def _fail(exc: MeshgenError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-def _load(paths: list[Path]) -> LoadedIntent:
+def _analyzed(paths: list[Path]):
+    """Load and analyze: analyzer errors refuse the intent (exit 1); returns the intent and its warnings."""
+    from meshgen.analyze import AnalysisError, Severity, analyze
+
     with gc_paused():  # see meshgen.gcpause: a process-wide setting, so the CLI's to make
         loaded = load(paths)
-    for problem in loaded.warnings():
-        _err(f"warning: {problem}")
+        analysis = analyze(loaded)
+    errors = [f for f in analysis.findings if f.severity is Severity.error]
+    if errors:
+        raise AnalysisError(errors)
+    return loaded, [f for f in analysis.findings if f.severity is Severity.warning]
+
+
+def _load(paths: list[Path]) -> LoadedIntent:
+    """Load and analyze; analyzer warnings go to stderr, one line each."""
+    loaded, warnings = _analyzed(paths)
+    for finding in warnings:
+        _err(finding.text())
     return loaded
 
 
@@ -90,10 +103,12 @@ def _render(
     accept: list[str] | None,
     report: ReportFormat | None,
     phase=None,
+    warnings=(),
 ):
     """Render in memory and apply the loss gate (:mod:`meshgen.losses`).
 
     ``report`` None prints findings only on refusal. Raises IntentLossError for refused losses.
+    With ``--report json``, analyzer ``warnings`` go into the JSON document (key ``analyzers``).
     """
     from meshgen.losses import judge, parse_accepts
 
@@ -104,7 +119,16 @@ def _render(
     findings = rendering.plan.findings
     verdict = judge(findings, loaded.intent, target, acceptances, allow_all=allow_loss)
     if report is ReportFormat.json:
-        _err(findings_json(target, findings, verdict.accepted))
+        if warnings:
+            import json
+
+            from meshgen.analyze.formats import _row
+
+            doc = json.loads(findings_json(target, findings, verdict.accepted))
+            doc["analyzers"] = [_row(f) for f in warnings]
+            _err(json.dumps(doc, indent=2, sort_keys=True))
+        else:
+            _err(findings_json(target, findings, verdict.accepted))
     elif report is ReportFormat.text or verdict.refused:
         _err(findings_text(target, findings if report else verdict.refused, verdict.accepted))
     if verdict.refused:
@@ -130,10 +154,13 @@ def render(
 ) -> None:
     """Render the intent for a platform: a YAML stream on stdout, or files under --output."""
     try:
-        loaded = _load(intent_paths)
+        if report is ReportFormat.json:
+            loaded, warnings = _analyzed(intent_paths)
+        else:
+            loaded, warnings = _load(intent_paths), []
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
-            rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, report, phase)
+            rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, report, phase, warnings)
             if output is None:
                 sys.stdout.write(rendering.stream)
                 return
@@ -255,6 +282,70 @@ def diff(
     console = Console(width=max(Console().width, 160) if sys.stdout.isatty() else 200)
     for renderable in diff_tables(result, show_unchanged=not changes_only):
         console.print(renderable)
+
+
+class AnalyzeFormat(str, Enum):
+    """Output format of ``meshgen analyze``."""
+
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class Threshold(str, Enum):
+    """The least severity that makes ``meshgen analyze`` exit 1."""
+
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+@app.command()
+def analyze(
+    intent_paths: IntentArgs,
+    output: Annotated[
+        AnalyzeFormat, typer.Option("--output", "-o", help="Output format on stdout: text, json or sarif (SARIF 2.1.0).")
+    ] = AnalyzeFormat.text,
+    failure_threshold: Annotated[
+        Threshold, typer.Option("--failure-threshold", help="Exit 1 when a finding is at least this severe.")
+    ] = Threshold.error,
+    suppress: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--suppress",
+            help="Ignore a code (MG103), or a code for one service (MG103=namespace/name); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Check the intent's whole call graph (timeouts, retries, authorization, routing, operations).
+
+    Prints one line per finding, ``file:line:col: CODE severity: message``, and a summary line; codes
+    are explained in docs/analyzers.md. Exit 1 when a finding reaches --failure-threshold.
+    """
+    from importlib.metadata import version
+
+    from meshgen.analyze import Severity, parse_suppress
+    from meshgen.analyze import analyze as run_analyzers
+    from meshgen.analyze.formats import text, to_json, to_sarif
+
+    try:
+        wanted = parse_suppress(suppress or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--suppress") from None
+    try:
+        with gc_paused():
+            analysis = run_analyzers(load(intent_paths), wanted)
+    except MeshgenError as exc:
+        raise _fail(exc) from None
+    if output is AnalyzeFormat.json:
+        sys.stdout.write(to_json(analysis))
+    elif output is AnalyzeFormat.sarif:
+        sys.stdout.write(to_sarif(analysis, version("meshgen")))
+    else:
+        sys.stdout.write(text(analysis))
+    if analysis.at_least(Severity(failure_threshold.value)):
+        raise typer.Exit(EXIT_INVALID)
 
 
 @app.command()

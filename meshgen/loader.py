@@ -24,12 +24,11 @@ from ruamel.yaml.error import MarkedYAMLError
 from meshgen.errors import IntentError, Problem, SourceLocation
 from meshgen.intent.model import MeshIntent
 from meshgen.intent.resolve import resolve
-from meshgen.intent.rules import Violation, check_intent, format_path, lint_intent
+from meshgen.intent.rules import Violation, check_intent, format_path
 
 __all__ = [
     "LoadedIntent",
     "Sources",
-    "lint",
     "load",
     "load_intent",
     "load_intents",
@@ -220,6 +219,21 @@ class Sources:
             self._docs[index] = _round_trip(source.text)
         return locate(self._docs[index], local, source.path, at_key=at_key)
 
+    def locate_many(self, paths: Sequence[tuple]) -> list[tuple[str, SourceLocation]]:
+        """``(field path in its file, position)`` of each merged-intent path, as :meth:`locate` would give.
+
+        For many paths at once (analyzer findings): each file that holds one is read once with
+        libyaml's event parser (:func:`positions`), about ten times faster than the round-trip parse.
+        """
+        origins = [self.origin(p) for p in paths]
+        wanted: dict[int, set[tuple]] = {}
+        for index, local in origins:
+            wanted.setdefault(index, set()).add(local)
+        found = {index: positions(self.files[index].text, locals_) for index, locals_ in wanted.items()}
+        return [
+            (format_path(local), _event_locate(found[index], local, self.files[index].path)) for index, local in origins
+        ]
+
     def problems(self, violations: Sequence[Violation]) -> list[Problem]:
         """Violations of the merged intent as positioned problems (``related`` places named too).
 
@@ -350,15 +364,10 @@ def validate(data: dict, sources: Sources) -> MeshIntent:
 
 @dataclass(frozen=True)
 class LoadedIntent:
-    """A validated intent and the files it came from (for warnings and headers)."""
+    """A validated intent and the files it came from (for analyzer positions and headers)."""
 
     intent: MeshIntent
     sources: Sources
-
-    def warnings(self) -> list[Problem]:
-        """Lint warnings (:func:`meshgen.intent.rules.lint_intent`), positioned."""
-        violations = lint_intent(self.intent)
-        return self.sources.problems(violations) if violations else []
 
 
 def load(paths: Sequence[Path]) -> LoadedIntent:
@@ -413,11 +422,6 @@ def parse_intent(text: str, path: Path) -> MeshIntent:
     return validate(merged, sources)
 
 
-def lint(intent: MeshIntent, text: str, path: Path) -> list[Problem]:
-    """Warnings for a valid intent (see :func:`meshgen.intent.rules.lint_intent`), with positions."""
-    return LoadedIntent(intent, Sources([SourceFile(Path(path), text)])).warnings()
-
-
 # --- the slow, precise path -----------------------------------------------------------------
 
 
@@ -463,6 +467,92 @@ def locate(doc: Any, parts: tuple, file: Path, *, at_key: bool = False) -> Sourc
             node = node[part]
         else:
             break
+    return SourceLocation(file, line + 1, col + 1)
+
+
+def positions(text: str, paths: set[tuple]) -> dict[tuple, tuple]:
+    """Positions of every prefix of ``paths`` in YAML ``text``, from libyaml's events (no node tree).
+
+    Returns:
+        prefix path -> ``(key mark or None, node mark, is scalar)``, marks as 0-based
+        ``(line, column)``; the root ``()`` maps to the document's first node. Paths that do not
+        exist in ``text`` are simply absent, as are their descendants.
+    """
+    prefixes = {p[:i] for p in paths for i in range(len(p) + 1)}
+    out: dict[tuple, tuple] = {}
+    # One frame per open collection: [path, is_mapping, next index or pending key, key mark].
+    stack: list[list] = []
+    skip = 0  # depth inside a subtree no wanted path enters
+    skipping_key = False  # that subtree is a complex mapping key: its value follows
+    for event in yaml.parse(text, Loader=_FastLoader):
+        kind = type(event)
+        if skip:
+            if kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
+                skip += 1
+            elif kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
+                skip -= 1
+                if not skip and not skipping_key:
+                    _advance(stack)
+                skipping_key = False
+            continue
+        if kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
+            stack.pop()
+            _advance(stack)
+            continue
+        if kind not in (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.AliasEvent):
+            continue
+        mark = (event.start_mark.line, event.start_mark.column)
+        if not stack:
+            path, key_mark = (), None
+        else:
+            frame = stack[-1]
+            if frame[1] and frame[2] is _NO_KEY:  # a mapping's key
+                if kind is yaml.ScalarEvent:
+                    frame[2], frame[3] = event.value, mark
+                else:  # a complex key: never on a wanted path
+                    frame[2], frame[3] = _NO_PATH, mark
+                    if kind is not yaml.AliasEvent:
+                        skip, skipping_key = 1, True
+                continue
+            path, key_mark = (*frame[0], frame[2]), frame[3]
+        collection = kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+        if path in prefixes:
+            out[path] = (key_mark, mark, not collection)
+            if collection:
+                stack.append([path, kind is yaml.MappingStartEvent, _NO_KEY if kind is yaml.MappingStartEvent else 0, None])
+                continue
+        elif collection:
+            skip = 1
+            continue
+        _advance(stack)
+    return out
+
+
+_NO_KEY = object()
+_NO_PATH = object()
+
+
+def _advance(stack: list[list]) -> None:
+    """After a value: a mapping waits for its next key, a sequence counts its next item."""
+    if stack:
+        frame = stack[-1]
+        frame[2] = _NO_KEY if frame[1] else frame[2] + 1
+
+
+def _event_locate(found: dict[tuple, tuple], parts: tuple, file: Path, *, at_key: bool = False) -> SourceLocation:
+    """:func:`locate` over :func:`positions` output: the same positions, from libyaml events."""
+    root = found.get(())
+    line, col = (root[1][0], 0) if root else (0, 0)
+    for i in range(len(parts)):
+        entry = found.get(parts[: i + 1])
+        if entry is None:
+            break
+        key_mark, node_mark, scalar = entry
+        last = i == len(parts) - 1
+        if key_mark is None:  # a sequence item
+            line, col = node_mark
+        else:
+            line, col = node_mark if (last and scalar and not at_key) else key_mark
     return SourceLocation(file, line + 1, col + 1)
 
 

@@ -355,7 +355,20 @@ class Peer(IntentModel):
     )
     gateway: Name | None = Field(None, description="A gateway of this intent.")
     service_account: Name | None = Field(None, description="A workload identity outside the intent (with namespace).")
-    selector: Labels | None = Field(None, description="Workloads carrying these labels (with namespace).")
+    selector: Labels | None = Field(
+        None,
+        description=(
+            "Workloads carrying these labels (with namespace). An empty selector ({}) is refused unless "
+            "namespaceWide is true."
+        ),
+    )
+    namespace_wide: bool = Field(
+        False,
+        description=(
+            "Confirms that an empty selector ({}) means every workload of the namespace (namespace, default: the "
+            "callee's), inside or outside the intent, as namespace alone does, on every platform. Default false."
+        ),
+    )
     namespace: Name | None = Field(
         None,
         description=(
@@ -384,6 +397,8 @@ class Peer(IntentModel):
             raise ValueError("serviceAccount needs namespace (the namespace of that service account)")
         if self.versions and self.service is None:
             raise ValueError("versions only narrows a service caller")
+        if self.namespace_wide and self.selector != {}:
+            raise ValueError("namespaceWide only confirms an empty selector: write selector: {} with it")
         if named and named[0] == "gateway" and self.namespace is not None:
             raise ValueError("gateway callers take their namespace from the intent; remove namespace")
         for method in self.methods:
@@ -419,6 +434,16 @@ class Probe(IntentModel):
     )
 
 
+class Suppression(IntentModel):
+    """A finding of ``meshgen analyze`` that a team accepts, with the reason (reported, never hidden).
+
+    The codes are listed in docs/analyzers.md; an unknown code is an error.
+    """
+
+    code: str = Field(pattern=r"^MG[0-9]{3}$", description="The analyzer code, e.g. MG103.")
+    reason: str = Field(min_length=1, description="Why the finding is accepted; printed with -o json.")
+
+
 #: What a service may accept to be widened to where a platform cannot enforce its restriction
 #: (``services[].widenAccess``). Without it, meshgen refuses the caller instead (fails closed).
 Widening = Literal["shared-identity", "l4", "without-jwt"]
@@ -452,6 +477,10 @@ class Service(IntentModel):
     probes: list[Probe] = Field(
         default_factory=list,
         description="Kubelet httpGet and gRPC probes of its pods (tcpSocket probes need none). Default: none.",
+    )
+    suppress: list[Suppression] = Field(
+        default_factory=list,
+        description="Findings of meshgen analyze accepted for this service, each with a reason. Default: none.",
     )
     widen_access: list[Widening] = Field(
         default_factory=list,
@@ -798,6 +827,13 @@ class Spec(IntentModel):
     services: list[Service] = Field(default_factory=list, description="The application's services.")
     gateways: list[Gateway] = Field(default_factory=list, description="North-south entry points.")
     egress: list[EgressHost] = Field(default_factory=list, description="External hosts workloads may call.")
+    suppress: list[Suppression] = Field(
+        default_factory=list,
+        description=(
+            "Findings of meshgen analyze accepted everywhere in the intent (mesh-wide ones such as MG301), "
+            "each with a reason. Default: none."
+        ),
+    )
     accepted_losses: list[AcceptedLoss] = Field(
         default_factory=list,
         description="Losses accepted with a reason: rendered without refusing (the --accept-loss option does the same).",

@@ -5,8 +5,8 @@ Each rule names every field involved, so a user can fix all problems in one pass
 intent's camelCase keys and list indexes, e.g. ``("spec", "services", 2, "retries")``; the loader
 turns them into ``file:line:col`` positions.
 
-:func:`lint_intent` returns warnings: intent that is valid but probably not what was meant
-(shared identities, UDP ports, shadowed routes).
+Intent that is valid but probably not what was meant (shared identities, UDP ports, shadowed
+routes, retry storms, ...) is reported by the coded analyzers of :mod:`meshgen.analyze`.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ def check_intent(intent: MeshIntent) -> list[Violation]:
 
     for i, svc in enumerate(spec.services):
         _check_service(out, intent, svc, (*svc_path, i))
+        _check_suppress(out, svc.suppress, (*svc_path, i, "suppress"))
+    _check_suppress(out, spec.suppress, ("spec", "suppress"))
     for i, gw in enumerate(spec.gateways):
         _check_gateway(out, intent, gw, ("spec", "gateways", i))
     _check_ca(out, intent)
@@ -131,6 +133,16 @@ def _check_service(out: list[Violation], intent: MeshIntent, svc: Service, path:
             _check_peer(out, intent, svc, peer, (*path, field, p))
 
 
+def _check_suppress(out: list[Violation], suppressions, path: Path) -> None:
+    if not suppressions:
+        return
+    from meshgen.analyze.registry import CODES  # late: the analyzers import this module
+
+    for i, item in enumerate(suppressions):
+        if item.code not in CODES:
+            out.append(Violation((*path, i, "code"), _unknown("analyzer code", item.code, sorted(CODES))))
+
+
 def _check_timeouts(out: list[Violation], timeout, retries, where: Path, per_try_path: Path) -> None:
     if timeout is None or retries is None or retries.per_try_timeout is None or retries.attempts == 0:
         return
@@ -160,6 +172,16 @@ def _check_peer(out: list[Violation], intent: MeshIntent, callee: Service, peer:
                     out.append(
                         Violation((*path, "versions", v), _unknown(f"version of {caller.name}", version, [x.name for x in caller.versions]))
                     )
+    if peer.selector == {} and not peer.namespace_wide:
+        # Cilium read {} as every pod of the namespace, Istio and Linkerd as every intent workload
+        # there: refuse the ambiguity rather than pick one silently (issue 18).
+        out.append(
+            Violation(
+                (*path, "selector"),
+                "an empty selector selects every workload of the namespace, including pods outside the intent; "
+                "name the callers, or say so with namespaceWide: true",
+            )
+        )
     if peer.gateway is not None and intent.gateway(peer.gateway) is None:
         out.append(Violation((*path, "gateway"), _unknown("gateway", peer.gateway, [g.name for g in intent.spec.gateways])))
 
@@ -266,82 +288,3 @@ def _check_control_plane(out: list[Violation], intent: MeshIntent) -> None:
 def _unknown(what: str, name, known: list) -> str:
     listed = ", ".join(str(k) for k in known) or "none defined"
     return f"unknown {what} {name!r}; expected one of: {listed}"
-
-
-# --- warnings -------------------------------------------------------------------------------
-
-
-def lint_intent(intent: MeshIntent) -> list[Violation]:
-    """Valid intent that is probably a mistake: shared identities, UDP ports, dead routes."""
-    out: list[Violation] = []
-    owners: dict[tuple[str | None, str], list[int]] = {}
-    for i, svc in enumerate(intent.spec.services):
-        owners.setdefault((svc.namespace, svc.identity), []).append(i)
-    for (ns, sa), idx in owners.items():
-        if len(idx) > 1:
-            names = ", ".join(intent.spec.services[i].name for i in idx)
-            for i in idx[1:]:
-                out.append(
-                    Violation(
-                        ("spec", "services", i, "serviceAccount"),
-                        f"services {names} share service account {ns}/{sa}: allow-lists cannot tell them apart",
-                    )
-                )
-    for i, svc in enumerate(intent.spec.services):
-        for p, port in enumerate(svc.ports):
-            if port.protocol == "udp":
-                out.append(
-                    Violation(
-                        ("spec", "services", i, "ports", p, "protocol"),
-                        f"UDP port {port.name} is not secured by sidecar meshes (no mTLS, no authorization)",
-                    )
-                )
-        for r, route in enumerate(svc.routes):
-            if route.match is None:
-                for later in range(r + 1, len(svc.routes)):
-                    out.append(
-                        Violation(
-                            ("spec", "services", i, "routes", later),
-                            f"route can never match: routes[{r}] has no match and takes every request first",
-                        )
-                    )
-                break
-            for earlier in range(r):
-                prev = svc.routes[earlier].match
-                if prev is not None and _shadows(prev, route.match):
-                    out.append(
-                        Violation(
-                            ("spec", "services", i, "routes", r),
-                            f"route can never match: routes[{earlier}] matches every request it would",
-                        )
-                    )
-                    break
-    return out
-
-
-def _shadows(earlier, later) -> bool:
-    """Whether every request ``later`` matches is matched by ``earlier`` (conservative)."""
-    if earlier.method is not None and earlier.method != later.method:
-        return False
-    if earlier.grpc is not None and earlier.grpc != later.grpc:
-        return False
-    for name, m in earlier.headers.items():
-        other = later.headers.get(name)
-        if other is None or not _string_covers(m, other):
-            return False
-    for name, m in earlier.query_params.items():
-        other = later.query_params.get(name)
-        if other is None or not _string_covers(m, other):
-            return False
-    if earlier.path is not None:
-        if later.path is None or not _string_covers(earlier.path, later.path):
-            return False
-    return True
-
-
-def _string_covers(a, b) -> bool:
-    if a.operator == "exact":
-        return b.operator == "exact" and a.value == b.value
-    if a.operator == "prefix":
-        return b.operator in ("exact", "prefix") and b.value.startswith(a.value)
-    return a == b

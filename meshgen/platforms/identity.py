@@ -141,6 +141,11 @@ def resolve_caller(
         ns = peer.namespace or ""
         desc = f"service account {ns}/{peer.service_account}"
         return Caller("service-account", (), ((ns, peer.service_account),), (), None, desc)
+    if peer.selector == {} and peer.namespace_wide:
+        # Explicitly every workload of the namespace: the same namespace caller on every platform
+        # (Istio source.namespaces, Linkerd's namespace identity, Cilium's namespace label).
+        ns = peer.namespace or callee.namespace or ""
+        return Caller("namespace", (ns,), (), (), None, f"namespace {ns}")
     if peer.selector is not None:
         ns = peer.namespace or callee.namespace or ""
         wanted = set(peer.selector.items())

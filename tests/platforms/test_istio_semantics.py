@@ -415,15 +415,17 @@ def test_feature_tour_ports_deny_rules_and_jwt():
     assert not m.admits(principal(td, "sandbox", "default"), "shop/storefront", 80)
     # api: a valid token of the right audience is needed on top of the caller's identity.
     good = Token("https://auth.example.com", aud=("shop-api",))
-    assert m.admits(storefront, "shop/api", 8080, "GET", "/v1/products", token=good)
-    assert not m.admits(storefront, "shop/api", 8080, "GET", "/v1/products")
+    assert m.admits(storefront, "shop/api", 8080, "GET", "/v1/products/42", token=good)
+    assert not m.admits(storefront, "shop/api", 8080, "GET", "/v1/products/42")
     assert not m.admits(
-        storefront, "shop/api", 8080, "GET", "/v1/products", token=Token("https://auth.example.com", aud=("other",))
+        storefront, "shop/api", 8080, "GET", "/v1/products/42", token=Token("https://auth.example.com", aud=("other",))
     )
     assert not m.admits(
-        storefront, "shop/api", 8080, "GET", "/v1/products", token=Token("https://evil.example.com", aud=("shop-api",))
+        storefront, "shop/api", 8080, "GET", "/v1/products/42", token=Token("https://evil.example.com", aud=("shop-api",))
     )
     assert not m.admits(storefront, "shop/api", 8080, "GET", "/admin", token=good)
+    # The storefront may call the cart and product APIs only, never the slow export (MG101 in the example).
+    assert not m.admits(storefront, "shop/api", 8080, "GET", "/v1/export", token=good)
     assert m.admits(gateway, "shop/api", 8080, "DELETE", "/v1/anything", token=good)
     # ledger: only checkout v2's identity; catalog: api for two gRPC methods, checkout pods for all.
     assert m.admits(principal(td, "shop", "checkout-v2"), "shop/ledger", 8080, "POST", "/entries")
