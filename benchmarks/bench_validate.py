@@ -21,7 +21,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from meshgen.validate import CRDCatalog  # noqa: E402  (needs the path set above)
+from meshgen.kube import CRDCatalog  # noqa: E402  (needs the path set above)
 
 
 def main() -> None:

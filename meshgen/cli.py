@@ -171,7 +171,7 @@ def validate(
         if crds is None:
             _err(f"{name}: intent is valid")
             return
-        from meshgen.validate import CRDCatalog, validate_objects
+        from meshgen.kube import CRDCatalog, validate_objects
 
         target = platform or loaded.intent.spec.platform
         rendering = pipeline.render(loaded.intent, target, name)

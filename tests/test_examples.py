@@ -32,7 +32,7 @@ def test_example_renders_unchanged(example, platform, yaml_snapshot):
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
 def test_example_objects_accepted_by_crds(example, platform, crd_catalog):
-    from meshgen.validate import validate_objects
+    from meshgen.kube import validate_objects
 
     rendering = _render(example, platform)
     violations = validate_objects(rendering.objects(), crd_catalog)

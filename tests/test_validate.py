@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from meshgen import cel_k8s
-from meshgen.validate import CRDCatalog, CRDLoadError, SchemaViolation, validate_objects
+from meshgen.kube import cel as cel_k8s
+from meshgen.kube import CRDCatalog, CRDLoadError, SchemaViolation, validate_objects
 
 SHARED = Path(os.environ.get("MESHGEN_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 CRDS = SHARED / "crds"

@@ -19,7 +19,7 @@ from meshgen.cli import app
 from meshgen.errors import IntentError
 from meshgen.intent.types import Duration
 from meshgen.platforms.linkerd import linkerd_duration
-from meshgen.validate import CRDCatalog, validate_objects
+from meshgen.kube import CRDCatalog, validate_objects
 from tests.conftest import REPO, SHARED, write_intent
 from tests.platforms.linkerd_sim import find, load_objects, one, render_text
 
