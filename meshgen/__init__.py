@@ -7,6 +7,8 @@ not pay for pydantic, Jinja and the platforms.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 #: The release; the one place it is written (pyproject.toml reads it through hatch's version source).
@@ -22,7 +24,6 @@ _LAZY = {
     "OutputError": "meshgen.errors",
     "UnknownPlatformError": "meshgen.errors",
     "load_intent": "meshgen.loader",
-    "render": "meshgen.pipeline",
     "PLATFORMS": "meshgen.platforms",
     "get_platform": "meshgen.platforms",
 }
@@ -39,4 +40,25 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = ["DISTRIBUTION", "__version__", *sorted(_LAZY)]
+class _Package(types.ModuleType):
+    """``meshgen.render`` is the function :func:`meshgen.pipeline.render`, imported on first use.
+
+    A plain lazy name would lose to the submodule of the same name (``meshgen/render.py``): the
+    import system binds a submodule on its package once it is loaded. A data descriptor on the
+    module's class takes precedence over that binding, which it ignores.
+    """
+
+    @property
+    def render(self) -> Any:
+        from meshgen.pipeline import render
+
+        return render
+
+    @render.setter
+    def render(self, _submodule: Any) -> None:
+        pass  # the submodule stays reachable as sys.modules["meshgen.render"]
+
+
+sys.modules[__name__].__class__ = _Package
+
+__all__ = ["DISTRIBUTION", "__version__", "render", *sorted(_LAZY)]

@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from meshgen.cli import app
-from tests.conftest import MINIMAL, REPO, SHARED, write_intent
+from tests.conftest import MINIMAL, REPO, write_bundled_crds, write_intent
 
 BOOKINFO = str(REPO / "examples" / "bookinfo" / "intent.yaml")
 
@@ -98,20 +98,22 @@ def test_validate_intent_only():
     assert "intent is valid" in result.stderr
 
 
-def test_validate_against_crds():
-    result = run("validate", BOOKINFO, "--crds", str(SHARED / "crds"))
+def test_validate_against_crds(tmp_path):
+    crds = write_bundled_crds(tmp_path / "crds")
+    result = run("validate", BOOKINFO, "--crds", str(crds))
     assert result.exit_code == 0, result.stderr
-    assert "accepted by" in result.stderr
+    assert f"accepted by {crds}" in result.stderr
 
 
 def test_validate_reports_rejected_objects(tmp_path):
     # A CRD folder holding a VirtualService CRD whose schema forbids `http` rejects the output.
-    crds = tmp_path / "crds"
-    shutil.copytree(SHARED / "crds", crds)
+    crds = write_bundled_crds(tmp_path / "crds")
     vs = crds / "istio" / "virtualservices.networking.istio.io.yaml"
-    text = vs.read_text()
-    assert text.count("\n              http:\n") == 3  # one per served version (v1alpha3, v1beta1, v1)
-    vs.write_text(text.replace("\n              http:\n", "\n              httpRenamed:\n"))
+    crd = json.loads(vs.read_text())
+    for version in crd["spec"]["versions"]:  # v1alpha3, v1beta1, v1
+        spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+        spec["httpRenamed"] = spec.pop("http")
+    vs.write_text(json.dumps(crd))
     result = run("validate", BOOKINFO, "--crds", str(crds))
     assert result.exit_code == 1
     assert 'VirtualService/bookinfo/reviews: spec.http: unknown field "http"' in result.stderr

@@ -18,10 +18,10 @@ import yaml
 from meshgen.loader import load_intent, parse_intent
 from meshgen.platforms.operations import plan_operations
 from meshgen.render import render_file
-from tests.conftest import EXAMPLES, MINIMAL, REPO, SHARED
+from tests.conftest import EXAMPLES, FIXTURES as SHARED_FIXTURES, MINIMAL, REPO
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CHARTS = SHARED / "charts"
+CHARTS = SHARED_FIXTURES / "charts"  # values.yaml and values.schema.json, copied from the charts
 SCHEMA_CHARTS = {"cilium": "cilium", "istio-csr": "istio-csr", "trust-manager": "trust-manager"}
 KEY_CHARTS = {"istiod": "istiod-keys.txt", "linkerd-control-plane": "linkerd-control-plane-keys.txt"}
 

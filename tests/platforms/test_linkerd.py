@@ -20,7 +20,7 @@ from meshgen.errors import IntentError
 from meshgen.intent.types import Duration
 from meshgen.platforms.linkerd import linkerd_duration
 from meshgen.kube import CRDCatalog, validate_objects
-from tests.conftest import REPO, SHARED, write_intent
+from tests.conftest import REPO, write_intent
 from tests.platforms.linkerd_sim import find, load_objects, one, render_text
 
 HEAD = """\
@@ -53,7 +53,7 @@ def findings(rendering, feature: Feature) -> list:
 
 @pytest.fixture(scope="module")
 def experimental_catalog():
-    return CRDCatalog.from_directory(SHARED / "crds", experimental=True)
+    return CRDCatalog.bundled(experimental=True)
 
 
 # --- durations ---------------------------------------------------------------------------------
