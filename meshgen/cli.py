@@ -1,9 +1,14 @@
 """The ``meshgen`` command: thin wrappers over :mod:`meshgen.pipeline` and friends.
 
 Exit codes (also in README): 0 success; 1 invalid intent, invalid output, or drift found by
-``check``; 2 usage error; 3 the platform cannot express part of the intent and ``--allow-loss``
-was not given. Errors go to stderr; stdout carries only the requested output (a YAML stream, a
-diff, a table, JSON, a schema), and nothing half-written.
+``check``; 2 usage error (bad option, unknown platform, missing intent file); 3 the platform
+cannot express part of the intent and ``--allow-loss`` was not given. Errors go to stderr; stdout
+carries only the requested output (a YAML or JSON stream, a diff, a table, a schema), and nothing
+half-written.
+
+Habits of kubectl and friends: ``-h``, ``--version``, shell completion (``--install-completion``),
+``-o FORMAT`` for the output format, ``--output DIR`` for a directory. Start-up stays fast because
+this module imports only typer at the top: every command imports what it needs when it runs.
 """
 
 from __future__ import annotations
@@ -11,23 +16,40 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from meshgen import pipeline
-from meshgen.errors import EXIT_INVALID, EXIT_LOSS, IntentLossError, MeshgenError, OutputError
-from meshgen.loader import LoadedIntent, load
-from meshgen.output import write_platform_folder
-from meshgen.progress import progress
-from meshgen.report import findings_json, findings_text, matrix_json, matrix_rows
+if TYPE_CHECKING:
+    from meshgen.errors import MeshgenError
+    from meshgen.loader import LoadedIntent
 
 app = typer.Typer(
-    add_completion=False,
     no_args_is_help=True,
     help="Render one declarative intent into service-mesh manifests for Istio, Linkerd and Cilium.",
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    # Plain click help and errors: typer's rich formatting imports rich and markdown-it, which
+    # alone took longer than the whole start-up budget (issue 17).
+    rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from meshgen import __version__
+
+        sys.stdout.write(f"meshgen {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Render one declarative intent into service-mesh manifests for Istio, Linkerd and Cilium."""
 
 
 class ReportFormat(str, Enum):
@@ -35,6 +57,34 @@ class ReportFormat(str, Enum):
 
     text = "text"
     json = "json"
+
+
+def _format_checker(choices: tuple[str, ...], directory_option: bool):
+    """An ``-o`` callback: accept one of ``choices``; explain when a directory was meant."""
+
+    def check(value: str) -> str:
+        if value in choices:
+            return value
+        from meshgen.errors import did_you_mean
+
+        listed = ", ".join(choices)
+        if directory_option and (not value.isalpha() or Path(value).is_dir() or not did_you_mean(value, choices)):
+            raise typer.BadParameter(
+                f"{value!r} is not an output format: -o chooses the format ({listed}), as kubectl's -o does; "
+                f"to write files into a directory use --output {value}"
+            )
+        raise typer.BadParameter(f"unknown output format {value!r}{did_you_mean(value, choices)}; choose one of: {listed}")
+
+    return check
+
+
+def _format_option(choices: tuple[str, ...], *, directory_option: bool = False, what: str = "") -> Any:
+    return typer.Option(
+        "-o",
+        "--format",
+        callback=_format_checker(choices, directory_option),
+        help=f"Output format: {', '.join(choices)}{what}.",
+    )
 
 
 IntentArgs = Annotated[
@@ -61,22 +111,63 @@ def _fail(exc: MeshgenError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
+def _platform(name: str) -> str:
+    """``name`` if it is a registered platform, else a usage error with a suggestion."""
+    from meshgen.errors import UnknownPlatformError, did_you_mean
+    from meshgen.platforms import PLATFORMS
+
+    if name not in PLATFORMS:
+        known = sorted(PLATFORMS)
+        raise UnknownPlatformError(f"unknown platform {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}")
+    return name
+
+
 def _load(paths: list[Path]) -> LoadedIntent:
+    from meshgen.loader import load
+
     loaded = load(paths)
     for problem in loaded.warnings():
         _err(f"warning: {problem}")
     return loaded
 
 
-def _render(loaded: LoadedIntent, paths: list[Path], target: str, allow_loss: bool, report: ReportFormat | None, phase):
+def print_findings(text: str, console: Any = None) -> None:
+    """Findings on stderr: the LOST / approximated labels coloured on a terminal, plain when piped.
+
+    ``console`` is a rich Console (default: one on stderr, which detects a terminal and honours
+    NO_COLOR). Lines are never wrapped, so piped output stays one finding a line.
+    """
+    if not text:
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+    styles = {"LOST": "bold red", "approximated": "yellow", "native": "green"}
+    for line in text.rstrip("\n").split("\n"):
+        styled = Text(line)
+        label = line.strip().split(" ", 1)[0] if line.startswith("  ") else ""
+        if label in styles:
+            start = line.index(label)
+            styled.stylize(styles[label], start, start + len(label))
+        console.print(styled)
+
+
+def _render(loaded: LoadedIntent, paths: list[Path], target: str, allow_loss: bool, report: ReportFormat | None,
+            phase, output: Path | None = None):
     """Render in memory and enforce --allow-loss; ``report`` None prints findings only on refusal."""
-    rendering = pipeline.render(loaded.intent, target, pipeline.source_name(paths), phase(f"rendering {target}"))
+    from meshgen import pipeline
+    from meshgen.errors import IntentLossError
+    from meshgen.report import findings_json, findings_text
+
+    source = pipeline.source_name(paths, output, loaded.intent.metadata.name)
+    rendering = pipeline.render(loaded.intent, _platform(target), source, phase(f"rendering {target}"))
     findings = rendering.plan.findings
     lost = [f for f in findings if f.loses_intent]
     if report is ReportFormat.json:
         _err(findings_json(target, findings))
     elif report is ReportFormat.text or (lost and not allow_loss):
-        _err(findings_text(target, findings if report else lost))
+        print_findings(findings_text(target, findings if report else lost))
     if lost and not allow_loss:
         raise IntentLossError(
             f"{target} cannot express {len(lost)} part{'s' if len(lost) != 1 else ''} of the intent "
@@ -90,19 +181,34 @@ def render(
     intent_paths: IntentArgs,
     platform: PlatformOpt = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Write one file per object under DIR/<platform>/.")
+        Optional[Path], typer.Option("--output", help="Write one file per object under DIR/<platform>/.")
     ] = None,
+    fmt: Annotated[
+        str, _format_option(("yaml", "json"), directory_option=True, what=" (of the stream on stdout)")
+    ] = "yaml",
     allow_loss: AllowLossOpt = False,
     report: Annotated[ReportFormat, typer.Option("--report", help="Findings format on stderr.")] = ReportFormat.text,
 ) -> None:
-    """Render the intent for a platform: a YAML stream on stdout, or files under --output."""
+    """Render the intent for a platform: a YAML (or JSON) stream on stdout, or files under --output."""
+    from meshgen.errors import MeshgenError
+    from meshgen.output import write_platform_folder
+    from meshgen.progress import progress
+
+    if output is not None and fmt != "yaml":
+        raise typer.BadParameter("files under --output are always YAML; -o json applies to stdout only", param_hint="-o")
     try:
         loaded = _load(intent_paths)
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
-            rendering = _render(loaded, intent_paths, target, allow_loss, report, phase)
+            rendering = _render(loaded, intent_paths, target, allow_loss, report, phase, output)
             if output is None:
-                sys.stdout.write(rendering.stream)
+                if fmt == "json":
+                    import json
+
+                    items = rendering.objects()
+                    sys.stdout.write(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=2) + "\n")
+                else:
+                    sys.stdout.write(rendering.stream)
                 return
             folder = output / target
             changes = write_platform_folder(folder, rendering.files, phase(f"writing {folder}"))
@@ -123,31 +229,42 @@ def render(
 def check(
     intent_paths: IntentArgs,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The directory meshgen render wrote (DIR of DIR/<platform>/).")
+        Path, typer.Option("--output", help="The directory meshgen render wrote (DIR of DIR/<platform>/).")
     ],
     platform: PlatformOpt = None,
+    fmt: Annotated[str, _format_option(("text", "json"), directory_option=True, what=" (of the drift on stdout)")] = "text",
     allow_loss: AllowLossOpt = False,
 ) -> None:
     """Exit 1 with a unified diff when DIR/<platform> is not exactly what render would write.
 
     Compares a fresh in-memory rendering with the files meshgen wrote: changed, missing and stale
-    generated files are drift; files meshgen did not write are ignored. Run it with the same
-    arguments as render, from the same directory (file headers name the intent paths as given).
+    generated files are drift; files meshgen did not write are ignored. File headers name the
+    intent by its path in the output directory's git repository (or its metadata.name), so check
+    agrees with render however either was invoked.
     """
     from meshgen.check import check_folder
+    from meshgen.errors import EXIT_INVALID, MeshgenError
+    from meshgen.progress import progress
 
     try:
         loaded = _load(intent_paths)
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
-            rendering = _render(loaded, intent_paths, target, allow_loss, None, phase)
+            rendering = _render(loaded, intent_paths, target, allow_loss, None, phase, output)
         result = check_folder(output / target, rendering.files)
-        if result.ok:
-            _err(result.summary())
-            return
-        sys.stdout.write(result.diff)
+        if fmt == "json":
+            import json
+
+            changes = result.changes
+            sys.stdout.write(json.dumps({
+                "folder": (output / target).as_posix(), "upToDate": result.ok,
+                "missing": list(changes.added), "changed": list(changes.changed), "stale": list(changes.stale),
+            }, indent=2) + "\n")
+        elif not result.ok:
+            sys.stdout.write(result.diff)
         _err(result.summary())
-        raise typer.Exit(EXIT_INVALID)
+        if not result.ok:
+            raise typer.Exit(EXIT_INVALID)
     except MeshgenError as exc:
         raise _fail(exc) from None
 
@@ -158,31 +275,53 @@ def validate(
     platform: PlatformOpt = None,
     crds: Annotated[
         Optional[Path],
-        typer.Option("--crds", help="Also render and check every object against the CRDs in this folder."),
+        typer.Option("--crds", help="Check against the CRDs in this folder instead of meshgen's bundled ones."),
     ] = None,
-    experimental: Annotated[
-        bool, typer.Option("--experimental", help="Use the Gateway API experimental channel CRDs found in --crds.")
+    no_crds: Annotated[
+        bool, typer.Option("--no-crds", help="Check the intent only; render nothing (no validation extra needed).")
     ] = False,
+    experimental: Annotated[
+        bool, typer.Option("--experimental", help="Use the Gateway API experimental channel CRDs.")
+    ] = False,
+    fmt: Annotated[str, _format_option(("text", "json"), what=" (json: the problems on stdout)")] = "text",
 ) -> None:
-    """Check the intent; with --crds, also check every rendered object as the API server would."""
+    """Check the intent, render it, and check every object as the API server would (offline).
+
+    Custom resources are checked against meshgen's bundled upstream CRDs (see
+    meshgen/kube/crds/SOURCES.md), or a cluster's own with --crds DIR.
+    """
+    import json
+
+    from meshgen import pipeline
+    from meshgen.errors import MeshgenError, OutputError
+
     try:
         loaded = _load(intent_paths)
         name = pipeline.source_name(intent_paths)
-        if crds is None:
+        if no_crds:
+            if fmt == "json":
+                sys.stdout.write(json.dumps({"intent": name, "valid": True, "problems": []}, indent=2) + "\n")
             _err(f"{name}: intent is valid")
             return
         from meshgen.kube import CRDCatalog, validate_objects
 
-        target = platform or loaded.intent.spec.platform
+        target = _platform(platform or loaded.intent.spec.platform)
         rendering = pipeline.render(loaded.intent, target, name)
-        catalog = CRDCatalog.from_directory(crds, experimental=experimental)
+        catalog = (CRDCatalog.from_directory(crds, experimental=experimental) if crds is not None
+                   else CRDCatalog.bundled(experimental=experimental))
         violations = validate_objects(rendering.objects(), catalog)
+        if fmt == "json":
+            problems = [{"apiVersion": v.api_version, "kind": v.kind, "namespace": v.namespace, "name": v.name,
+                         "path": v.path, "message": v.message} for v in violations]
+            sys.stdout.write(json.dumps({"intent": name, "platform": target, "crds": catalog.source,
+                                         "objects": len(rendering.documents), "valid": not violations,
+                                         "problems": problems}, indent=2) + "\n")
         if violations:
             raise OutputError(
                 f"{len(violations)} rendered object problem{'s' if len(violations) != 1 else ''} for {target}:\n"
                 + "\n".join(str(v) for v in violations)
             )
-        _err(f"{name}: intent is valid; {len(rendering.documents)} {target} objects accepted by {crds}")
+        _err(f"{name}: intent is valid; {len(rendering.documents)} {target} objects accepted by {catalog.source}")
     except MeshgenError as exc:
         raise _fail(exc) from None
 
@@ -192,7 +331,8 @@ def diff(
     intent_paths: IntentArgs,
     source: Annotated[str, typer.Option("--from", help="The platform you are on.", show_default=False)],
     target: Annotated[str, typer.Option("--to", help="The platform you consider.", show_default=False)],
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
+    fmt: Annotated[str, _format_option(("text", "json"))] = "text",
+    json_output: Annotated[bool, typer.Option("--json", hidden=True, help="Same as -o json.")] = False,
     changes_only: Annotated[
         bool, typer.Option("--changes-only", help="Leave out features that fare the same on both platforms.")
     ] = False,
@@ -202,14 +342,17 @@ def diff(
     Per service and feature: what becomes approximated or lost, what is gained, from the capability
     data of both platforms; and the objects each side emits.
     """
+    from meshgen import pipeline
+    from meshgen.errors import MeshgenError
     from meshgen.platform_diff import compare_plans, diff_json, diff_tables
 
     try:
         loaded = _load(intent_paths)
-        result = compare_plans(pipeline.plan(loaded.intent, source), pipeline.plan(loaded.intent, target))
+        result = compare_plans(pipeline.plan(loaded.intent, _platform(source)),
+                               pipeline.plan(loaded.intent, _platform(target)))
     except MeshgenError as exc:
         raise _fail(exc) from None
-    if json_output:
+    if json_output or fmt == "json":
         sys.stdout.write(diff_json(result))
         return
     from rich.console import Console
@@ -237,10 +380,11 @@ def init(
     namespace: Annotated[Optional[str], typer.Option("--namespace", help="Namespace; default: the name.")] = None,
 ) -> None:
     """Create a starter repository: intent, schema, Makefile, pre-commit config, CI workflow."""
+    from meshgen.errors import MeshgenError
     from meshgen.scaffold import init_project
 
     try:
-        created = init_project(directory, platform=platform, name=name, namespace=namespace)
+        created = init_project(directory, platform=_platform(platform), name=name, namespace=namespace)
     except MeshgenError as exc:
         raise _fail(exc) from None
     for path in created:
@@ -250,10 +394,13 @@ def init(
 
 @app.command()
 def platforms(
-    json_output: Annotated[bool, typer.Option("--json", help="Print the matrix as JSON.")] = False,
+    fmt: Annotated[str, _format_option(("text", "json"))] = "text",
+    json_output: Annotated[bool, typer.Option("--json", hidden=True, help="Same as -o json.")] = False,
 ) -> None:
     """List the target platforms and what each supports (the capability matrix)."""
-    if json_output:
+    if json_output or fmt == "json":
+        from meshgen.report import matrix_json
+
         sys.stdout.write(matrix_json())
         return
     from rich.console import Console
@@ -261,6 +408,7 @@ def platforms(
 
     from meshgen.capabilities import PLATFORM_NAMES
     from meshgen.platforms import PLATFORMS
+    from meshgen.report import matrix_rows
 
     console = Console(width=200)
     for name, plat in sorted(PLATFORMS.items()):
@@ -280,4 +428,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["app", "main", "EXIT_INVALID", "EXIT_LOSS"]
+__all__ = ["app", "main", "print_findings"]
