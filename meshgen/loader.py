@@ -547,6 +547,10 @@ def _message(err: dict, loc: tuple) -> str:
         suggestion = did_you_mean(str(loc[-1]), allowed)
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
         return f"unknown key {loc[-1]!r}{suggestion}{hint}"
+    if kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
+        # "Input should be 'istio', 'linkerd' or 'cilium'" + (did you mean 'istio'?)
+        choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        msg += did_you_mean(err["input"], choices)
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     return msg[0].lower() + msg[1:] if msg else msg

@@ -79,7 +79,7 @@ def test_starter_hooks_and_workflow_run_the_check(tmp_path):
     assert [s.get("run") for s in steps if "run" in s][1:3] == ["make validate", "make check"]
     # The package index's "meshgen" is another project: the workflow installs this one, pinned to
     # the running release.
-    assert [s.get("run") for s in steps if "run" in s][0] == 'pip install "meshgen-intent==0.2.0"'
+    assert [s.get("run") for s in steps if "run" in s][0] == 'pip install "meshgen-intent[validate]==0.2.0"'
 
 
 def test_platform_without_ingress_gets_no_gateway(tmp_path, monkeypatch):

@@ -73,6 +73,14 @@ def test_unknown_key_lists_expected_keys(tmp_path):
     )
 
 
+def test_misspelt_choice_gets_a_suggestion(tmp_path):
+    text = MINIMAL.replace("spec:\n", "spec:\n  platform: istoi\n")
+    (msg,) = problems(tmp_path, text)
+    assert msg == (
+        "intent.yaml:6:13: spec.platform: input should be 'istio', 'linkerd' or 'cilium' (did you mean 'istio'?)"
+    )
+
+
 def test_unknown_key_far_from_any_gets_no_suggestion(tmp_path):
     text = MINIMAL.replace("    - name: web\n", "    - name: web\n      zzzz: 2s\n")
     (msg,) = problems(tmp_path, text)
