@@ -128,10 +128,36 @@ def _core_schema_directory() -> str:
 
 
 @functools.cache
-def _core_registry() -> referencing.Registry:
-    definitions = kubernetes_validate.schema_contents(
+def _core_definitions() -> dict[str, Any]:
+    return kubernetes_validate.schema_contents(
         f"{_core_schema_directory()}/_definitions.json", kubernetes_validate.latest_version())
-    return referencing.Resource.from_contents(definitions) @ referencing.Registry()
+
+
+@functools.cache
+def _core_registry() -> referencing.Registry:
+    return referencing.Resource.from_contents(_core_definitions()) @ referencing.Registry()
+
+
+def _inline_refs(schema: Any, stack: tuple[str, ...] = ()) -> Any:
+    """``schema`` with its ``$ref``s to the Kubernetes definitions replaced by their targets.
+
+    Resolving a ``$ref`` on every visit was most of the time spent on a Service; inlined once per
+    kind, validation only walks. A definition that refers to itself (JSONSchemaProps) keeps its
+    ``$ref`` below the first level, resolved through the registry as before.
+    """
+    if isinstance(schema, list):
+        return [_inline_refs(item, stack) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and "#/$defs/" in ref:
+        name = ref.rpartition("/")[2]
+        target = (_core_definitions().get("$defs") or {}).get(name)
+        if target is not None and name not in stack:
+            siblings = {k: v for k, v in schema.items() if k != "$ref"}
+            return {**_inline_refs(target, (*stack, name)), **siblings}
+    return {key: value if key in {"enum", "default", "const"} else _inline_refs(value, stack)
+            for key, value in schema.items()}
 
 
 @functools.cache
@@ -148,7 +174,7 @@ def core_validator(api_version: str, kind: str) -> jsonschema.Draft202012Validat
     # Schemas of parts (ServicePort, PodSpec, ...) live beside kinds; only kinds carry a GVK.
     if not any(gvk.get("kind") == kind for gvk in schema.get("x-kubernetes-group-version-kind", ())):
         return None
-    return jsonschema.Draft202012Validator(schema, registry=_core_registry())
+    return jsonschema.Draft202012Validator(_inline_refs(schema), registry=_core_registry())
 
 
 @functools.cache
