@@ -47,6 +47,7 @@ def measure(size: int, platform: str, workdir: Path) -> dict:
     from benchmarks.synthetic import intent_yaml
     from meshgen import pipeline
     from meshgen.check import check_folder
+    from meshgen.gcpause import gc_paused
     from meshgen.loader import merge, read_sources, validate
     from meshgen.output import write_platform_folder
     from meshgen.render import environment
@@ -58,20 +59,24 @@ def measure(size: int, platform: str, workdir: Path) -> dict:
     times: dict[str, float] = {}
 
     start = time.perf_counter()
-    sources = read_sources([intent_path])
+    with gc_paused():  # as the CLI does
+        sources = read_sources([intent_path])
     times["load"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    data, located = merge(sources)
-    intent = validate(data, located)
+    with gc_paused():  # as the CLI does
+        data, located = merge(sources)
+        intent = validate(data, located)
     times["validate"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    plan = pipeline.plan(intent, platform)
+    with gc_paused():  # as the CLI does
+        plan = pipeline.plan(intent, platform)
     times["plan"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    rendering = pipeline.render_plan(plan, pipeline.source_name(intent_path))
+    with gc_paused():  # as the CLI does
+        rendering = pipeline.render_plan(plan, pipeline.source_name(intent_path))
     times["render"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -20,13 +20,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+
 if TYPE_CHECKING:
     from meshgen.errors import MeshgenError
     from meshgen.loader import LoadedIntent
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="Render one declarative intent into service-mesh manifests for Istio, Linkerd and Cilium.",
+    # Platform names are not spelled here: importing meshgen.platforms (even its registry) loads the
+    # intent model and pydantic, several times the start-up budget. `meshgen platforms` lists them.
+    help="Render one declarative intent into service-mesh manifests for each target platform (meshgen platforms).",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     # Plain click help and errors: typer's rich formatting imports rich and markdown-it, which
@@ -94,7 +97,7 @@ IntentArgs = Annotated[
     ),
 ]
 PlatformOpt = Annotated[
-    Optional[str], typer.Option("--platform", "-p", help="Target platform; default: the intent's spec.platform.")
+    Optional[str], typer.Option("--platform", "-p", help="Target platform (see meshgen platforms); default: the intent's spec.platform.")
 ]
 AllowLossOpt = Annotated[
     bool, typer.Option("--allow-loss", help="Proceed even when the platform cannot express part of the intent.")
@@ -114,18 +117,20 @@ def _fail(exc: MeshgenError) -> typer.Exit:
 def _platform(name: str) -> str:
     """``name`` if it is a registered platform, else a usage error with a suggestion."""
     from meshgen.errors import UnknownPlatformError, did_you_mean
-    from meshgen.platforms import PLATFORMS
+    from meshgen.platforms.registry import names
 
-    if name not in PLATFORMS:
-        known = sorted(PLATFORMS)
+    if name not in names():
+        known = list(names())
         raise UnknownPlatformError(f"unknown platform {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}")
     return name
 
 
 def _load(paths: list[Path]) -> LoadedIntent:
+    from meshgen.gcpause import gc_paused
     from meshgen.loader import load
 
-    loaded = load(paths)
+    with gc_paused():  # see meshgen.gcpause: a process-wide setting, so the CLI's to make
+        loaded = load(paths)
     for problem in loaded.warnings():
         _err(f"warning: {problem}")
     return loaded
@@ -158,10 +163,12 @@ def _render(loaded: LoadedIntent, paths: list[Path], target: str, allow_loss: bo
     """Render in memory and enforce --allow-loss; ``report`` None prints findings only on refusal."""
     from meshgen import pipeline
     from meshgen.errors import IntentLossError
+    from meshgen.gcpause import gc_paused
     from meshgen.report import findings_json, findings_text
 
     source = pipeline.source_name(paths, output, loaded.intent.metadata.name)
-    rendering = pipeline.render(loaded.intent, _platform(target), source, phase(f"rendering {target}"))
+    with gc_paused():
+        rendering = pipeline.render(loaded.intent, _platform(target), source, phase(f"rendering {target}"))
     findings = rendering.plan.findings
     lost = [f for f in findings if f.loses_intent]
     if report is ReportFormat.json:
@@ -305,8 +312,11 @@ def validate(
             return
         from meshgen.kube import CRDCatalog, validate_objects
 
+        from meshgen.gcpause import gc_paused
+
         target = _platform(platform or loaded.intent.spec.platform)
-        rendering = pipeline.render(loaded.intent, target, name)
+        with gc_paused():
+            rendering = pipeline.render(loaded.intent, target, name)
         catalog = (CRDCatalog.from_directory(crds, experimental=experimental) if crds is not None
                    else CRDCatalog.bundled(experimental=experimental))
         violations = validate_objects(rendering.objects(), catalog)
@@ -329,7 +339,7 @@ def validate(
 @app.command()
 def diff(
     intent_paths: IntentArgs,
-    source: Annotated[str, typer.Option("--from", help="The platform you are on.", show_default=False)],
+    source: Annotated[str, typer.Option("--from", help="The platform you are on (see meshgen platforms).", show_default=False)],
     target: Annotated[str, typer.Option("--to", help="The platform you consider.", show_default=False)],
     fmt: Annotated[str, _format_option(("text", "json"))] = "text",
     json_output: Annotated[bool, typer.Option("--json", hidden=True, help="Same as -o json.")] = False,
@@ -344,12 +354,14 @@ def diff(
     """
     from meshgen import pipeline
     from meshgen.errors import MeshgenError
+    from meshgen.gcpause import gc_paused
     from meshgen.platform_diff import compare_plans, diff_json, diff_tables
 
     try:
         loaded = _load(intent_paths)
-        result = compare_plans(pipeline.plan(loaded.intent, _platform(source)),
-                               pipeline.plan(loaded.intent, _platform(target)))
+        with gc_paused():
+            result = compare_plans(pipeline.plan(loaded.intent, _platform(source)),
+                                   pipeline.plan(loaded.intent, _platform(target)))
     except MeshgenError as exc:
         raise _fail(exc) from None
     if json_output or fmt == "json":
@@ -373,7 +385,9 @@ def schema() -> None:
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="The new repository's folder (missing or empty).")],
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Target platform of the starter intent.")] = "istio",
+    platform: Annotated[
+        Optional[str], typer.Option("--platform", "-p", help="Target platform of the starter intent; default: istio.")
+    ] = None,
     name: Annotated[
         Optional[str], typer.Option("--name", help="Application name (metadata.name); default: the folder's name.")
     ] = None,
@@ -381,10 +395,11 @@ def init(
 ) -> None:
     """Create a starter repository: intent, schema, Makefile, pre-commit config, CI workflow."""
     from meshgen.errors import MeshgenError
+    from meshgen.platforms.registry import DEFAULT
     from meshgen.scaffold import init_project
 
     try:
-        created = init_project(directory, platform=_platform(platform), name=name, namespace=namespace)
+        created = init_project(directory, platform=_platform(platform or DEFAULT), name=name, namespace=namespace)
     except MeshgenError as exc:
         raise _fail(exc) from None
     for path in created:
@@ -406,20 +421,20 @@ def platforms(
     from rich.console import Console
     from rich.table import Table
 
-    from meshgen.capabilities import PLATFORM_NAMES
-    from meshgen.platforms import PLATFORMS
+    from meshgen.platforms.registry import all_platforms
     from meshgen.report import matrix_rows
 
     console = Console(width=200)
-    for name, plat in sorted(PLATFORMS.items()):
-        console.print(f"[bold]{name}[/bold]: {plat.description}")
+    registered = all_platforms()
+    for name, plat in registered.items():
+        console.print(f"[bold]{name}[/bold]: {plat.description} (control plane in {plat.control_plane_namespace})")
     table = Table(title="Capability matrix (native / approximated / not-expressible)", show_lines=False)
     table.add_column("feature")
     table.add_column("intent")
-    for name in PLATFORM_NAMES:
+    for name in registered:
         table.add_column(name)
     for row in matrix_rows():
-        table.add_row(row["feature"], row["intent"], *(row[p] for p in PLATFORM_NAMES))
+        table.add_row(row["feature"], row["intent"], *(row[p] for p in registered))
     console.print(table)
 
 

@@ -6,6 +6,9 @@ hundred allocations, and each full collection walks every live object, so the co
 square of the intent: at 5,000 services the collector took half of load time and 40% of plan
 time. Reference counting still frees everything as usual while the collector is paused; the few
 cycles created meanwhile (Jinja contexts) are collected as soon as it resumes.
+
+The collector is a process-wide setting, so only the CLI (and the benchmarks, which time what the
+CLI does) pause it; library functions leave it as their caller set it.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from meshgen.errors import IntentError, IntentNotFoundError, Problem, SourceLocation, did_you_mean
-from meshgen.gcpause import gc_paused
 from meshgen.intent.model import MeshIntent
+from meshgen.intent.resolve import resolve
 from meshgen.intent.rules import Violation, check_intent, format_path, lint_intent
 
 __all__ = [
@@ -179,8 +179,7 @@ def read_sources(paths: Sequence[Path]) -> list[SourceFile]:
 
 
 def _fast_load(text: str) -> Any:
-    with gc_paused():
-        return yaml.load(text, Loader=_Yaml12Loader)
+    return yaml.load(text, Loader=_Yaml12Loader)
 
 
 class Sources:
@@ -345,8 +344,7 @@ def validate(data: dict, sources: Sources) -> MeshIntent:
         IntentError: every problem, positioned in the file that holds it.
     """
     try:
-        with gc_paused():
-            intent = MeshIntent.model_validate(data)
+        intent = resolve(MeshIntent.model_validate(data))
     except ValidationError as exc:
         raise IntentError(sources.problems(_pydantic_violations(exc, data))) from None
     violations = check_intent(intent)

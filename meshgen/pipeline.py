@@ -13,7 +13,6 @@ from typing import Any, Callable, Sequence
 
 import yaml
 
-from meshgen.gcpause import gc_paused
 from meshgen.intent.model import MeshIntent
 from meshgen.output import KUSTOMIZATION, RenderedFile, check_paths, header
 from meshgen.platforms import Plan, PlannedFile, get_platform
@@ -47,12 +46,11 @@ class Rendering:
 def plan(intent: MeshIntent, platform: str) -> Plan:
     """Plan ``intent`` for the named platform (raises UnknownPlatformError).
 
-    The platform's own plan (traffic, security) is merged with the operations planners'
-    (identity, control-plane HA, observability, alerts: :mod:`meshgen.platforms.operations`).
+    The platform's own plan (traffic, security) is merged with its operations (identity,
+    control-plane HA, observability, alerts: :func:`meshgen.platforms.operations.combine`).
     """
     chosen = get_platform(platform)
-    with gc_paused():  # see meshgen.gcpause: keeps planning linear in intent size
-        return combine(chosen.plan(intent), intent)
+    return combine(chosen, chosen.plan(intent), intent)
 
 
 def render(
@@ -83,8 +81,7 @@ def render(
 
 def render_plan(planned: Plan, source: str, on_object: Callable[[int, int], None] | None = None) -> Rendering:
     """Lay out an existing plan (the second half of :func:`render`; the benchmark times it alone)."""
-    with gc_paused():
-        return _lay_out(planned, source, on_object)
+    return _lay_out(planned, source, on_object)
 
 
 def _lay_out(planned: Plan, source: str, on_object: Callable[[int, int], None] | None) -> Rendering:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-from meshgen.capabilities import FEATURE_INTENT, MATRIX, PLATFORM_NAMES, Feature, Finding, Support
+from meshgen.capabilities import FEATURE_INTENT, Finding, Support
 
 _LABEL = {Support.NATIVE: "native", Support.APPROXIMATED: "approximated", Support.NOT_EXPRESSIBLE: "LOST"}
 
@@ -32,12 +32,13 @@ def findings_json(platform: str, findings: Iterable[Finding]) -> str:
 
 
 def matrix_rows() -> list[dict[str, str]]:
-    """The whole capability matrix as rows (feature, intent field, one column per platform)."""
+    """The whole capability matrix as rows (feature, intent field, one column per registered platform)."""
+    from meshgen.platforms.registry import matrix
+
     rows = []
-    for feature in Feature:
+    for feature, cells in matrix().items():
         row = {"feature": feature.value, "intent": FEATURE_INTENT[feature]}
-        for platform in PLATFORM_NAMES:
-            cap = MATRIX[feature][platform]
+        for platform, cap in cells.items():
             row[platform] = cap.support.value
             row[f"{platform}_how"] = cap.how
         rows.append(row)

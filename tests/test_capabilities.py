@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from meshgen import load_intent, render
-from meshgen.capabilities import FEATURE_INTENT, MATRIX, PLATFORM_NAMES, Feature, Support
+from meshgen.capabilities import FEATURE_INTENT, Feature, Support
 from meshgen.cli import app
-from meshgen.platforms import PLATFORMS
+from meshgen.platforms import PLATFORMS, matrix, names
 from tests.conftest import write_intent
 
 BASE = """\
@@ -115,7 +115,7 @@ TRIGGERS: dict[Feature, tuple[str, str, str, str]] = {
 
 
 def cases():
-    for feature in MATRIX:
+    for feature in Feature:
         for platform in sorted(PLATFORMS):
             yield pytest.param(feature, platform, id=f"{feature.value}-{platform}")
 
@@ -126,10 +126,11 @@ def intent_text(feature: Feature) -> str:
 
 
 def test_matrix_is_complete():
+    table = matrix()
     for feature in Feature:
-        assert set(MATRIX[feature]) == set(PLATFORM_NAMES), feature
+        assert list(table[feature]) == list(names()), feature
         assert FEATURE_INTENT[feature]
-        for cap in MATRIX[feature].values():
+        for cap in table[feature].values():
             assert cap.how.strip(), feature
 
 
@@ -140,7 +141,7 @@ def test_feature_is_rendered_or_reported(tmp_path, feature, platform):
     path = write_intent(tmp_path, intent_text(feature))
     intent = load_intent(path)
     rendering = render(intent, platform, "intent.yaml")
-    support = MATRIX[feature][platform].support
+    support = PLATFORMS[platform].capabilities[feature].support
     mine = [f for f in rendering.plan.findings if f.feature is feature]
     if support is Support.NATIVE:
         assert all(f.support is not Support.NOT_EXPRESSIBLE for f in mine), mine

@@ -134,6 +134,25 @@ def test_readme_reference_matches_model():
     assert readme[readme.index(BEGIN) : readme.index(END) + len(END)] == reference_markdown()
 
 
+def test_readme_platform_table_matches_registry():
+    from meshgen.docs import PLATFORMS_BEGIN, PLATFORMS_END, platforms_markdown
+    from meshgen.platforms.registry import names
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index(PLATFORMS_BEGIN) : readme.index(PLATFORMS_END) + len(PLATFORMS_END)]
+    assert section == platforms_markdown(), "regenerate with: python -m meshgen.docs --write"
+    assert [line.split("`")[1] for line in section.splitlines()[4:] if line.startswith("| `")] == list(names())
+
+
+def test_platforms_text_names_every_registered_platform():
+    from meshgen.platforms.registry import all_platforms
+
+    result = run("platforms")
+    assert result.exit_code == 0
+    for name, platform in all_platforms().items():
+        assert f"{name}: {platform.description[:40]}" in " ".join(result.stdout.split())
+
+
 # --- Habits of kubectl and friends (issue 16).
 
 def _flat(text: str) -> str:
@@ -186,7 +205,7 @@ def test_unknown_format_gets_a_suggestion():
 def test_unknown_platform_gets_a_suggestion():
     result = run("render", BOOKINFO, "-p", "istoi")
     assert result.exit_code == 2
-    assert result.stderr == "error: unknown platform 'istoi' (did you mean 'istio'?); known: cilium, istio, linkerd\n"
+    assert result.stderr == "error: unknown platform 'istoi' (did you mean 'istio'?); known: istio, linkerd, cilium\n"
 
 
 def test_missing_intent_file_is_a_usage_error(tmp_path):

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from meshgen.capabilities import Feature, Finding, Support
+from meshgen.capabilities import Capability, Feature, Finding, Support
 from meshgen.platform_diff import compare_plans
-from meshgen.platforms import PLATFORMS, Plan, PlannedObject
+from meshgen.platforms import PLATFORMS, Plan, PlannedObject, registry
+from meshgen.platforms.sections import Section
 from tests.conftest import REPO
 from tests.workflow_helpers import run
 
@@ -83,6 +84,13 @@ class _FakeMesh:
 
     name = "fakemesh"
     description = "test double"
+    capabilities = {feature: Capability(Support.NATIVE, "test double") for feature in Feature}
+    control_plane_namespace = "fakemesh-system"
+    charts = ()
+    template_folders = ("fakemesh",)
+
+    def operations(self, intent, report):
+        return Section()
 
     def plan(self, intent):
         return Plan(
@@ -98,7 +106,9 @@ class _FakeMesh:
 
 @pytest.fixture
 def fakemesh(monkeypatch):
-    monkeypatch.setitem(PLATFORMS, "fakemesh", _FakeMesh())
+    registered = {**registry.all_platforms(), "fakemesh": _FakeMesh()}
+    monkeypatch.setattr(registry, "all_platforms", lambda: registered)
+    monkeypatch.setattr(registry, "names", lambda: tuple(registered))
 
 
 def test_cli_json_for_machines(fakemesh):

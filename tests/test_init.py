@@ -83,9 +83,12 @@ def test_starter_hooks_and_workflow_run_the_check(tmp_path):
 
 
 def test_platform_without_ingress_gets_no_gateway(tmp_path, monkeypatch):
-    from meshgen.capabilities import MATRIX, Capability, Feature, Support
+    from meshgen.capabilities import Capability, Feature, Support
+    from meshgen.platforms import get_platform
 
-    monkeypatch.setitem(MATRIX[Feature.GATEWAY_HTTP], "istio", Capability(Support.NOT_EXPRESSIBLE, "test"))
+    column = dict(get_platform("istio").capabilities)
+    column[Feature.GATEWAY_HTTP] = Capability(Support.NOT_EXPRESSIBLE, "test")
+    monkeypatch.setattr(get_platform("istio"), "capabilities", column)
     assert run("init", tmp_path / "shop").exit_code == 0
     intent = yaml.safe_load((tmp_path / "shop" / "intent.yaml").read_text())
     assert "gateways" not in intent["spec"]

@@ -77,8 +77,12 @@ def test_misspelt_choice_gets_a_suggestion(tmp_path):
     text = MINIMAL.replace("spec:\n", "spec:\n  platform: istoi\n")
     (msg,) = problems(tmp_path, text)
     assert msg == (
-        "intent.yaml:6:13: spec.platform: input should be 'istio', 'linkerd' or 'cilium' (did you mean 'istio'?)"
+        "intent.yaml:6:13: spec.platform: unknown platform 'istoi' (did you mean 'istio'?); expected one of: istio, "
+        "linkerd, cilium"
     )
+    text = MINIMAL.replace("        - {name: http, port: 8080}\n", "        - {name: http, port: 8080, protocol: htp}\n")
+    (msg,) = problems(tmp_path, text)
+    assert "(did you mean 'http'?)" in msg, msg
 
 
 def test_unknown_key_far_from_any_gets_no_suggestion(tmp_path):

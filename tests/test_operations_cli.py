@@ -5,9 +5,15 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from meshgen.cli import app
-from meshgen.platforms.operations import plan_operations
+from meshgen.platforms import get_platform
+from meshgen.platforms.operations import plan_operations as _plan_operations
 from meshgen.report import findings_text
 from tests.conftest import MINIMAL, REPO, write_intent
+
+
+def plan_operations(name, intent):
+    """The operations plan of the platform registered as ``name``."""
+    return _plan_operations(get_platform(name), intent)
 
 ONE_REPLICA = MINIMAL.replace("  defaults:\n", "  mesh:\n    controlPlane: {replicas: 1}\n  defaults:\n")
 

@@ -13,9 +13,15 @@ import yaml
 
 from meshgen.capabilities import Feature, Support
 from meshgen.loader import load_intent, parse_intent
-from meshgen.platforms.operations import plan_operations
+from meshgen.platforms import get_platform
+from meshgen.platforms.operations import plan_operations as _plan_operations
 from meshgen.render import render_file, render_object
 from tests.conftest import MINIMAL, REPO
+
+
+def plan_operations(name, intent):
+    """The operations plan of the platform registered as ``name``."""
+    return _plan_operations(get_platform(name), intent)
 
 PRODUCTION = REPO / "examples" / "production-identity" / "intent.yaml"
 
@@ -362,13 +368,13 @@ def test_combine_puts_linkerd_access_log_annotation_on_the_platform_namespaces()
     from meshgen.platforms.operations import combine
 
     intent = _intent(telemetry="  telemetry:\n    accessLogs: {enabled: true, format: text}\n")
-    namespace = PlannedObject("kubernetes/namespace.yaml.j2", "v1", "Namespace", "shop", None, {"labels": {}})
-    merged = combine(Plan("linkerd", (namespace,)), intent)
+    namespace = PlannedObject("core/namespace.yaml.j2", "v1", "Namespace", "shop", None, {"labels": {}})
+    merged = combine(get_platform("linkerd"), Plan("linkerd", (namespace,)), intent)
     (ns,) = [o for o in merged.objects if o.kind == "Namespace"]
     assert ns.values["annotations"] == {"config.linkerd.io/access-log": "apache"}
     assert "PrometheusRule" in {o.kind for o in merged.objects}
     # Without the Namespace in the platform's plan, the user is told to annotate it.
-    bare = combine(Plan("linkerd", ()), intent)
+    bare = combine(get_platform("linkerd"), Plan("linkerd", ()), intent)
     assert "meshgen does not create namespace shop: annotate it with config.linkerd.io/access-log: apache" in [
         f.detail for f in bare.findings
     ]

@@ -16,9 +16,15 @@ import pytest
 import yaml
 
 from meshgen.loader import load_intent, parse_intent
-from meshgen.platforms.operations import plan_operations
+from meshgen.platforms import get_platform
+from meshgen.platforms.operations import plan_operations as _plan_operations
 from meshgen.render import render_file
 from tests.conftest import EXAMPLES, FIXTURES as SHARED_FIXTURES, MINIMAL, REPO
+
+
+def plan_operations(name, intent):
+    """The operations plan of the platform registered as ``name``."""
+    return _plan_operations(get_platform(name), intent)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHARTS = SHARED_FIXTURES / "charts"  # values.yaml and values.schema.json, copied from the charts

@@ -2,24 +2,19 @@
 
 Resolving an ``allowFrom`` entry by scanning every service makes rules checks and identity
 resolution O(services x edges): 20 s for a 1,000-service intent. :func:`memo` builds a lookup
-table the first time a function asks for it and keeps it as long as the intent object lives
-(a weak reference drops it with the intent). A table is rebuilt if ``spec.services`` was replaced
-or changed length since, so an intent edited in place after validation is never answered from
-stale data; intents are otherwise treated as immutable once validated.
+table the first time a function asks for it and keeps it on the intent itself (a private
+attribute of the frozen model), so it lives and dies with the intent and no module-level cache
+exists. A table is rebuilt if ``spec.services`` was replaced or changed length since (a copy made
+with ``model_copy`` or a list appended to in a test), so it never answers from stale data.
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable, TypeVar
 
 from meshgen.intent.model import MeshIntent, Service
 
 T = TypeVar("T")
-
-# id(intent) -> (services list, its length, {table name: table}); entries die with their intent.
-_TABLES: dict[int, tuple[list, int, dict[str, Any]]] = {}
-
 
 def memo(intent: MeshIntent, name: str, build: Callable[[MeshIntent], T]) -> T:
     """The table ``name`` of ``intent``, built with ``build(intent)`` on first use.
@@ -32,14 +27,11 @@ def memo(intent: MeshIntent, name: str, build: Callable[[MeshIntent], T]) -> T:
     Returns:
         What ``build`` returned (shared between callers: do not mutate it).
     """
-    key = id(intent)
     services = intent.spec.services
-    entry = _TABLES.get(key)
+    entry: tuple[list, int, dict[str, Any]] | None = intent.__pydantic_private__.get("_tables")
     if entry is None or entry[0] is not services or entry[1] != len(services):
-        if entry is None:
-            weakref.finalize(intent, _TABLES.pop, key, None)
         entry = (services, len(services), {})
-        _TABLES[key] = entry
+        intent.__pydantic_private__["_tables"] = entry
     tables = entry[2]
     if name not in tables:
         tables[name] = build(intent)

@@ -14,9 +14,9 @@ DNS-1123. Cross-field rules (weights sum to 100, references resolve, ...) live i
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic.alias_generators import to_camel
 
 from meshgen.intent.types import Duration, HeaderName, Hostname, Labels, Name
@@ -30,9 +30,13 @@ L7_PROTOCOLS: frozenset[str] = frozenset({"http", "http2", "grpc"})
 
 
 class IntentModel(BaseModel):
-    """Base of every intent model: camelCase keys, unknown keys rejected."""
+    """Base of every intent model: camelCase keys, unknown keys rejected, frozen once validated.
+
+    Defaults are applied by :func:`meshgen.intent.resolve.resolve`, which returns a new intent.
+    """
 
     model_config = ConfigDict(
+        frozen=True,
         extra="forbid",
         alias_generator=to_camel,
         populate_by_name=True,
@@ -634,7 +638,7 @@ class ControlPlane(IntentModel):
     )
     namespace: Name | None = Field(
         None,
-        description="Namespace the control plane is installed in. Default: istio-system, linkerd, or kube-system (Cilium).",
+        description="Namespace the control plane is installed in. Default: the platform's own (meshgen platforms lists it).",
     )
 
 
@@ -713,11 +717,38 @@ class Defaults(IntentModel):
     circuit_breaker: CircuitBreaker | None = Field(None, description="Circuit breaking of every service. Default: none.")
 
 
+def _registered_platform(value: str) -> str:
+    """``spec.platform`` must name a registered platform (meshgen.platforms.registry)."""
+    from meshgen.errors import did_you_mean
+    from meshgen.platforms.registry import names  # imported late: the platforms import this module
+
+    known = names()
+    if value not in known:
+        raise ValueError(f"unknown platform {value!r}{did_you_mean(value, known)}; expected one of: {', '.join(known)}")
+    return value
+
+
+def _default_platform() -> str:
+    from meshgen.platforms.registry import DEFAULT
+
+    return DEFAULT
+
+
+def _platform_enum(schema: dict[str, Any]) -> None:
+    """JSON Schema of ``spec.platform``: an enum of the registered names (editors complete them)."""
+    from meshgen.platforms.registry import DEFAULT, names
+
+    schema["enum"] = list(names())
+    schema["default"] = DEFAULT
+
+
 class Spec(IntentModel):
     """The body of an intent."""
 
-    platform: Literal["istio", "linkerd", "cilium"] = Field(
-        "istio", description="Default target; the --platform option overrides it."
+    platform: Annotated[str, AfterValidator(_registered_platform)] = Field(
+        default_factory=_default_platform,
+        description="Default target; the --platform option overrides it.",
+        json_schema_extra=_platform_enum,
     )
     mesh: Mesh = Field(default_factory=Mesh)
     telemetry: Telemetry = Field(default_factory=Telemetry)
@@ -725,23 +756,6 @@ class Spec(IntentModel):
     services: list[Service] = Field(default_factory=list, description="The application's services.")
     gateways: list[Gateway] = Field(default_factory=list, description="North-south entry points.")
     egress: list[EgressHost] = Field(default_factory=list, description="External hosts workloads may call.")
-
-    @model_validator(mode="after")
-    def _inherit_defaults(self) -> Spec:
-        # Resolve inheritance once, here, so every platform sees the same effective values.
-        d = self.defaults
-        for svc in self.services:
-            if svc.namespace is None:
-                svc.namespace = d.namespace
-            for attr in ("timeout", "retries", "retry_budget", "circuit_breaker"):
-                if getattr(svc, attr) is None and getattr(d, attr) is not None:
-                    setattr(svc, attr, getattr(d, attr))
-        for gw in self.gateways:
-            if gw.namespace is None:
-                gw.namespace = d.namespace
-        if self.telemetry.alerts.namespace is None:
-            self.telemetry.alerts.namespace = d.namespace
-        return self
 
 
 class Metadata(IntentModel):
@@ -757,6 +771,8 @@ class MeshIntent(IntentModel):
     kind: Literal["MeshIntent"] = Field(description="Always MeshIntent.")
     metadata: Metadata = Field(description="Which application this intent describes.")
     spec: Spec = Field(description="What the application wants from its mesh.")
+    #: Lookup tables built on first use by :func:`meshgen.intent.index.memo`; not part of the intent.
+    _tables: tuple[list, int, dict[str, Any]] | None = PrivateAttr(default=None)
 
     def service(self, name: str, namespace: str | None = None) -> Service | None:
         """The service with this name (and namespace, when given)."""

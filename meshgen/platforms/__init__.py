@@ -1,29 +1,30 @@
-"""The registry of target platforms: one explicit map, unknown names fail loudly."""
+"""Target platforms: one package each, registered in :mod:`meshgen.platforms.registry`."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterator, Mapping
 
-from meshgen.errors import UnknownPlatformError
 from meshgen.platforms.base import Plan, PlannedFile, PlannedObject, Platform
-from meshgen.platforms.cilium import CiliumPlatform
-from meshgen.platforms.istio import IstioPlatform
-from meshgen.platforms.linkerd import LinkerdPlatform
-
-PLATFORMS: Mapping[str, Platform] = {p.name: p for p in (IstioPlatform(), LinkerdPlatform(), CiliumPlatform())}
+from meshgen.platforms.registry import all_platforms, get_platform, matrix, names
 
 
-def get_platform(name: str) -> Platform:
-    """The platform registered as ``name``.
+class _Registered(Mapping[str, Platform]):
+    """Every registered platform by name, imported on first access (keeps ``import meshgen`` cheap)."""
 
-    Raises:
-        UnknownPlatformError: naming the known platforms.
-    """
-    try:
-        return PLATFORMS[name]
-    except KeyError:
-        known = ", ".join(sorted(PLATFORMS))
-        raise UnknownPlatformError(f"unknown platform {name!r}; known: {known}") from None
+    def __getitem__(self, name: str) -> Platform:
+        return all_platforms()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(all_platforms())
+
+    def __len__(self) -> int:
+        return len(all_platforms())
+
+    def __repr__(self) -> str:
+        return f"PLATFORMS({', '.join(self)})"
 
 
-__all__ = ["PLATFORMS", "Plan", "PlannedFile", "PlannedObject", "Platform", "get_platform"]
+#: name -> Platform, in registry order (a read-only view of :func:`registry.all_platforms`).
+PLATFORMS: Mapping[str, Platform] = _Registered()
+
+__all__ = ["PLATFORMS", "Plan", "PlannedFile", "PlannedObject", "Platform", "all_platforms", "get_platform", "matrix", "names"]

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
-from meshgen.capabilities import Finding
+from meshgen.capabilities import Capability, Feature, Finding, Report
 from meshgen.intent.model import MeshIntent
+
+if TYPE_CHECKING:  # both import this module
+    from meshgen.platforms.helm_values import Chart
+    from meshgen.platforms.sections import Section
 
 #: Apply order: namespaces and identities first, then what refers to them.
 _KIND_ORDER = {
@@ -74,13 +78,31 @@ class Plan:
 
 
 class Platform(Protocol):
-    """A service mesh meshgen can target."""
+    """A target meshgen renders for: one package under ``meshgen/platforms/`` and one templates folder.
 
-    name: str  # CLI value = templates/ folder = test id
+    Attributes:
+        name: the CLI value, the ``templates/<name>/`` folder and the test id (``istio-ambient``).
+        description: one line for ``meshgen platforms`` and ``--help``.
+        capabilities: its column of the capability matrix, feature -> Capability; every Feature present.
+        control_plane_namespace: where its control plane runs unless ``mesh.controlPlane.namespace`` says.
+        charts: the Helm charts it writes ``values/<chart>.yaml`` for.
+        template_folders: ``templates/`` folders it uses besides the shared ones (core, gateway-api,
+            cert-manager, trust-manager, prometheus, helm, kustomize); its own folder first.
+    """
+
+    name: str
     description: str
+    capabilities: Mapping[Feature, Capability]
+    control_plane_namespace: str
+    charts: tuple[Chart, ...]
+    template_folders: tuple[str, ...]
 
     def plan(self, intent: MeshIntent) -> Plan:
-        """Decide what to emit for ``intent``. Pure: no files, no Jinja, no clock."""
+        """Traffic and security objects for ``intent``, with findings. Pure: no files, no Jinja, no clock."""
+        ...
+
+    def operations(self, intent: MeshIntent, report: Report) -> Section:
+        """Identity, control-plane HA, telemetry and alerts of ``intent``; findings go to ``report``. Pure."""
         ...
 
 

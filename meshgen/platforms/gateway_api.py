@@ -319,7 +319,7 @@ RuleExtras = Callable[[Service, Route | None], dict[str, Any]]
 def service_object(intent: MeshIntent, svc: Service, annotations: dict[str, str] | None = None) -> PlannedObject:
     """The service's own Kubernetes Service: its selector, and every port with ``appProtocol``."""
     return PlannedObject(
-        "kubernetes/service.yaml.j2",
+        "core/service.yaml.j2",
         "v1",
         "Service",
         svc.name,
@@ -339,7 +339,7 @@ def version_services(intent: MeshIntent, svc: Service) -> list[PlannedObject]:
     for version in svc.versions:
         out.append(
             PlannedObject(
-                "kubernetes/service.yaml.j2",
+                "core/service.yaml.j2",
                 "v1",
                 "Service",
                 version_service_name(svc, version.name),

@@ -6,13 +6,14 @@ touches; :func:`merge` folds them (a key set twice to different scalars is a pla
 ``values/<chart>.yaml``, laid out by ``templates/helm/values.yaml.j2`` with ``| block``, so every
 key and value goes through the YAML-safe scalar filter.
 
-Charts (the ``chart`` key of a fragment) and how they are installed are listed in :data:`CHARTS`.
+Each platform declares the charts it writes values for (``Platform.charts``); a fragment for a
+chart the platform did not declare is a planning bug (KeyError), never a silent skip.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from meshgen.platforms.base import PlannedFile
 
@@ -34,17 +35,8 @@ class Chart:
     namespace_hint: str
 
 
-#: Every chart meshgen writes values for (sources: ../shared/charts/SOURCES.md).
-CHARTS: dict[str, Chart] = {
-    c.name: c
-    for c in (
-        Chart("istiod", "istio/istiod", "istiod", "istio-system"),
-        Chart("istio-csr", "jetstack/cert-manager-istio-csr", "cert-manager-istio-csr", "cert-manager"),
-        Chart("trust-manager", "jetstack/trust-manager", "trust-manager", "cert-manager"),
-        Chart("linkerd-control-plane", "linkerd/linkerd-control-plane", "linkerd-control-plane", "linkerd"),
-        Chart("cilium", "cilium/cilium", "cilium", "kube-system"),
-    )
-}
+#: trust-manager, shared by every platform whose trust roots cert-manager issues.
+TRUST_MANAGER = Chart("trust-manager", "jetstack/trust-manager", "trust-manager", "cert-manager")
 
 
 def merge(base: dict[str, Any], extra: Mapping[str, Any], path: str = "") -> dict[str, Any]:
@@ -83,11 +75,16 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def values_files(fragments: Mapping[str, dict[str, Any]]) -> list[PlannedFile]:
-    """One ``values/<chart>.yaml`` per chart with values, in chart-name order."""
+def values_files(fragments: Mapping[str, dict[str, Any]], charts: Sequence[Chart]) -> list[PlannedFile]:
+    """One ``values/<chart>.yaml`` per chart with values, in chart-name order.
+
+    Raises:
+        KeyError: a fragment for a chart not in ``charts`` (the platform's declared charts).
+    """
+    by_name = {c.name: c for c in charts}
     out = []
     for name in sorted(fragments):
-        chart = CHARTS[name]
+        chart = by_name[name]
         out.append(
             PlannedFile(
                 "helm/values.yaml.j2",

@@ -13,9 +13,10 @@ import re
 from pathlib import Path
 
 from meshgen import DISTRIBUTION, __version__
-from meshgen.capabilities import MATRIX, Feature, Support
+from meshgen.capabilities import Feature, Support
 from meshgen.errors import EXIT_USAGE, MeshgenError, OutputError
 from meshgen.platforms import get_platform
+from meshgen.platforms.registry import DEFAULT
 from meshgen.schema import schema_json
 
 TEMPLATE = Path(__file__).resolve().parent / "template"
@@ -37,7 +38,7 @@ def dns_name(text: str) -> str:
 def init_project(
     target: Path,
     *,
-    platform: str = "istio",
+    platform: str = DEFAULT,
     name: str | None = None,
     namespace: str | None = None,
     output: str = "deploy",
@@ -58,7 +59,7 @@ def init_project(
         UnknownPlatformError: ``platform`` is not registered.
         UsageError: no valid name can be derived, or ``target`` is a non-empty directory or a file.
     """
-    get_platform(platform)
+    chosen = get_platform(platform)
     target = Path(target)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UsageError(
@@ -68,7 +69,7 @@ def init_project(
     if not app:
         raise UsageError(f"cannot derive an application name from {target.resolve().name!r}; pass --name")
     space = dns_name(namespace) if namespace else app
-    gateway = MATRIX[Feature.GATEWAY_HTTP][platform].support is not Support.NOT_EXPRESSIBLE
+    gateway = chosen.capabilities[Feature.GATEWAY_HTTP].support is not Support.NOT_EXPRESSIBLE
 
     from cookiecutter.generate import generate_context, generate_files
     from cookiecutter.prompt import prompt_for_config

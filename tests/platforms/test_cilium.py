@@ -19,11 +19,12 @@ import yaml
 from typer.testing import CliRunner
 
 from meshgen import load_intent, render
-from meshgen.capabilities import MATRIX, Feature, Support
+from meshgen.capabilities import Feature, Support
 from meshgen.cli import app
 from meshgen.intent.types import Duration
 from meshgen.platforms import gateway_api as gapi
-from meshgen.platforms.cilium import grpc_path_regex, path_regex
+from meshgen.platforms import get_platform
+from meshgen.platforms.cilium.platform import grpc_path_regex, path_regex
 from tests.conftest import MINIMAL, REPO, write_intent
 
 N, A, X = Support.NATIVE, Support.APPROXIMATED, Support.NOT_EXPRESSIBLE
@@ -474,10 +475,10 @@ CASES = [
 
 def test_every_non_native_cilium_row_has_a_case():
     covered = {case[0] for case in CASES}
-    non_native = {f for f, cells in MATRIX.items() if cells["cilium"].support is not N}
+    non_native = {f for f, cap in get_platform("cilium").capabilities.items() if cap.support is not N}
     assert non_native - covered == set()
     for feature, _, support, _, _ in CASES:
-        assert MATRIX[feature]["cilium"].support is support
+        assert get_platform("cilium").capabilities[feature].support is support
 
 
 @pytest.mark.parametrize(("feature", "edit", "support", "words", "exit_code"), CASES, ids=[c[0].value for c in CASES])

@@ -14,11 +14,12 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from meshgen.capabilities import MATRIX, Feature, Support
+from meshgen.capabilities import Feature, Support
 from meshgen.cli import app
 from meshgen.errors import IntentError
 from meshgen.intent.types import Duration
-from meshgen.platforms.linkerd import linkerd_duration
+from meshgen.platforms import get_platform
+from meshgen.platforms.linkerd.platform import linkerd_duration
 from meshgen.kube import CRDCatalog, validate_objects
 from tests.conftest import REPO, write_intent
 from tests.platforms.linkerd_sim import find, load_objects, one, render_text
@@ -475,7 +476,7 @@ TRIGGERS: dict[Feature, tuple[str, str, str]] = {
 
 
 def test_every_non_native_linkerd_row_has_a_trigger():
-    rows = {f for f, cells in MATRIX.items() if cells["linkerd"].support is not Support.NATIVE}
+    rows = {f for f, cap in get_platform("linkerd").capabilities.items() if cap.support is not Support.NATIVE}
     assert rows == set(TRIGGERS)
 
 
@@ -484,7 +485,7 @@ def test_capability_row_is_reported_and_loss_is_refused(tmp_path, feature):
     api, mesh, rest = TRIGGERS[feature]
     text = intent(api, mesh=mesh, rest=rest)
     mine = findings(render_text(text), feature)
-    support = MATRIX[feature]["linkerd"].support
+    support = get_platform("linkerd").capabilities[feature].support
     assert mine, f"linkerd must report {feature.value}"
     assert {f.support for f in mine} <= {Support.APPROXIMATED, Support.NOT_EXPRESSIBLE}
     if support is Support.NOT_EXPRESSIBLE:

@@ -67,7 +67,14 @@ from meshgen.intent.model import EgressHost, Gateway, MeshIntent, Port, RequestM
 from meshgen.intent.types import Duration
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, object_name, sort_objects
+from meshgen.platforms.cilium.alerts import plan_alerts
+from meshgen.platforms.cilium.capabilities import COLUMN
+from meshgen.platforms.cilium.certificates import plan_certificates
+from meshgen.platforms.cilium.control_plane import plan_control_plane
+from meshgen.platforms.cilium.telemetry import plan_telemetry
+from meshgen.platforms.helm_values import Chart
 from meshgen.platforms.identity import Rule, rules_for
+from meshgen.platforms.sections import Section, compose, control_plane_namespace
 
 CILIUM = "cilium.io/v2"
 POLICY_TEMPLATE = "cilium/cilium-network-policy.yaml.j2"
@@ -179,10 +186,19 @@ class CiliumPlatform:
 
     name = "cilium"
     description = "Cilium 1.19: CiliumNetworkPolicy (label identity, L7 HTTP rules), GAMMA routes, Gateway API ingress"
+    capabilities = COLUMN
+    template_folders = ("cilium",)
+    control_plane_namespace = "kube-system"
+    charts = (Chart("cilium", "cilium/cilium", "cilium", "kube-system"),)
+
+    def operations(self, intent: MeshIntent, report: Report) -> Section:
+        """Certificates, control-plane HA values, telemetry and alerts (see this package's modules). Pure."""
+        cp_ns = control_plane_namespace(intent, self.control_plane_namespace)
+        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_telemetry), plan_alerts)
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Decide every Cilium object for ``intent``. Pure."""
-        report = Report(self.name)
+        report = Report(self.name, self.capabilities)
         labels = gapi.labels_for(intent)
         objects: list[PlannedObject] = []
         mesh = intent.spec.mesh
@@ -191,7 +207,7 @@ class CiliumPlatform:
         namespaces = sorted(set(workload_ns) | {g.namespace or "" for g in intent.spec.gateways})
 
         for ns in namespaces:
-            objects.append(PlannedObject("kubernetes/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": labels}))
+            objects.append(PlannedObject("core/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": labels}))
         if mesh.default_deny:
             for ns in workload_ns:
                 objects.append(

@@ -22,7 +22,14 @@ from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import Gateway, MeshIntent, Retries, Route, Service
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, object_name, sort_objects
+from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
 from meshgen.platforms.identity import Rule, rules_for
+from meshgen.platforms.istio.alerts import plan_alerts
+from meshgen.platforms.istio.capabilities import COLUMN
+from meshgen.platforms.istio.certificates import plan_certificates
+from meshgen.platforms.istio.control_plane import plan_control_plane
+from meshgen.platforms.istio.telemetry import plan_telemetry
+from meshgen.platforms.sections import Section, compose, control_plane_namespace
 
 NETWORKING = "networking.istio.io/v1"
 SECURITY = "security.istio.io/v1"
@@ -53,10 +60,23 @@ class IstioPlatform:
 
     name = "istio"
     description = "Istio sidecar mode: VirtualService, DestinationRule, AuthorizationPolicy, Gateway API ingress"
+    capabilities = COLUMN
+    template_folders = ("istio",)
+    control_plane_namespace = "istio-system"
+    charts = (
+        Chart("istiod", "istio/istiod", "istiod", "istio-system"),
+        Chart("istio-csr", "jetstack/cert-manager-istio-csr", "cert-manager-istio-csr", "cert-manager"),
+        TRUST_MANAGER,
+    )
+
+    def operations(self, intent: MeshIntent, report: Report) -> Section:
+        """Certificates, control-plane HA values, telemetry and alerts (see this package's modules). Pure."""
+        cp_ns = control_plane_namespace(intent, self.control_plane_namespace)
+        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_telemetry), plan_alerts)
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Decide every Istio object for ``intent``. Pure."""
-        report = Report(self.name)
+        report = Report(self.name, self.capabilities)
         labels = gapi.labels_for(intent)
         objects: list[PlannedObject] = []
         mesh = intent.spec.mesh
@@ -64,7 +84,7 @@ class IstioPlatform:
 
         for ns in namespaces:
             objects.append(
-                PlannedObject("kubernetes/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": {**labels, "istio-injection": "enabled"}})
+                PlannedObject("core/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": {**labels, "istio-injection": "enabled"}})
             )
             objects.append(
                 PlannedObject(

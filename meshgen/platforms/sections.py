@@ -1,29 +1,28 @@
-"""Shared shapes of the operations planners (certificates, control plane, telemetry, alerts).
+"""Shared shapes of a platform's operations planners (certificates, control plane, telemetry, alerts).
 
 Each planner returns a :class:`Section`: Kubernetes objects, Helm values fragments per chart
 (see :mod:`meshgen.platforms.helm_values`), certificate expiry watches for the alerts planner,
 and namespace annotations (Linkerd's access-log switch) that :mod:`meshgen.platforms.operations`
-puts on the platform's Namespace objects.
+puts on the platform's Namespace objects. A platform's ``operations()`` folds its planners'
+sections into one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Sequence
 
+from meshgen.capabilities import Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms.base import PlannedObject
 from meshgen.platforms.helm_values import merge
 
-#: Where each platform's control plane runs unless ``mesh.controlPlane.namespace`` says otherwise.
-DEFAULT_CONTROL_PLANE_NAMESPACE = {"istio": "istio-system", "linkerd": "linkerd", "cilium": "kube-system"}
-
 DAY_S = 86_400
 
 
-def control_plane_namespace(platform: str, intent: MeshIntent) -> str:
-    """The control plane's namespace: ``mesh.controlPlane.namespace`` or the platform's default."""
-    return intent.spec.mesh.control_plane.namespace or DEFAULT_CONTROL_PLANE_NAMESPACE[platform]
+def control_plane_namespace(intent: MeshIntent, default: str) -> str:
+    """The control plane's namespace: ``mesh.controlPlane.namespace``, else the platform's ``default``."""
+    return intent.spec.mesh.control_plane.namespace or default
 
 
 @dataclass(frozen=True)
@@ -84,3 +83,18 @@ def duration_text(ms: int) -> str:
     minutes, secs = divmod(rest, 60)
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
     return text or "0s"
+
+
+#: An operations planner: (intent, report, control-plane namespace) -> its section.
+Planner = Callable[[MeshIntent, Report, str], Section]
+#: The alerts planner also reads the expiry watches the other planners recorded.
+AlertsPlanner = Callable[[MeshIntent, Report, str, list[ExpiryWatch]], Section]
+
+
+def compose(intent: MeshIntent, report: Report, cp_ns: str, planners: Sequence[Planner], alerts: AlertsPlanner) -> Section:
+    """Run a platform's operations ``planners`` in order, then ``alerts`` on their watches; one section."""
+    out = Section()
+    for planner in planners:
+        out.extend(planner(intent, report, cp_ns))
+    out.extend(alerts(intent, report, cp_ns, out.watches))
+    return out

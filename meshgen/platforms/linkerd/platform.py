@@ -5,7 +5,7 @@ Per namespace: the Namespace annotated ``linkerd.io/inject: enabled`` and
 and GAMMA ``HTTPRoute``/``GRPCRoute`` objects (``gateway.networking.k8s.io/v1``, Gateway API
 v1.2.1 fields only) for canary weights and header routes; a ``Server`` per port with
 ``AuthorizationPolicy``, ``MeshTLSAuthentication`` and routes on the Server for allow-lists
-(:mod:`meshgen.platforms.linkerd_authz`). Gateways need ``gateways[].className`` (Linkerd has no
+(:mod:`meshgen.platforms.linkerd.authorization`). Gateways need ``gateways[].className`` (Linkerd has no
 ingress controller); egress hosts become an ``EgressNetwork`` with one route per host and port.
 
 Decisions (each checked against the Linkerd 2.19 docs and the policy controller's source):
@@ -62,7 +62,14 @@ from meshgen.intent.model import MeshIntent, Port, Retries, Route, Service
 from meshgen.intent.types import Duration
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, object_name, sort_objects
-from meshgen.platforms.linkerd_authz import plan_authorization, plan_namespace_findings
+from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
+from meshgen.platforms.linkerd.alerts import plan_alerts
+from meshgen.platforms.linkerd.authorization import plan_authorization, plan_namespace_findings
+from meshgen.platforms.linkerd.capabilities import COLUMN
+from meshgen.platforms.linkerd.certificates import plan_certificates
+from meshgen.platforms.linkerd.control_plane import plan_control_plane
+from meshgen.platforms.linkerd.telemetry import plan_telemetry
+from meshgen.platforms.sections import Section, compose, control_plane_namespace
 
 POLICY_ALPHA = "policy.linkerd.io/v1alpha1"
 EGRESS_NETWORK = "egress"
@@ -185,10 +192,22 @@ class LinkerdPlatform:
         "Linkerd 2.18/2.19: GAMMA HTTPRoute/GRPCRoute with retry/timeout annotations, Server + "
         "AuthorizationPolicy allow-lists, HTTPLocalRateLimitPolicy, EgressNetwork"
     )
+    capabilities = COLUMN
+    template_folders = ("linkerd",)
+    control_plane_namespace = "linkerd"
+    charts = (
+        Chart("linkerd-control-plane", "linkerd/linkerd-control-plane", "linkerd-control-plane", "linkerd"),
+        TRUST_MANAGER,
+    )
+
+    def operations(self, intent: MeshIntent, report: Report) -> Section:
+        """Certificates, control-plane HA values, telemetry and alerts (see this package's modules). Pure."""
+        cp_ns = control_plane_namespace(intent, self.control_plane_namespace)
+        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_telemetry), plan_alerts)
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Decide every Linkerd object for ``intent``. Pure."""
-        report = Report(self.name)
+        report = Report(self.name, self.capabilities)
         labels = gapi.labels_for(intent)
         mesh = intent.spec.mesh
         policy = inbound_policy(intent)
@@ -197,7 +216,7 @@ class LinkerdPlatform:
         for ns in namespaces:
             annotations = {"config.linkerd.io/default-inbound-policy": policy, "linkerd.io/inject": "enabled"}
             objects.append(
-                PlannedObject("kubernetes/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": labels, "annotations": annotations})
+                PlannedObject("core/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": labels, "annotations": annotations})
             )
         report.use(Feature.MTLS_STRICT if mesh.mtls == "strict" else Feature.MTLS_PERMISSIVE, "mesh", _mtls_detail(intent, policy))
         plan_namespace_findings(intent, namespaces, policy, report)

@@ -1,0 +1,38 @@
+"""Cilium control-plane availability (``spec.mesh.controlPlane``) as Helm values.
+
+Shared rules and the chart keys: :mod:`meshgen.platforms.high_availability`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meshgen.capabilities import Feature, Report
+from meshgen.intent.model import MeshIntent
+from meshgen.platforms.high_availability import anti_affinity, no_autoscaling, single_point
+from meshgen.platforms.sections import Section
+
+
+def plan_control_plane(intent: MeshIntent, report: Report, cp_ns: str) -> Section:
+    """Cilium: the operator Deployment (agent and Envoy are DaemonSets, one per node)."""
+    out = Section()
+    cp = intent.spec.mesh.control_plane
+    ha = cp.replicas > 1
+    report.use(Feature.CONTROL_PLANE_HA, "mesh")
+    operator: dict[str, Any] = {"replicas": cp.replicas, "podDisruptionBudget": {"enabled": ha}}
+    if ha:
+        operator["podDisruptionBudget"]["maxUnavailable"] = 1
+        operator["affinity"] = anti_affinity({"io.cilium/app": "operator"})
+    else:
+        single_point(report, "cilium-operator", "; identities and IPAM are not managed while it is down")
+    if cp.max_replicas is not None:
+        no_autoscaling(report, "cilium", cp.replicas, cp.max_replicas)
+    out.add_values("cilium", {"operator": operator})
+    if intent.spec.mesh.mtls == "strict":
+        report.approximated(
+            Feature.CONTROL_PLANE_HA,
+            "mesh",
+            "the chart's bundled SPIRE server (mutual authentication) is one StatefulSet pod with no replicas value: "
+            "new identities cannot be issued while it is down",
+        )
+    return out

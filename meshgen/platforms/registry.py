@@ -1,0 +1,79 @@
+"""The one list of target platforms; everything else that names platforms derives from it.
+
+Adding a platform = its package under ``meshgen/platforms/`` (exporting ``PLATFORM``), its
+``templates/<name>/`` folder, and one line in :data:`PACKAGES`. The capability matrix, the
+``spec.platform`` validation and JSON Schema enum, the CLI's choices and help, ``meshgen
+platforms`` and the README tables are all computed from here. An unknown name is always an error.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from typing import Mapping
+
+from meshgen.capabilities import Capability, Feature
+from meshgen.errors import UnknownPlatformError
+from meshgen.platforms.base import Platform
+
+#: Platform packages, in the order ``meshgen platforms`` and the README list them. A platform's
+#: name is its package's with ``-`` for ``_`` (``istio_ambient`` -> ``istio-ambient``), so names
+#: are known without importing any platform (``--help`` stays fast).
+PACKAGES: tuple[str, ...] = (
+    "istio",
+    "linkerd",
+    "cilium",
+)
+
+#: The target of an intent whose spec.platform is not set, and of ``meshgen init``.
+DEFAULT = "istio"
+
+
+@cache
+def all_platforms() -> Mapping[str, Platform]:
+    """Every registered platform by name, in :data:`PACKAGES` order (imported on first use)."""
+    out: dict[str, Platform] = {}
+    for package in PACKAGES:
+        platform = importlib.import_module(f"meshgen.platforms.{package}").PLATFORM
+        if platform.name != _name(package):
+            raise AssertionError(f"package {package} must be named {_name(package)!r}, not {platform.name!r}")
+        out[platform.name] = platform
+    return out
+
+
+def _name(package: str) -> str:
+    return package.replace("_", "-")
+
+
+def names() -> tuple[str, ...]:
+    """The registered platform names (CLI values), in registry order; imports no platform."""
+    return tuple(_name(p) for p in PACKAGES)
+
+
+def get_platform(name: str) -> Platform:
+    """The platform registered as ``name``.
+
+    Raises:
+        UnknownPlatformError: naming the known platforms.
+    """
+    if name not in names():
+        raise UnknownPlatformError(f"unknown platform {name!r}; known: {', '.join(names())}")
+    return all_platforms()[name]
+
+
+def matrix() -> dict[Feature, dict[str, Capability]]:
+    """The capability matrix: feature -> platform name -> capability, from every platform's column.
+
+    Raises:
+        AssertionError: a platform's column lacks a feature (the contract test names it first).
+    """
+    platforms = all_platforms()
+    out: dict[Feature, dict[str, Capability]] = {}
+    for feature in Feature:
+        row = {}
+        for name, platform in platforms.items():
+            if feature not in platform.capabilities:
+                raise AssertionError(f"platform {name!r} has no capability for {feature.value}")
+            row[name] = platform.capabilities[feature]
+        out[feature] = row
+    return out
