@@ -30,7 +30,8 @@ from meshgen.kube import CRDCatalog, validate_objects  # noqa: E402  (needs the 
 def _catalog(crds: Path | None) -> CRDCatalog:
     started = time.process_time()
     catalog = CRDCatalog.from_directory(crds) if crds else CRDCatalog.bundled()
-    print(f"catalog: {len(catalog.kinds())} kinds from {catalog.source} loaded in {time.process_time() - started:.2f} s")
+    elapsed = time.process_time() - started
+    print(f"catalog: {len(catalog.kinds())} kinds from {catalog.source} loaded in {elapsed:.2f} s")
     return catalog
 
 

@@ -76,7 +76,8 @@ def _format_checker(choices: tuple[str, ...], directory_option: bool):
                 f"{value!r} is not an output format: -o chooses the format ({listed}), as kubectl's -o does; "
                 f"to write files into a directory use --output {value}"
             )
-        raise typer.BadParameter(f"unknown output format {value!r}{did_you_mean(value, choices)}; choose one of: {listed}")
+        suggestion = did_you_mean(value, choices)
+        raise typer.BadParameter(f"unknown output format {value!r}{suggestion}; choose one of: {listed}")
 
     return check
 
@@ -97,7 +98,8 @@ IntentArgs = Annotated[
     ),
 ]
 PlatformOpt = Annotated[
-    Optional[str], typer.Option("--platform", "-p", help="Target platform (see meshgen platforms); default: the intent's spec.platform.")
+    Optional[str],
+    typer.Option("--platform", "-p", help="Target platform (meshgen platforms lists them); default: spec.platform."),
 ]
 AllowLossOpt = Annotated[
     bool, typer.Option("--allow-loss", help="Proceed even when the platform cannot express part of the intent.")
@@ -202,7 +204,9 @@ def render(
     from meshgen.progress import progress
 
     if output is not None and fmt != "yaml":
-        raise typer.BadParameter("files under --output are always YAML; -o json applies to stdout only", param_hint="-o")
+        raise typer.BadParameter(
+            "files under --output are always YAML; -o json applies to stdout only", param_hint="-o"
+        )
     try:
         loaded = _load(intent_paths)
         target = platform or loaded.intent.spec.platform
@@ -239,7 +243,9 @@ def check(
         Path, typer.Option("--output", help="The directory meshgen render wrote (DIR of DIR/<platform>/).")
     ],
     platform: PlatformOpt = None,
-    fmt: Annotated[str, _format_option(("text", "json"), directory_option=True, what=" (of the drift on stdout)")] = "text",
+    fmt: Annotated[
+        str, _format_option(("text", "json"), directory_option=True, what=" (of the drift on stdout)")
+    ] = "text",
     allow_loss: AllowLossOpt = False,
 ) -> None:
     """Exit 1 with a unified diff when DIR/<platform> is not exactly what render would write.
@@ -339,7 +345,9 @@ def validate(
 @app.command()
 def diff(
     intent_paths: IntentArgs,
-    source: Annotated[str, typer.Option("--from", help="The platform you are on (see meshgen platforms).", show_default=False)],
+    source: Annotated[
+        str, typer.Option("--from", help="The platform you are on (see meshgen platforms).", show_default=False)
+    ],
     target: Annotated[str, typer.Option("--to", help="The platform you consider.", show_default=False)],
     fmt: Annotated[str, _format_option(("text", "json"))] = "text",
     json_output: Annotated[bool, typer.Option("--json", hidden=True, help="Same as -o json.")] = False,

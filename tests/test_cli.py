@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import yaml
 from typer.testing import CliRunner
@@ -258,7 +257,10 @@ def test_findings_are_coloured_on_a_terminal_and_plain_when_piped(tmp_path):
 
     from meshgen.cli import print_findings
 
-    text = "istio: 2 places where the intent is approximated or lost:\n  LOST         shop/web  x: y\n  approximated shop/api  z: w\n"
+    text = (
+        "istio: 2 places where the intent is approximated or lost:\n"
+        "  LOST         shop/web  x: y\n  approximated shop/api  z: w\n"
+    )
     terminal = io.StringIO()
     print_findings(text, Console(file=terminal, force_terminal=True, color_system="standard", soft_wrap=True))
     assert "\x1b[1;31mLOST\x1b[0m" in terminal.getvalue()

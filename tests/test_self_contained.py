@@ -25,8 +25,8 @@ def test_crd_checks_pass_in_a_copy_with_nothing_beside_it(tmp_path):
     assert sorted(p.name for p in copy.parent.iterdir()) == ["meshgen"]
     env = {**os.environ, "MESHGEN_SHARED": str(tmp_path / "nowhere")}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_platform_contract.py", "tests/test_validate.py",
-         "-k", "admissible or upstream or bundle"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_platform_contract.py",
+         "tests/test_validate.py", "-k", "admissible or upstream or bundle"],
         cwd=copy, env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -55,13 +55,15 @@ class RuleSet:
         # Most of a big schema has no rules; knowing that skips whole subtrees.
         key = id(schema)
         if key not in self._rules_below:
-            nested = [schema.get("items"), schema.get("additionalProperties"), *(schema.get("properties") or {}).values()]
+            properties = (schema.get("properties") or {}).values()
+            nested = [schema.get("items"), schema.get("additionalProperties"), *properties]
             self._rules_below[key] = bool(schema.get("x-kubernetes-validations")) or any(
                 self._has_rules(s) for s in nested if isinstance(s, Mapping)
             )
         return self._rules_below[key]
 
-    def _verdict(self, rule: Mapping[str, Any], value: Any, schema: Mapping[str, Any], memo: dict[int, Any]) -> _Verdict:
+    def _verdict(self, rule: Mapping[str, Any], value: Any, schema: Mapping[str, Any],
+                 memo: dict[int, Any]) -> _Verdict:
         text = rule.get("rule", "")
         try:
             program = cel.compile_expression(text)

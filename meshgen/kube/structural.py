@@ -20,7 +20,7 @@ import functools
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
@@ -29,7 +29,7 @@ from jsonschema.exceptions import ValidationError
 
 from meshgen.kube import names
 from meshgen.kube.cel import parse_go_duration
-from meshgen.kube.issues import Issue, field, invalid, number, show, type_issue
+from meshgen.kube.issues import Issue, field, number, show, type_issue
 
 __all__ = ["OBJECT_ENVELOPE", "compile_schema", "prune_and_default", "schema_issues", "without_envelope"]
 
