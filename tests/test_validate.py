@@ -543,3 +543,48 @@ def test_cel_sees_escaped_property_names():
 
 def test_compiled_rules_are_cached():
     assert cel_k8s.compile_expression("self > 1") is cel_k8s.compile_expression("self > 1")
+
+
+# --- Reused verdicts: a rule's verdict is keyed on exactly what the rule reads of self.
+
+@pytest.mark.parametrize(
+    ("rule", "uses"),
+    [
+        ("(self.size() > 0 ? self[0].matches.size() : 0) <= 16", (("size", ()), ("size", (0, "matches")))),
+        ("has(self.selector) && self.port > 0", (("has", ("selector",)), ("value", ("port",)))),
+        ("has(self.a.b)", (("has", ("a", "b")),)),
+        ("self.all(k, k != '')", (("value", ()),)),
+        ("self['y'] == 1", (("value", ()),)),
+    ],
+)
+def test_rules_declare_what_they_read_of_self(rule, uses):
+    assert cel_k8s.compile_expression(rule).self_uses == uses
+
+
+def test_equal_reads_share_a_verdict_and_different_reads_do_not():
+    from meshgen.kube.rules import _part
+
+    # Only sizes are read: other contents do not matter, other sizes do.
+    assert _part([{"matches": [1, 2]}], "size", (0, "matches")) == _part([{"matches": [3, 4]}], "size", (0, "matches"))
+    assert _part([{"matches": [1]}], "size", (0, "matches")) != _part([{"matches": [1, 2]}], "size", (0, "matches"))
+    # A string's CEL size may not be its length (format: byte decodes base64): keyed on the value.
+    assert _part({"b": "QQ=="}, "size", ("b",)) != _part({"b": "QUI="}, "size", ("b",))
+    # A missing key and a null parent fail differently in CEL.
+    assert _part({}, "value", ("a", "b")) != _part({"a": None}, "value", ("a", "b"))
+    # Escaped property names (namespace -> __namespace__) are found under their own name.
+    assert _part({"namespace": "x"}, "has", ("__namespace__",)) == ("present", False)
+
+
+def test_a_reused_verdict_is_reported_for_every_object(catalog):
+    # Both objects break the same rule with different values that the rule reads alike (only
+    # presence of selector and targetRef): the second gets the first's verdict, under its own name.
+    def policy(name: str) -> dict[str, Any]:
+        return {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+                "metadata": {"name": name, "namespace": "shop"},
+                "spec": {"selector": {"matchLabels": {"app": name}},
+                         "targetRef": {"kind": "Service", "group": "", "name": name}}}
+
+    found = [(v.name, v.path, v.message) for v in validate_objects([policy("a"), policy("b")], catalog)]
+    assert [name for name, _, _ in found] == ["a", "b"]
+    assert found[0][1:] == found[1][1:]
+    assert "at most one" in found[0][2].lower() or "only one" in found[0][2].lower(), found[0][2]

@@ -516,11 +516,11 @@ class CompiledExpression:
     text: str
     program: celpy.Runner
     uses_old_self: bool
-    #: What of ``self`` the expression reads, when it only reads fields by name: each field's
-    #: (escaped) name mapped to True when only ``has(self.f)`` tests it, False when its value is
-    #: read. None when ``self`` is used as a whole (``self.all(...)``, ``size(self)``, ...).
-    #: Validation keys its cache of verdicts on exactly this part of the value.
-    self_fields: Mapping[str, bool] | None = None
+    #: What of ``self`` the expression reads: ``(use, path)`` pairs, ``path`` a tuple of (escaped)
+    #: field names and integer indexes from ``self``, ``use`` one of ``"has"`` (only presence of
+    #: the last step), ``"size"`` (only its size) or ``"value"``. ``self.all(x, ...)`` reads
+    #: ``("value", ())``, the whole value. Validation keys its cache of verdicts on these parts.
+    self_uses: tuple[tuple[str, tuple[str | int, ...]], ...] = ()
 
     def evaluate(self, self_value: Any) -> Any:
         """The expression's value with ``self`` bound to ``self_value`` (a CEL value).
@@ -568,37 +568,72 @@ def compile_expression(text: str) -> CompiledExpression:
     uses_old_self = _check_supported(ast)
     collapsed = _collapse(ast)
     program = _ENVIRONMENT.program(collapsed, functions=K8S_FUNCTIONS)
-    return CompiledExpression(text, program, uses_old_self, _self_fields(collapsed))
+    return CompiledExpression(text, program, uses_old_self, _self_uses(collapsed))
 
 
-def _self_fields(ast: lark.Tree) -> dict[str, bool] | None:
-    """Which fields of ``self`` an expression reads, and whether only through ``has()``.
+def _self_uses(ast: lark.Tree) -> tuple[tuple[str, tuple[str | int, ...]], ...]:
+    """The parts of ``self`` an expression reads (see :attr:`CompiledExpression.self_uses`).
 
-    ``has(self.a) && self.b > 0`` reads ``{"a": True, "b": False}``; ``self.all(x, ...)`` or
-    ``self["a"]`` read ``self`` as a whole: None. A result is a pure function of the fields
-    named here (CEL has no side effects or clock), which is what lets a verdict be reused.
+    Each occurrence of ``self`` is followed up through ``.field`` and ``[integer literal]`` steps;
+    the step chain then ends in ``has(...)`` (presence), ``.size()`` / ``size(...)`` (size), or
+    anything else (the value). ``(s.size() > 0 ? s[0].matches.size() : 0) + ...`` thus reads the
+    list's size and its items' ``matches`` sizes, not their contents. A result is a pure function
+    of these parts (CEL has no side effects or clock), which is what lets a verdict be reused.
     """
-    fields: dict[str, bool] = {}
+    uses: set[tuple[str, tuple[str | int, ...]]] = set()
 
-    def walk(node: Any, parents: tuple[lark.Tree, ...]) -> bool:
+    def walk(node: Any, parents: tuple[lark.Tree, ...]) -> None:
         if not isinstance(node, lark.Tree):
-            return True
-        if node.data == "ident" and node.children[0].value == "self":
-            # self -> primary -> member_dot(self, field) [-> exprlist -> ident_arg(has, ...)]
-            chain = parents[::-1]
-            if len(chain) < 2 or chain[0].data != "primary" or chain[1].data != "member_dot":
-                return False
-            member = chain[1]
-            if member.children[0] is not chain[0]:
-                return False
-            name = member.children[1].value
-            only_has = (len(chain) >= 4 and chain[2].data == "exprlist" and chain[3].data == "ident_arg"
-                        and chain[3].children[0].value == "has" and len(chain[2].children) == 1)
-            fields[name] = fields.get(name, True) and only_has
-            return True
-        return all(walk(child, (*parents, node)) for child in node.children)
+            return
+        if node.data == "ident" and node.children and getattr(node.children[0], "value", None) == "self":
+            uses.add(_use_of_self(parents))
+            return
+        for child in node.children:
+            walk(child, (*parents, node))
 
-    return fields if walk(ast, ()) else None
+    walk(ast, ())
+    return tuple(sorted(uses, key=repr))
+
+
+def _int_literal(node: Any) -> int | None:
+    while isinstance(node, lark.Tree) and node.data == "primary" and len(node.children) == 1:
+        node = node.children[0]
+    if isinstance(node, lark.Tree) and node.data == "literal" and node.children:
+        token = node.children[0]
+        if getattr(token, "type", "") == "INT_LIT":
+            return int(token.value)
+    return None
+
+
+def _use_of_self(parents: tuple[lark.Tree, ...]) -> tuple[str, tuple[str | int, ...]]:
+    chain = list(parents[::-1])  # nearest first
+    path: list[str | int] = []
+    current = chain.pop(0) if chain and chain[0].data == "primary" else None
+    if current is None:
+        return ("value", ())
+    while chain:
+        parent = chain[0]
+        if parent.data == "member_dot" and parent.children[0] is current:
+            path.append(parent.children[1].value)
+        elif parent.data == "member_index" and parent.children[0] is current:
+            index = _int_literal(parent.children[1])
+            if index is None:
+                return ("value", tuple(path))
+            path.append(index)
+        else:
+            break
+        current = chain.pop(0)
+    if chain:
+        parent = chain[0]
+        if (parent.data == "member_dot_arg" and parent.children[0] is current
+                and parent.children[1].value == "size" and (len(parent.children) < 3 or not parent.children[2])):
+            return ("size", tuple(path))
+        if (parent.data == "exprlist" and len(parent.children) == 1 and len(chain) > 1
+                and chain[1].data == "ident_arg" and chain[1].children[0].value in {"has", "size"}):
+            function = chain[1].children[0].value
+            if function == "size" or (path and current.data == "member_dot"):
+                return (function, tuple(path))
+    return ("value", tuple(path))
 
 
 # Grammar levels that celpy's interpreter passes straight through when they have one child.

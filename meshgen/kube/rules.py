@@ -85,20 +85,43 @@ def _verdict_key(rule: Mapping[str, Any], program: cel.CompiledExpression, value
     """What the verdict depends on: the rule, the schema node, and the part of ``self`` it reads."""
     if rule.get("messageExpression"):
         return None  # the message may read any part of self
-    fields = program.self_fields
-    # Property names are escaped in self (namespace -> __namespace__), map keys are not: only a
-    # plain object of known properties is narrowed to the fields the rule reads.
-    plain_object = isinstance(value, dict) and schema.get("properties") and not (
-        schema.get("additionalProperties") or schema.get("x-kubernetes-preserve-unknown-fields"))
-    if fields is None or not plain_object:
-        seen: Any = json.dumps(value, sort_keys=True)
-    else:
-        escaped = {cel.escape_property_name(k): k for k in value}
-        seen = tuple(
-            (name, name in escaped if only_has else json.dumps(value.get(escaped.get(name, "\x00")), sort_keys=True))
-            for name, only_has in sorted(fields.items())
-        )
+    seen = tuple((use, path, _part(value, use, path)) for use, path in program.self_uses)
     return (id(rule), id(schema), seen)
+
+
+_ABSENT = object()
+
+
+def _part(value: Any, use: str, path: tuple[str | int, ...]) -> Any:
+    """What a rule can see of ``value`` along ``path``: where the path breaks, presence, size or
+    the value itself (as canonical JSON)."""
+    node = value
+    for depth, step in enumerate(path):
+        last = depth == len(path) - 1
+        child = _step(node, step)
+        if child is _ABSENT:  # no such key / index, or a step into a scalar or null: errors differ
+            return ("missing", depth, type(node).__name__)
+        if last and use == "has":
+            return ("present", child is None)
+        node = child
+    # A list's CEL size is its length. Not so for strings of format byte (decoded length) or
+    # objects (unaddressable properties are left out of self): those key on the value.
+    if use == "size" and isinstance(node, list):
+        return ("size", len(node))
+    return ("value", json.dumps(node, sort_keys=True))
+
+
+def _step(node: Any, step: str | int) -> Any:
+    if isinstance(step, int):
+        return node[step] if isinstance(node, list) and 0 <= step < len(node) else _ABSENT
+    if not isinstance(node, dict):
+        return _ABSENT
+    if step in node:
+        return node[step]  # a map key, or a property whose name needs no escaping
+    for key, child in node.items():  # a property escaped in CEL (namespace -> __namespace__)
+        if cel.escape_property_name(key) == step:
+            return child
+    return _ABSENT
 
 
 def _evaluate(rule: Mapping[str, Any], program: cel.CompiledExpression, value: Any, schema: Mapping[str, Any],
