@@ -1,9 +1,14 @@
 """The ``meshgen`` command: thin wrappers over :mod:`meshgen.pipeline` and friends.
 
 Exit codes (also in README): 0 success; 1 invalid intent, invalid output, or drift found by
-``check``; 2 usage error; 3 the platform cannot express part of the intent and ``--allow-loss``
-was not given. Errors go to stderr; stdout carries only the requested output (a YAML stream, a
-diff, a table, JSON, a schema), and nothing half-written.
+``check``; 2 usage error (bad option, unknown platform, missing intent file); 3 the platform
+cannot express part of the intent and ``--allow-loss`` was not given. Errors go to stderr; stdout
+carries only the requested output (a YAML or JSON stream, a diff, a table, a schema), and nothing
+half-written.
+
+Habits of kubectl and friends: ``-h``, ``--version``, shell completion (``--install-completion``),
+``-o FORMAT`` for the output format, ``--output DIR`` for a directory. Start-up stays fast because
+this module imports only typer at the top: every command imports what it needs when it runs.
 """
 
 from __future__ import annotations
@@ -11,26 +16,43 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from meshgen import pipeline
-from meshgen.errors import EXIT_INVALID, EXIT_LOSS, IntentLossError, MeshgenError, OutputError
-from meshgen.gcpause import gc_paused
-from meshgen.loader import LoadedIntent, load
-from meshgen.output import write_platform_folder
-from meshgen.platforms.registry import DEFAULT as DEFAULT_PLATFORM
-from meshgen.platforms.registry import names as platform_names
-from meshgen.progress import progress
-from meshgen.report import findings_json, findings_text, matrix_json, matrix_rows
+
+if TYPE_CHECKING:
+    from meshgen.errors import MeshgenError
+    from meshgen.loader import LoadedIntent
 
 app = typer.Typer(
-    add_completion=False,
     no_args_is_help=True,
-    help=f"Render one declarative intent into service-mesh manifests for {', '.join(platform_names())}.",
+    # Platform names are not spelled here: importing meshgen.platforms (even its registry) loads the
+    # intent model and pydantic, several times the start-up budget. `meshgen platforms` lists them.
+    help="Render one declarative intent into service-mesh manifests for each target platform (meshgen platforms).",
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    # Plain click help and errors: typer's rich formatting imports rich and markdown-it, which
+    # alone took longer than the whole start-up budget (issue 17).
+    rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from meshgen import __version__
+
+        sys.stdout.write(f"meshgen {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Render one declarative intent into service-mesh manifests for each target platform."""
 
 
 class ReportFormat(str, Enum):
@@ -40,6 +62,35 @@ class ReportFormat(str, Enum):
     json = "json"
 
 
+def _format_checker(choices: tuple[str, ...], directory_option: bool):
+    """An ``-o`` callback: accept one of ``choices``; explain when a directory was meant."""
+
+    def check(value: str) -> str:
+        if value in choices:
+            return value
+        from meshgen.errors import did_you_mean
+
+        listed = ", ".join(choices)
+        if directory_option and (not value.isalpha() or Path(value).is_dir() or not did_you_mean(value, choices)):
+            raise typer.BadParameter(
+                f"{value!r} is not an output format: -o chooses the format ({listed}), as kubectl's -o does; "
+                f"to write files into a directory use --output {value}"
+            )
+        suggestion = did_you_mean(value, choices)
+        raise typer.BadParameter(f"unknown output format {value!r}{suggestion}; choose one of: {listed}")
+
+    return check
+
+
+def _format_option(choices: tuple[str, ...], *, directory_option: bool = False, what: str = "") -> Any:
+    return typer.Option(
+        "-o",
+        "--format",
+        callback=_format_checker(choices, directory_option),
+        help=f"Output format: {', '.join(choices)}{what}.",
+    )
+
+
 IntentArgs = Annotated[
     list[Path],
     typer.Argument(
@@ -47,7 +98,8 @@ IntentArgs = Annotated[
     ),
 ]
 PlatformOpt = Annotated[
-    Optional[str], typer.Option("--platform", "-p", help=f"Target platform ({', '.join(platform_names())}); default: the intent's spec.platform.")
+    Optional[str],
+    typer.Option("--platform", "-p", help="Target platform (meshgen platforms lists them); default: spec.platform."),
 ]
 AllowLossOpt = Annotated[
     bool,
@@ -74,9 +126,22 @@ def _fail(exc: MeshgenError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
+def _platform(name: str) -> str:
+    """``name`` if it is a registered platform, else a usage error with a suggestion."""
+    from meshgen.errors import UnknownPlatformError, did_you_mean
+    from meshgen.platforms.registry import names
+
+    if name not in names():
+        known = list(names())
+        raise UnknownPlatformError(f"unknown platform {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}")
+    return name
+
+
 def _analyzed(paths: list[Path]):
     """Load and analyze: analyzer errors refuse the intent (exit 1); returns the intent and its warnings."""
     from meshgen.analyze import AnalysisError, Severity, analyze
+    from meshgen.gcpause import gc_paused
+    from meshgen.loader import load
 
     with gc_paused():  # see meshgen.gcpause: a process-wide setting, so the CLI's to make
         loaded = load(paths)
@@ -95,6 +160,28 @@ def _load(paths: list[Path]) -> LoadedIntent:
     return loaded
 
 
+def print_findings(text: str, console: Any = None) -> None:
+    """Findings on stderr: the LOST / approximated labels coloured on a terminal, plain when piped.
+
+    ``console`` is a rich Console (default: one on stderr, which detects a terminal and honours
+    NO_COLOR). Lines are never wrapped, so piped output stays one finding a line.
+    """
+    if not text:
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+    styles = {"LOST": "bold red", "approximated": "yellow", "native": "green"}
+    for line in text.rstrip("\n").split("\n"):
+        styled = Text(line)
+        label = line.strip().split(" ", 1)[0] if line.startswith("  ") else ""
+        if label in styles:
+            start = line.index(label)
+            styled.stylize(styles[label], start, start + len(label))
+        console.print(styled)
+
+
 def _render(
     loaded: LoadedIntent,
     paths: list[Path],
@@ -103,19 +190,26 @@ def _render(
     accept: list[str] | None,
     report: ReportFormat | None,
     phase=None,
+    output: Path | None = None,
     warnings=(),
 ):
     """Render in memory and apply the loss gate (:mod:`meshgen.losses`).
 
-    ``report`` None prints findings only on refusal. Raises IntentLossError for refused losses.
-    With ``--report json``, analyzer ``warnings`` go into the JSON document (key ``analyzers``).
+    ``report`` None prints findings only on refusal. Raises IntentLossError for refused losses,
+    UnknownPlatformError for an unregistered ``target``. With ``--report json``, analyzer
+    ``warnings`` go into the JSON document (key ``analyzers``).
     """
+    from meshgen import pipeline
+    from meshgen.errors import IntentLossError
+    from meshgen.gcpause import gc_paused
     from meshgen.losses import judge, parse_accepts
+    from meshgen.report import findings_json, findings_text
 
     acceptances = parse_accepts(accept or [])
+    source = pipeline.source_name(paths, output, loaded.intent.metadata.name)
     with gc_paused():
         on_object = phase(f"rendering {target}") if phase is not None else None
-        rendering = pipeline.render(loaded.intent, target, pipeline.source_name(paths), on_object)
+        rendering = pipeline.render(loaded.intent, _platform(target), source, on_object)
     findings = rendering.plan.findings
     verdict = judge(findings, loaded.intent, target, acceptances, allow_all=allow_loss)
     if report is ReportFormat.json:
@@ -130,7 +224,7 @@ def _render(
         else:
             _err(findings_json(target, findings, verdict.accepted))
     elif report is ReportFormat.text or verdict.refused:
-        _err(findings_text(target, findings if report else verdict.refused, verdict.accepted))
+        print_findings(findings_text(target, findings if report else verdict.refused, verdict.accepted))
     if verdict.refused:
         count = len(verdict.refused)
         raise IntentLossError(
@@ -146,23 +240,42 @@ def render(
     intent_paths: IntentArgs,
     platform: PlatformOpt = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Write one file per object under DIR/<platform>/.")
+        Optional[Path], typer.Option("--output", help="Write one file per object under DIR/<platform>/.")
     ] = None,
+    fmt: Annotated[
+        str, _format_option(("yaml", "json"), directory_option=True, what=" (of the stream on stdout)")
+    ] = "yaml",
     allow_loss: AllowLossOpt = False,
     accept_loss: AcceptLossOpt = None,
     report: Annotated[ReportFormat, typer.Option("--report", help="Findings format on stderr.")] = ReportFormat.text,
 ) -> None:
-    """Render the intent for a platform: a YAML stream on stdout, or files under --output."""
+    """Render the intent for a platform: a YAML (or JSON) stream on stdout, or files under --output."""
+    from meshgen.errors import MeshgenError
+    from meshgen.output import write_platform_folder
+    from meshgen.progress import progress
+
+    if output is not None and fmt != "yaml":
+        raise typer.BadParameter(
+            "files under --output are always YAML; -o json applies to stdout only", param_hint="-o"
+        )
     try:
+        if platform:  # a usage error comes before any work on the intent
+            _platform(platform)
         if report is ReportFormat.json:
             loaded, warnings = _analyzed(intent_paths)
         else:
             loaded, warnings = _load(intent_paths), []
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
-            rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, report, phase, warnings)
+            rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, report, phase, output, warnings)
             if output is None:
-                sys.stdout.write(rendering.stream)
+                if fmt == "json":
+                    import json
+
+                    items = rendering.objects()
+                    sys.stdout.write(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=2) + "\n")
+                else:
+                    sys.stdout.write(rendering.stream)
                 return
             folder = output / target
             changes = write_platform_folder(folder, rendering.files, phase(f"writing {folder}"))
@@ -183,32 +296,47 @@ def render(
 def check(
     intent_paths: IntentArgs,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="The directory meshgen render wrote (DIR of DIR/<platform>/).")
+        Path, typer.Option("--output", help="The directory meshgen render wrote (DIR of DIR/<platform>/).")
     ],
     platform: PlatformOpt = None,
+    fmt: Annotated[
+        str, _format_option(("text", "json"), directory_option=True, what=" (of the drift on stdout)")
+    ] = "text",
     allow_loss: AllowLossOpt = False,
     accept_loss: AcceptLossOpt = None,
 ) -> None:
     """Exit 1 with a unified diff when DIR/<platform> is not exactly what render would write.
 
     Compares a fresh in-memory rendering with the files meshgen wrote: changed, missing and stale
-    generated files are drift; files meshgen did not write are ignored. Run it with the same
-    arguments as render, from the same directory (file headers name the intent paths as given).
+    generated files are drift; files meshgen did not write are ignored. File headers name the
+    intent by its path in the output directory's git repository (or its metadata.name), so check
+    agrees with render however either was invoked.
     """
     from meshgen.check import check_folder
+    from meshgen.errors import EXIT_INVALID, MeshgenError
+    from meshgen.progress import progress
 
     try:
+        if platform:
+            _platform(platform)
         loaded = _load(intent_paths)
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
-            rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, None, phase)
+            rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, None, phase, output)
         result = check_folder(output / target, rendering.files)
-        if result.ok:
-            _err(result.summary())
-            return
-        sys.stdout.write(result.diff)
+        if fmt == "json":
+            import json
+
+            changes = result.changes
+            sys.stdout.write(json.dumps({
+                "folder": (output / target).as_posix(), "upToDate": result.ok,
+                "missing": list(changes.added), "changed": list(changes.changed), "stale": list(changes.stale),
+            }, indent=2) + "\n")
+        elif not result.ok:
+            sys.stdout.write(result.diff)
         _err(result.summary())
-        raise typer.Exit(EXIT_INVALID)
+        if not result.ok:
+            raise typer.Exit(EXIT_INVALID)
     except MeshgenError as exc:
         raise _fail(exc) from None
 
@@ -219,34 +347,59 @@ def validate(
     platform: PlatformOpt = None,
     crds: Annotated[
         Optional[Path],
-        typer.Option("--crds", help="Also render and check every object against the CRDs in this folder."),
+        typer.Option("--crds", help="Check against the CRDs in this folder instead of meshgen's bundled ones."),
     ] = None,
-    experimental: Annotated[
-        bool, typer.Option("--experimental", help="Use the Gateway API experimental channel CRDs found in --crds.")
+    no_crds: Annotated[
+        bool, typer.Option("--no-crds", help="Check the intent only; render nothing (no validation extra needed).")
     ] = False,
+    experimental: Annotated[
+        bool, typer.Option("--experimental", help="Use the Gateway API experimental channel CRDs.")
+    ] = False,
+    fmt: Annotated[str, _format_option(("text", "json"), what=" (json: the problems on stdout)")] = "text",
     allow_loss: AllowLossOpt = False,
     accept_loss: AcceptLossOpt = None,
 ) -> None:
-    """Check the intent and the loss gate for the platform (exit 3 as render would); with --crds, also
-    check every rendered object as the API server would."""
+    """Check the intent, the loss gate (exit 3 as render would), and every rendered object as the API
+    server would (offline).
+
+    Custom resources are checked against meshgen's bundled upstream CRDs (see
+    meshgen/kube/crds/SOURCES.md), or a cluster's own with --crds DIR. --no-crds stops after the
+    loss gate.
+    """
+    import json
+
+    from meshgen import pipeline
+    from meshgen.errors import MeshgenError, OutputError
+
     try:
+        if platform:
+            _platform(platform)
         loaded = _load(intent_paths)
         name = pipeline.source_name(intent_paths)
-        target = platform or loaded.intent.spec.platform
+        target = _platform(platform or loaded.intent.spec.platform)
         rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, None)
-        if crds is None:
+        if no_crds:
+            if fmt == "json":
+                sys.stdout.write(json.dumps({"intent": name, "valid": True, "problems": []}, indent=2) + "\n")
             _err(f"{name}: intent is valid and renders on {target}")
             return
-        from meshgen.validate import CRDCatalog, validate_objects
+        from meshgen.kube import CRDCatalog, validate_objects
 
-        catalog = CRDCatalog.from_directory(crds, experimental=experimental)
+        catalog = (CRDCatalog.from_directory(crds, experimental=experimental) if crds is not None
+                   else CRDCatalog.bundled(experimental=experimental))
         violations = validate_objects(rendering.objects(), catalog)
+        if fmt == "json":
+            problems = [{"apiVersion": v.api_version, "kind": v.kind, "namespace": v.namespace, "name": v.name,
+                         "path": v.path, "message": v.message} for v in violations]
+            sys.stdout.write(json.dumps({"intent": name, "platform": target, "crds": catalog.source,
+                                         "objects": len(rendering.documents), "valid": not violations,
+                                         "problems": problems}, indent=2) + "\n")
         if violations:
             raise OutputError(
                 f"{len(violations)} rendered object problem{'s' if len(violations) != 1 else ''} for {target}:\n"
                 + "\n".join(str(v) for v in violations)
             )
-        _err(f"{name}: intent is valid; {len(rendering.documents)} {target} objects accepted by {crds}")
+        _err(f"{name}: intent is valid; {len(rendering.documents)} {target} objects accepted by {catalog.source}")
     except MeshgenError as exc:
         raise _fail(exc) from None
 
@@ -254,9 +407,12 @@ def validate(
 @app.command()
 def diff(
     intent_paths: IntentArgs,
-    source: Annotated[str, typer.Option("--from", help=f"The platform you are on ({', '.join(platform_names())}).", show_default=False)],
+    source: Annotated[
+        str, typer.Option("--from", help="The platform you are on (see meshgen platforms).", show_default=False)
+    ],
     target: Annotated[str, typer.Option("--to", help="The platform you consider.", show_default=False)],
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
+    fmt: Annotated[str, _format_option(("text", "json"))] = "text",
+    json_output: Annotated[bool, typer.Option("--json", hidden=True, help="Same as -o json.")] = False,
     changes_only: Annotated[
         bool, typer.Option("--changes-only", help="Leave out features that fare the same on both platforms.")
     ] = False,
@@ -266,15 +422,19 @@ def diff(
     Per service and feature: what becomes approximated or lost, what is gained, from the capability
     data of both platforms; and the objects each side emits.
     """
+    from meshgen import pipeline
+    from meshgen.errors import MeshgenError
+    from meshgen.gcpause import gc_paused
     from meshgen.platform_diff import compare_plans, diff_json, diff_tables
 
     try:
         loaded = _load(intent_paths)
         with gc_paused():
-            result = compare_plans(pipeline.plan(loaded.intent, source), pipeline.plan(loaded.intent, target))
+            result = compare_plans(pipeline.plan(loaded.intent, _platform(source)),
+                                   pipeline.plan(loaded.intent, _platform(target)))
     except MeshgenError as exc:
         raise _fail(exc) from None
-    if json_output:
+    if json_output or fmt == "json":
         sys.stdout.write(diff_json(result))
         return
     from rich.console import Console
@@ -282,14 +442,6 @@ def diff(
     console = Console(width=max(Console().width, 160) if sys.stdout.isatty() else 200)
     for renderable in diff_tables(result, show_unchanged=not changes_only):
         console.print(renderable)
-
-
-class AnalyzeFormat(str, Enum):
-    """Output format of ``meshgen analyze``."""
-
-    text = "text"
-    json = "json"
-    sarif = "sarif"
 
 
 class Threshold(str, Enum):
@@ -303,9 +455,7 @@ class Threshold(str, Enum):
 @app.command()
 def analyze(
     intent_paths: IntentArgs,
-    output: Annotated[
-        AnalyzeFormat, typer.Option("--output", "-o", help="Output format on stdout: text, json or sarif (SARIF 2.1.0).")
-    ] = AnalyzeFormat.text,
+    fmt: Annotated[str, _format_option(("text", "json", "sarif"), what=" (sarif: SARIF 2.1.0)")] = "text",
     failure_threshold: Annotated[
         Threshold, typer.Option("--failure-threshold", help="Exit 1 when a finding is at least this severe.")
     ] = Threshold.error,
@@ -323,11 +473,13 @@ def analyze(
     Prints one line per finding, ``file:line:col: CODE severity: message``, and a summary line; codes
     are explained in docs/analyzers.md. Exit 1 when a finding reaches --failure-threshold.
     """
-    from importlib.metadata import version
-
+    from meshgen import __version__
     from meshgen.analyze import Severity, parse_suppress
     from meshgen.analyze import analyze as run_analyzers
     from meshgen.analyze.formats import text, to_json, to_sarif
+    from meshgen.errors import EXIT_INVALID, MeshgenError
+    from meshgen.gcpause import gc_paused
+    from meshgen.loader import load
 
     try:
         wanted = parse_suppress(suppress or [])
@@ -338,10 +490,10 @@ def analyze(
             analysis = run_analyzers(load(intent_paths), wanted)
     except MeshgenError as exc:
         raise _fail(exc) from None
-    if output is AnalyzeFormat.json:
+    if fmt == "json":
         sys.stdout.write(to_json(analysis))
-    elif output is AnalyzeFormat.sarif:
-        sys.stdout.write(to_sarif(analysis, version("meshgen")))
+    elif fmt == "sarif":
+        sys.stdout.write(to_sarif(analysis, __version__))
     else:
         sys.stdout.write(text(analysis))
     if analysis.at_least(Severity(failure_threshold.value)):
@@ -359,17 +511,21 @@ def schema() -> None:
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="The new repository's folder (missing or empty).")],
-    platform: Annotated[str, typer.Option("--platform", "-p", help=f"Target platform of the starter intent ({', '.join(platform_names())}).")] = DEFAULT_PLATFORM,
+    platform: Annotated[
+        Optional[str], typer.Option("--platform", "-p", help="Target platform of the starter intent; default: istio.")
+    ] = None,
     name: Annotated[
         Optional[str], typer.Option("--name", help="Application name (metadata.name); default: the folder's name.")
     ] = None,
     namespace: Annotated[Optional[str], typer.Option("--namespace", help="Namespace; default: the name.")] = None,
 ) -> None:
     """Create a starter repository: intent, schema, Makefile, pre-commit config, CI workflow."""
+    from meshgen.errors import MeshgenError
+    from meshgen.platforms.registry import DEFAULT
     from meshgen.scaffold import init_project
 
     try:
-        created = init_project(directory, platform=platform, name=name, namespace=namespace)
+        created = init_project(directory, platform=_platform(platform or DEFAULT), name=name, namespace=namespace)
     except MeshgenError as exc:
         raise _fail(exc) from None
     for path in created:
@@ -379,16 +535,20 @@ def init(
 
 @app.command()
 def platforms(
-    json_output: Annotated[bool, typer.Option("--json", help="Print the matrix as JSON.")] = False,
+    fmt: Annotated[str, _format_option(("text", "json"))] = "text",
+    json_output: Annotated[bool, typer.Option("--json", hidden=True, help="Same as -o json.")] = False,
 ) -> None:
     """List the target platforms and what each supports (the capability matrix)."""
-    if json_output:
+    if json_output or fmt == "json":
+        from meshgen.report import matrix_json
+
         sys.stdout.write(matrix_json())
         return
     from rich.console import Console
     from rich.table import Table
 
     from meshgen.platforms.registry import all_platforms
+    from meshgen.report import matrix_rows
 
     console = Console(width=200)
     registered = all_platforms()
@@ -409,4 +569,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["app", "main", "EXIT_INVALID", "EXIT_LOSS"]
+__all__ = ["app", "main", "print_findings"]

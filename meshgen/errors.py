@@ -6,6 +6,7 @@ to an exit code (see :data:`EXIT_CODES`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,27 @@ class IntentError(MeshgenError):
         count = len(problems)
         lines = "\n".join(str(p) for p in problems)
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in the intent:\n{lines}")
+
+
+class IntentNotFoundError(IntentError):
+    """An intent path that does not exist: a usage error (exit 2), as for any bad argument."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.args = ("\n".join(str(p) for p in problems),)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'timeout'?)`` when a choice is close to ``word`` (difflib ratio >= 0.6), else "".
+
+    Used for unknown intent keys and platform names; the caller still lists every choice.
+    """
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class UnknownPlatformError(MeshgenError):

@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from meshgen.errors import IntentError, Problem, SourceLocation
+from meshgen.errors import IntentError, IntentNotFoundError, Problem, SourceLocation, did_you_mean
 from meshgen.intent.model import MeshIntent
 from meshgen.intent.resolve import resolve
 from meshgen.intent.rules import Violation, check_intent, format_path
@@ -111,11 +111,13 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
     twice is read once.
 
     Raises:
-        IntentError: a path does not exist, or a directory holds no intent file.
+        IntentNotFoundError: a path does not exist (exit 2, a usage error).
+        IntentError: a directory holds no intent file.
     """
     out: list[Path] = []
     seen: set[Path] = set()
     problems: list[Problem] = []
+    missing: list[Problem] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -135,13 +137,16 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
         elif path.exists():
             found = [path]
         else:
-            problems.append(Problem("", "cannot read intent: no such file or directory", SourceLocation(path, 1, 1)))
+            missing.append(Problem("", f"{path}: no such file or directory"))
+            problems.append(missing[-1])
             found = []
         for file in found:
             key = file.resolve()
             if key not in seen:
                 seen.add(key)
                 out.append(file)
+    if missing:  # a mistyped argument, not a broken intent: usage error, no invented position
+        raise IntentNotFoundError(problems)
     if problems:
         raise IntentError(problems)
     if not out:
@@ -441,11 +446,40 @@ def _syntax_problems(text: str, path: Path) -> list[Problem]:
         if "duplicate key" in message:
             key = re.search(r'duplicate key "?([^"\s]+)', message)
             message = f"duplicate key {key.group(1)!r}" if key else "duplicate key"
+        else:
+            message = _plain_words(message)
         return [Problem("", f"invalid YAML: {message}", where)]
     except Exception as exc:  # noqa: BLE001 - any parser failure is reported, never swallowed
         return [Problem("", f"invalid YAML: {exc}", SourceLocation(path, 1, 1))]
     # libyaml refused what ruamel accepts (YAML 1.1 vs 1.2 edge): report without a position.
     return [Problem("", "invalid YAML", SourceLocation(path, 1, 1))]
+
+
+# The YAML parser's complaints that people meet most, in plain words; the parser's own text follows
+# in parentheses. (ruamel.yaml / PyYAML messages: scanner.py, parser.py.)
+_PLAIN_YAML_ERRORS = (
+    ("expected <block end>",
+     "this line is not indented like the lines it belongs with: align it with its siblings "
+     "(same number of spaces) or indent it under its parent"),
+    ("mapping values are not allowed here",
+     "a 'key: value' where none can start: this line is probably indented deeper than the key "
+     "above it, or a value holding ': ' needs quotes"),
+    ("found character '\\t' that cannot start any token",
+     "a tab character: YAML indents with spaces only"),
+    ("could not find expected ':'",
+     "a line without 'key:' inside a mapping, or a quote that is never closed"),
+    ("expected ',' or ']'", "a '[' list that is never closed with ']'"),
+    ("expected ',' or '}'", "a '{' mapping that is never closed with '}'"),
+    ("found unexpected end of stream", "a quote that is never closed"),
+    ("expected <document start>", "text after the document's end: check the indentation of the last lines"),
+)
+
+
+def _plain_words(message: str) -> str:
+    for needle, words in _PLAIN_YAML_ERRORS:
+        if needle in message:
+            return f"{words} (parser: {message})"
+    return message
 
 
 def locate(doc: Any, parts: tuple, file: Path, *, at_key: bool = False) -> SourceLocation:
@@ -598,8 +632,13 @@ def _message(err: dict, loc: tuple) -> str:
         return f"required key {loc[-1]!r} is missing"
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
+        suggestion = did_you_mean(str(loc[-1]), allowed)
         hint = f"; expected one of: {', '.join(allowed)}" if allowed else ""
-        return f"unknown key {loc[-1]!r}{hint}"
+        return f"unknown key {loc[-1]!r}{suggestion}{hint}"
+    if kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
+        # "Input should be 'istio', 'linkerd' or 'cilium'" + (did you mean 'istio'?)
+        choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        msg += did_you_mean(err["input"], choices)
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     return msg[0].lower() + msg[1:] if msg else msg

@@ -1,8 +1,13 @@
-"""Shared fixtures: where ../shared is, the examples, readable YAML snapshots, a CRD catalog."""
+"""Shared fixtures: the examples, readable YAML snapshots, a CRD catalog, test data.
+
+The suite needs nothing beside the checkout: CRDs come from meshgen's bundled catalog
+(meshgen/kube/crds/), chart values and upstream examples from tests/fixtures/ (copied from the
+project's shared corpus; see tests/fixtures/README.md).
+"""
 
 from __future__ import annotations
 
-import os
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +15,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MESHGEN_SHARED", REPO.parent / "shared"))
+FIXTURES = REPO / "tests" / "fixtures"
 EXAMPLES = sorted((REPO / "examples").glob("*/intent.yaml"))
 
 
@@ -38,12 +43,21 @@ def yaml_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 
 @pytest.fixture(scope="session")
 def crd_catalog():
-    from meshgen.validate import CRDCatalog
+    from meshgen.kube import CRDCatalog
 
-    crds = SHARED / "crds"
-    if not crds.is_dir():
-        pytest.fail(f"CRD corpus not found at {crds}; set MESHGEN_SHARED to the shared/ folder")
-    return CRDCatalog.from_directory(crds)
+    return CRDCatalog.bundled()
+
+
+def write_bundled_crds(folder: Path) -> Path:
+    """Write meshgen's bundled CRDs into ``folder`` as a CRD directory (one JSON-as-YAML file each,
+    the corpus layout), for tests of ``--crds DIR``; returns ``folder``."""
+    from meshgen.kube.catalog import _bundle_entries
+
+    for where, crd in _bundle_entries():
+        target = folder / where
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(crd, indent=1), encoding="utf-8")
+    return folder
 
 
 def write_intent(tmp_path: Path, text: str, name: str = "intent.yaml") -> Path:

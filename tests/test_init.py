@@ -77,6 +77,9 @@ def test_starter_hooks_and_workflow_run_the_check(tmp_path):
     assert [(h["id"], h["entry"], h["pass_filenames"]) for h in hooks] == [("meshgen-check", "make check", False)]
     steps = yaml.safe_load((repo / ".github" / "workflows" / "meshgen.yaml").read_text())["jobs"]["check"]["steps"]
     assert [s.get("run") for s in steps if "run" in s][1:3] == ["make validate", "make check"]
+    # The package index's "meshgen" is another project: the workflow installs this one, pinned to
+    # the running release.
+    assert [s.get("run") for s in steps if "run" in s][0] == 'pip install "meshgen-intent[validate]==0.2.0"'
 
 
 def test_platform_without_ingress_gets_no_gateway(tmp_path, monkeypatch):
@@ -123,7 +126,7 @@ def test_template_ships_in_the_wheel(tmp_path):
         timeout=120,
     )
     assert built.returncode == 0, built.stderr[-2000:]
-    (wheel,) = tmp_path.glob("meshgen-*.whl")
+    (wheel,) = tmp_path.glob("meshgen_intent-0.2.0-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     base = "meshgen/scaffold/template/"
     for rel in [

@@ -32,7 +32,22 @@ def test_yaml_syntax_error_has_position(tmp_path):
     text = MINIMAL.replace("    - name: web\n", "    - name: web\n   bad: [\n")
     (msg,) = problems(tmp_path, text)
     # line 15 is "   bad: [": the mapping starts at column 4, inside the sequence item above.
-    assert msg.startswith("intent.yaml:15:4: invalid YAML: while parsing a block mapping")
+    # Plain words first (an indentation mistake), the parser's own text after, in parentheses.
+    assert msg.startswith("intent.yaml:15:4: invalid YAML: this line is not indented like the lines it belongs with")
+    assert msg.endswith("(parser: while parsing a block mapping expected <block end>, but found '<block mapping start>')")
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "words"),
+    [
+        ("a:\n  b: 1\n   c: 2\n", "3:5", "a 'key: value' where none can start"),
+        ("a:\n\tb: 1\n", "2:1", "a tab character: YAML indents with spaces only"),
+        ("a: [1, 2\nb: 3\n", "2:2", "a '[' list that is never closed with ']'"),
+    ],
+)
+def test_yaml_syntax_errors_in_plain_words(tmp_path, text, position, words):
+    (msg,) = problems(tmp_path, text)
+    assert msg.startswith(f"intent.yaml:{position}: invalid YAML: {words}"), msg
 
 
 def test_duplicate_key_is_an_error(tmp_path):
@@ -52,8 +67,29 @@ def test_type_error_points_at_value(tmp_path):
 def test_unknown_key_lists_expected_keys(tmp_path):
     text = MINIMAL.replace("    - name: web\n", "    - name: web\n      timeot: 2s\n")
     (msg,) = problems(tmp_path, text)
-    assert msg.startswith("intent.yaml:15:7: spec.services[1].timeot: unknown key 'timeot'; expected one of: allowFrom,")
-    assert "timeout" in msg
+    assert msg.startswith(
+        "intent.yaml:15:7: spec.services[1].timeot: unknown key 'timeot' (did you mean 'timeout'?); "
+        "expected one of: allowFrom,"
+    )
+
+
+def test_misspelt_choice_gets_a_suggestion(tmp_path):
+    text = MINIMAL.replace("spec:\n", "spec:\n  platform: istoi\n")
+    (msg,) = problems(tmp_path, text)
+    assert msg == (
+        "intent.yaml:6:13: spec.platform: unknown platform 'istoi' (did you mean 'istio'?); expected one of: istio, "
+        "istio-ambient, linkerd, cilium, consul, kubernetes"
+    )
+    text = MINIMAL.replace("        - {name: http, port: 8080}\n", "        - {name: http, port: 8080, protocol: htp}\n")
+    (msg,) = problems(tmp_path, text)
+    assert "(did you mean 'http'?)" in msg, msg
+
+
+def test_unknown_key_far_from_any_gets_no_suggestion(tmp_path):
+    text = MINIMAL.replace("    - name: web\n", "    - name: web\n      zzzz: 2s\n")
+    (msg,) = problems(tmp_path, text)
+    assert "unknown key 'zzzz'; expected one of:" in msg
+    assert "did you mean" not in msg
 
 
 def test_yaml_12_booleans_are_strings(tmp_path):
@@ -131,7 +167,8 @@ def test_missing_required_key(tmp_path):
 def test_unreadable_file(tmp_path):
     with pytest.raises(IntentError) as info:
         load_intent(tmp_path / "missing.yaml")
-    assert "cannot read intent" in str(info.value)
+    assert str(info.value) == f"{tmp_path / 'missing.yaml'}: no such file or directory"
+    assert info.value.exit_code == 2
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def test_single_point_of_failure_is_printed_and_render_succeeds(tmp_path):
 
 def test_values_files_are_written_under_the_platform_folder(tmp_path):
     example = REPO / "examples" / "production-identity" / "intent.yaml"
-    result = run("render", str(example), "-p", "istio", "-o", str(tmp_path / "out"))
+    result = run("render", str(example), "-p", "istio", "--output", str(tmp_path / "out"))
     assert result.exit_code == 0, result.stderr
     values = tmp_path / "out" / "istio" / "values"
     assert sorted(p.name for p in values.iterdir()) == ["istio-csr.yaml", "istiod.yaml", "trust-manager.yaml"]

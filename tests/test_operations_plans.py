@@ -55,7 +55,7 @@ def _details(plan, feature: Feature) -> list[str]:
 
 @pytest.mark.parametrize("platform", ["istio", "linkerd", "cilium"])
 def test_every_planned_object_is_accepted_by_the_crds(production, platform, crd_catalog):
-    from meshgen.validate import validate_objects
+    from meshgen.kube import validate_objects
 
     plan = plan_operations(platform, production)
     docs = list(_objects(plan).values())
@@ -65,7 +65,7 @@ def test_every_planned_object_is_accepted_by_the_crds(production, platform, crd_
 
 @pytest.mark.parametrize("platform", ["istio", "linkerd", "cilium"])
 def test_mesh_ca_defaults_are_accepted_by_the_crds(platform, crd_catalog):
-    from meshgen.validate import validate_objects
+    from meshgen.kube import validate_objects
 
     plan = plan_operations(platform, _intent())
     assert [str(v) for v in validate_objects(list(_objects(plan).values()), crd_catalog)] == []

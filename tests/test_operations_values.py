@@ -19,7 +19,7 @@ from meshgen.loader import load_intent, parse_intent
 from meshgen.platforms import get_platform
 from meshgen.platforms.operations import plan_operations as _plan_operations
 from meshgen.render import render_file
-from tests.conftest import EXAMPLES, MINIMAL, REPO, SHARED
+from tests.conftest import EXAMPLES, FIXTURES as SHARED_FIXTURES, MINIMAL, REPO
 
 
 def plan_operations(name, intent):
@@ -27,7 +27,7 @@ def plan_operations(name, intent):
     return _plan_operations(get_platform(name), intent)
 
 FIXTURES = Path(__file__).parent / "fixtures"
-CHARTS = SHARED / "charts"
+CHARTS = SHARED_FIXTURES / "charts"  # values.yaml and values.schema.json, copied from the charts
 SCHEMA_CHARTS = {"cilium": "cilium", "istio-csr": "istio-csr", "trust-manager": "trust-manager"}
 KEY_CHARTS = {"istiod": "istiod-keys.txt", "linkerd-control-plane": "linkerd-control-plane-keys.txt", "consul": "consul-keys.txt"}
 

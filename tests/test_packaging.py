@@ -19,7 +19,9 @@ def test_wheel_installs_and_renders(tmp_path):
         check=True,
         capture_output=True,
     )
-    (wheel,) = dist.glob("meshgen-*.whl")
+    # The distribution is meshgen-intent (the index's "meshgen" is an unrelated project); the
+    # version comes from meshgen/__init__.py only.
+    (wheel,) = dist.glob("meshgen_intent-0.2.0-py3-none-any.whl")
     env_dir = tmp_path / "env"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
@@ -42,3 +44,10 @@ def test_wheel_installs_and_renders(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == render(load_intent(example), "istio", "unused").stream
+    version = subprocess.run([env_dir / "bin" / "meshgen", "--version"], cwd=workdir, capture_output=True, text=True)
+    assert (version.returncode, version.stdout) == (0, "meshgen 0.2.0\n")
+    installed = subprocess.run(
+        [python, "-c", "from importlib.metadata import version; print(version('meshgen-intent'))"],
+        capture_output=True, text=True, check=True,
+    )
+    assert installed.stdout == "0.2.0\n"

@@ -89,7 +89,7 @@ def test_example_renders_or_names_every_loss(example, platform):
 @pytest.mark.parametrize("platform", PLATFORM_NAMES)
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
 def test_example_objects_are_admissible_and_as_planned(example, platform, crd_catalog):
-    from meshgen.validate import validate_objects
+    from meshgen.kube import validate_objects
 
     rendering = _render(example, platform)
     own = registry.get_platform(platform).template_folders

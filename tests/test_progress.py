@@ -18,7 +18,7 @@ class _Terminal(io.StringIO):
 def test_large_render_is_quiet_when_not_a_terminal(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "intent.yaml").write_text(intent_yaml(100))  # 355 objects: above the bar threshold
-    result = run("render", "intent.yaml", "-o", "out", "--allow-loss", "--report", "json")
+    result = run("render", "intent.yaml", "--output", "out", "--allow-loss", "--report", "json")
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines()[-1] == "wrote 357 files to out/istio (357 new, 0 changed, 0 removed)"
     assert "\x1b[" not in result.stderr  # no terminal control codes

@@ -1,9 +1,13 @@
-"""meshgen.validate against the upstream CRD corpus, upstream examples and small objects."""
+"""meshgen.kube against the bundled CRDs, upstream examples and small objects.
+
+The upstream examples (tests/fixtures/upstream-examples/) are those of the shared corpus whose
+kinds meshgen bundles; they are checked against the bundled catalog, so the suite needs nothing
+beside the checkout.
+"""
 
 from __future__ import annotations
 
 import copy
-import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -11,12 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from meshgen import cel_k8s
-from meshgen.validate import CRDCatalog, CRDLoadError, SchemaViolation, validate_objects
+from meshgen.kube import cel as cel_k8s
+from meshgen.kube import CRDCatalog, CRDLoadError, SchemaViolation, validate_objects
 
-SHARED = Path(os.environ.get("MESHGEN_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
-CRDS = SHARED / "crds"
-EXAMPLES = SHARED / "upstream-examples"
+EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "upstream-examples"
 INVALID = EXAMPLES / "expected-invalid"
 
 
@@ -34,12 +36,12 @@ def _example_id(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def catalog() -> CRDCatalog:
-    return CRDCatalog.from_directory(CRDS)
+    return CRDCatalog.bundled()
 
 
 @pytest.fixture(scope="module")
 def experimental_catalog() -> CRDCatalog:
-    return CRDCatalog.from_directory(CRDS, experimental=True)
+    return CRDCatalog.bundled(experimental=True)
 
 
 def _catalog_for(path: Path, catalog: CRDCatalog, experimental_catalog: CRDCatalog) -> CRDCatalog:
@@ -52,8 +54,8 @@ def _documents(path: Path) -> list[Any]:
 
 
 def test_upstream_corpus_is_present():
-    assert len(VALID_EXAMPLES) > 300, f"upstream examples not found under {EXAMPLES}"
-    assert len(INVALID_EXAMPLES) > 100
+    assert len(VALID_EXAMPLES) > 250, f"upstream examples not found under {EXAMPLES}"
+    assert len(INVALID_EXAMPLES) > 90
 
 
 @pytest.mark.parametrize("path", VALID_EXAMPLES, ids=_example_id)
@@ -84,7 +86,7 @@ def test_upstream_invalid_example_is_rejected(path, catalog, experimental_catalo
         assert any(expect in p for p in problems), problems
 
 
-def test_every_cel_rule_in_the_corpus_compiles():
+def test_every_cel_rule_in_the_bundle_compiles():
     rules: set[str] = set()
 
     def collect(node: Any) -> None:
@@ -97,15 +99,17 @@ def test_every_cel_rule_in_the_corpus_compiles():
             for child in node:
                 collect(child)
 
-    for path in _yaml_files(CRDS):
-        collect(yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
+    from meshgen.kube.catalog import _bundle_entries
+
+    for _, crd in _bundle_entries():
+        collect(crd)
     unsupported = {}
     for rule in sorted(rules):
         try:
             cel_k8s.compile_expression(rule)
         except cel_k8s.UnsupportedCELError as err:
             unsupported[rule] = str(err)
-    assert len(rules) > 150
+    assert len(rules) > 120  # 131 distinct rules and messageExpressions in the bundle
     assert unsupported == {}
 
 
@@ -539,3 +543,48 @@ def test_cel_sees_escaped_property_names():
 
 def test_compiled_rules_are_cached():
     assert cel_k8s.compile_expression("self > 1") is cel_k8s.compile_expression("self > 1")
+
+
+# --- Reused verdicts: a rule's verdict is keyed on exactly what the rule reads of self.
+
+@pytest.mark.parametrize(
+    ("rule", "uses"),
+    [
+        ("(self.size() > 0 ? self[0].matches.size() : 0) <= 16", (("size", ()), ("size", (0, "matches")))),
+        ("has(self.selector) && self.port > 0", (("has", ("selector",)), ("value", ("port",)))),
+        ("has(self.a.b)", (("has", ("a", "b")),)),
+        ("self.all(k, k != '')", (("value", ()),)),
+        ("self['y'] == 1", (("value", ()),)),
+    ],
+)
+def test_rules_declare_what_they_read_of_self(rule, uses):
+    assert cel_k8s.compile_expression(rule).self_uses == uses
+
+
+def test_equal_reads_share_a_verdict_and_different_reads_do_not():
+    from meshgen.kube.rules import _part
+
+    # Only sizes are read: other contents do not matter, other sizes do.
+    assert _part([{"matches": [1, 2]}], "size", (0, "matches")) == _part([{"matches": [3, 4]}], "size", (0, "matches"))
+    assert _part([{"matches": [1]}], "size", (0, "matches")) != _part([{"matches": [1, 2]}], "size", (0, "matches"))
+    # A string's CEL size may not be its length (format: byte decodes base64): keyed on the value.
+    assert _part({"b": "QQ=="}, "size", ("b",)) != _part({"b": "QUI="}, "size", ("b",))
+    # A missing key and a null parent fail differently in CEL.
+    assert _part({}, "value", ("a", "b")) != _part({"a": None}, "value", ("a", "b"))
+    # Escaped property names (namespace -> __namespace__) are found under their own name.
+    assert _part({"namespace": "x"}, "has", ("__namespace__",)) == ("present", False)
+
+
+def test_a_reused_verdict_is_reported_for_every_object(catalog):
+    # Both objects break the same rule with different values that the rule reads alike (only
+    # presence of selector and targetRef): the second gets the first's verdict, under its own name.
+    def policy(name: str) -> dict[str, Any]:
+        return {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+                "metadata": {"name": name, "namespace": "shop"},
+                "spec": {"selector": {"matchLabels": {"app": name}},
+                         "targetRef": {"kind": "Service", "group": "", "name": name}}}
+
+    found = [(v.name, v.path, v.message) for v in validate_objects([policy("a"), policy("b")], catalog)]
+    assert [name for name, _, _ in found] == ["a", "b"]
+    assert found[0][1:] == found[1][1:]
+    assert "at most one" in found[0][2].lower() or "only one" in found[0][2].lower(), found[0][2]

@@ -770,11 +770,12 @@ class Defaults(IntentModel):
 
 def _registered_platform(value: str) -> str:
     """``spec.platform`` must name a registered platform (meshgen.platforms.registry)."""
+    from meshgen.errors import did_you_mean
     from meshgen.platforms.registry import names  # imported late: the platforms import this module
 
     known = names()
     if value not in known:
-        raise ValueError(f"unknown platform {value!r}; expected one of: {', '.join(known)}")
+        raise ValueError(f"unknown platform {value!r}{did_you_mean(value, known)}; expected one of: {', '.join(known)}")
     return value
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from meshgen import DISTRIBUTION, __version__
 from meshgen.capabilities import Feature, Support
 from meshgen.errors import OutputError, UsageError
 from meshgen.platforms import get_platform
@@ -80,7 +81,8 @@ def init_project(
             "gateway": "yes" if gateway else "no",
             "mesh": "yes" if mesh else "no",
             "output": output,
-            "meshgen_version": _version(),
+            "meshgen_version": __version__,
+            "meshgen_distribution": DISTRIBUTION,
         },
     )
     context["cookiecutter"].update(prompt_for_config(context, no_input=True))
@@ -101,14 +103,3 @@ def init_project(
     schema.write_text(schema_json(), encoding="utf-8")
     return sorted(p for p in created.rglob("*") if p.is_file())
 
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("meshgen")
-    except PackageNotFoundError:
-        import tomllib
-
-        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
-        return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]

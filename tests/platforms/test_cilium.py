@@ -485,7 +485,7 @@ def test_every_non_native_cilium_row_has_a_case():
 
 @pytest.mark.parametrize(("feature", "edit", "support", "words", "exit_code"), CASES, ids=[c[0].value for c in CASES])
 def test_capability_row(tmp_path, crd_catalog, feature, edit, support, words, exit_code):
-    from meshgen.validate import validate_objects
+    from meshgen.kube import validate_objects
 
     doc = base()
     edit(doc)

@@ -2,7 +2,7 @@
 
 Small intents are written here and their objects read back from the rendered YAML; every
 expected value is written by hand from Istio's API reference (networking v1, security v1) and
-../shared/design/platform-matrix.md, not computed by meshgen. Only the public pipeline is used
+the project's platform matrix (shared/design/platform-matrix.md), not computed by meshgen. Only the public pipeline is used
 (meshgen.loader, meshgen.pipeline), so these tests hold whatever shape the platform package takes.
 Findings are compared by their feature and support names (the capability report's words).
 """

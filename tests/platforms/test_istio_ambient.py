@@ -20,7 +20,7 @@ from meshgen.cli import app
 from meshgen.platforms import get_platform
 from meshgen.platforms.operations import plan_operations
 from meshgen.render import render_file
-from tests.conftest import EXAMPLES, SHARED, write_intent
+from tests.conftest import EXAMPLES, FIXTURES, write_intent
 from tests.platforms.linkerd_sim import find, load_objects, one, render_text
 from tests.test_operations_values import _documented, _helm_merge, _paths, _schema_declares
 
@@ -323,7 +323,7 @@ def test_grpc_ports_get_httproutes_that_keep_timeouts_and_method_matches():
 
 
 def _chart_keys(chart: str) -> set[str]:
-    data = yaml.safe_load((SHARED / "charts" / chart / "values.yaml").read_text())
+    data = yaml.safe_load((FIXTURES / "charts" / chart / "values.yaml").read_text())
     return set(_paths(data.get("_internal_defaults_do_not_set", data)))
 
 
@@ -346,9 +346,9 @@ def test_values_use_the_charts_keys(example):
             known = _chart_keys(chart)
             assert [p for p in keys if p not in known and not p.startswith("env.")] == [], chart
         else:
-            schema = json.loads((SHARED / "charts" / chart / "values.schema.json").read_text())
+            schema = json.loads((FIXTURES / "charts" / chart / "values.schema.json").read_text())
             assert [p for p in keys if not _schema_declares(schema, p, schema)] == [], chart
-            defaults = yaml.safe_load((SHARED / "charts" / chart / "values.yaml").read_text())
+            defaults = yaml.safe_load((FIXTURES / "charts" / chart / "values.yaml").read_text())
             import jsonschema
 
             assert list(jsonschema.Draft7Validator(schema).iter_errors(_helm_merge(defaults, values))) == []

@@ -20,8 +20,8 @@ from meshgen.errors import IntentError
 from meshgen.intent.types import Duration
 from meshgen.platforms import get_platform
 from meshgen.platforms.linkerd.platform import linkerd_duration
-from meshgen.validate import CRDCatalog, validate_objects
-from tests.conftest import REPO, SHARED, write_intent
+from meshgen.kube import CRDCatalog, validate_objects
+from tests.conftest import REPO, write_intent
 from tests.platforms.linkerd_sim import find, load_objects, one, render_text
 
 HEAD = """\
@@ -54,7 +54,7 @@ def findings(rendering, feature: Feature) -> list:
 
 @pytest.fixture(scope="module")
 def experimental_catalog():
-    return CRDCatalog.from_directory(SHARED / "crds", experimental=True)
+    return CRDCatalog.bundled(experimental=True)
 
 
 # --- durations ---------------------------------------------------------------------------------

@@ -1,0 +1,215 @@
+"""ObjectMeta and the built-in kinds (Service, Namespace, ...), checked as the API server does.
+
+Built-in kinds are checked against kubernetes-validate's bundled strict JSON schemas (the
+Kubernetes OpenAPI, additionalProperties false); names follow each kind's rule
+(k8s.io/kubernetes/pkg/apis/core/validation: Services are DNS-1035 labels, Namespaces DNS-1123
+labels, RBAC objects path segments, the rest DNS-1123 subdomains).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import jsonschema
+import referencing
+from kubernetes_validate import utils as kubernetes_validate
+
+from meshgen.kube import names
+from meshgen.kube.issues import Issue, field, show, type_issue
+
+__all__ = ["CLUSTER_SCOPED_CORE_KINDS", "check_core", "check_metadata", "core_validator"]
+
+# --- Metadata (ObjectMeta), for custom and built-in kinds alike.
+
+# Built-in kinds whose names follow another rule than the usual DNS-1123 subdomain.
+_NAME_RULES = {
+    "Namespace": names.dns1123_label_errors,
+    "Service": names.dns1035_label_errors,
+}
+_PATH_SEGMENT_NAMED = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+CLUSTER_SCOPED_CORE_KINDS = frozenset({
+    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
+    "StorageClass", "CSIDriver", "CSINode", "PriorityClass", "RuntimeClass", "IngressClass",
+    "CustomResourceDefinition", "APIService", "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding", "CertificateSigningRequest", "VolumeAttachment",
+    "FlowSchema", "PriorityLevelConfiguration", "IPAddress", "ServiceCIDR"})
+_ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+
+_STRING_FIELDS = frozenset({"name", "generateName", "namespace"})
+_STRING_MAPS = frozenset({"labels", "annotations"})
+
+
+def _plainly_shaped(metadata: dict[str, Any]) -> bool:
+    """Whether ObjectMeta's schema must accept ``metadata``: only string name/generateName/
+    namespace and string-to-string labels/annotations (what generated objects carry). Such
+    metadata skips the schema walk, which costs more than all other metadata checks together."""
+    for key, value in metadata.items():
+        if key in _STRING_FIELDS:
+            if not isinstance(value, str):
+                return False
+        elif key in _STRING_MAPS:
+            if not isinstance(value, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                return False
+        else:
+            return False
+    return True
+
+
+def check_metadata(metadata: Any, name_errors: Callable[[str], list[str]], *,
+                    namespaced: bool | None, path: str = "metadata",
+                    require_name: bool = True) -> list[Issue]:
+    """ObjectMeta as the API server checks it: shape, name, namespace, labels, annotations.
+
+    ``name_errors`` is the kind's naming rule; ``namespaced`` None skips the scope check.
+    """
+    if not isinstance(metadata, dict):
+        if metadata is None and not require_name:
+            return []
+        return [Issue(f"{path}.name", "Required value: name or generateName is required")]
+    issues = [] if _plainly_shaped(metadata) else [
+        Issue(field(path, issue.path), issue.message)
+        for error in _metadata_validator().iter_errors(metadata)
+        for issue in core_issue(error)]
+    name = metadata.get("name")
+    if not name and not metadata.get("generateName") and require_name:
+        issues.append(Issue(f"{path}.name", "Required value: name or generateName is required"))
+    elif isinstance(name, str) and name:
+        issues += [Issue(f"{path}.name", f"Invalid value: {json.dumps(name)}: {error}")
+                   for error in name_errors(name)]
+    namespace = metadata.get("namespace")
+    if namespace and namespaced is False:
+        issues.append(Issue(f"{path}.namespace", "Forbidden: not allowed on this type"))
+    elif isinstance(namespace, str) and namespace:
+        issues += [Issue(f"{path}.namespace", f"Invalid value: {json.dumps(namespace)}: {error}")
+                   for error in names.dns1123_label_errors(namespace)]
+    labels = metadata.get("labels")
+    for key, value in labels.items() if isinstance(labels, dict) else ():
+        issues += [Issue(f"{path}.labels", f"Invalid value: {json.dumps(key)}: {error}")
+                   for error in names.qualified_name_errors(key)]
+        if isinstance(value, str):
+            issues += [Issue(f"{path}.labels", f"Invalid value: {json.dumps(value)}: {error}")
+                       for error in names.label_value_errors(value)]
+    annotations = metadata.get("annotations")
+    if isinstance(annotations, dict):
+        for key in annotations:
+            issues += [Issue(f"{path}.annotations", f"Invalid value: {json.dumps(key)}: {error}")
+                       for error in names.qualified_name_errors(key.lower())]
+        size = sum(len(k) + len(str(v)) for k, v in annotations.items())
+        if size > _ANNOTATIONS_MAX_BYTES:
+            issues.append(Issue(f"{path}.annotations",
+                                 f"Too long: must have at most {_ANNOTATIONS_MAX_BYTES} bytes"))
+    return issues
+
+
+def _core_name_errors(kind: str) -> Callable[[str], list[str]]:
+    """The naming rule of a built-in kind (most use DNS-1123 subdomains)."""
+    if kind in _PATH_SEGMENT_NAMED:
+        return _path_segment_errors
+    return _NAME_RULES.get(kind, names.dns1123_subdomain_errors)
+
+
+def _path_segment_errors(name: str) -> list[str]:
+    errors = [f"may not contain '{c}'" for c in "/%" if c in name]
+    return errors + [f"may not be '{name}'"] if name in {".", ".."} else errors
+
+
+# --- Built-in kinds, with kubernetes-validate's bundled strict JSON schemas.
+
+@functools.cache
+def _core_schema_directory() -> str:
+    return f"kubernetes-json-schema/v{kubernetes_validate.latest_version()}-local-strict"
+
+
+@functools.cache
+def _core_definitions() -> dict[str, Any]:
+    return kubernetes_validate.schema_contents(
+        f"{_core_schema_directory()}/_definitions.json", kubernetes_validate.latest_version())
+
+
+@functools.cache
+def _core_registry() -> referencing.Registry:
+    return referencing.Resource.from_contents(_core_definitions()) @ referencing.Registry()
+
+
+def _inline_refs(schema: Any, stack: tuple[str, ...] = ()) -> Any:
+    """``schema`` with its ``$ref``s to the Kubernetes definitions replaced by their targets.
+
+    Resolving a ``$ref`` on every visit was most of the time spent on a Service; inlined once per
+    kind, validation only walks. A definition that refers to itself (JSONSchemaProps) keeps its
+    ``$ref`` below the first level, resolved through the registry as before.
+    """
+    if isinstance(schema, list):
+        return [_inline_refs(item, stack) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and "#/$defs/" in ref:
+        name = ref.rpartition("/")[2]
+        target = (_core_definitions().get("$defs") or {}).get(name)
+        if target is not None and name not in stack:
+            siblings = {k: v for k, v in schema.items() if k != "$ref"}
+            return {**_inline_refs(target, (*stack, name)), **siblings}
+    return {key: value if key in {"enum", "default", "const"} else _inline_refs(value, stack)
+            for key, value in schema.items()}
+
+
+@functools.cache
+def core_validator(api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
+    """The strict schema for a built-in kind, found the way kubernetes-validate finds it."""
+    # rbac.authorization.k8s.io/v1 -> rbac-v1, v1 -> v1 (kubernetes_validate.utils.validate)
+    file_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    try:
+        schema = kubernetes_validate.schema_contents(
+            f"{_core_schema_directory()}/{kind.lower()}-{file_version}.json",
+            kubernetes_validate.latest_version())
+    except (FileNotFoundError, kubernetes_validate.VersionNotSupportedError):
+        return None
+    # Schemas of parts (ServicePort, PodSpec, ...) live beside kinds; only kinds carry a GVK.
+    if not any(gvk.get("kind") == kind for gvk in schema.get("x-kubernetes-group-version-kind", ())):
+        return None
+    return jsonschema.Draft202012Validator(_inline_refs(schema), registry=_core_registry())
+
+
+@functools.cache
+def _metadata_validator() -> jsonschema.Draft202012Validator:
+    meta = "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    return jsonschema.Draft202012Validator({"$ref": meta}, registry=_core_registry())
+
+
+def check_core(obj: dict[str, Any], validator: jsonschema.Draft202012Validator) -> list[Issue]:
+    """A built-in kind's problems: its strict schema (unknown fields, types, required) and metadata."""
+    errors = sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
+    issues = [issue for error in errors for issue in core_issue(error)
+              if not issue.path.startswith("metadata")]
+    kind = str(obj.get("kind"))
+    return issues + check_metadata(obj.get("metadata"), _core_name_errors(kind), namespaced=None)
+
+
+def core_issue(error: jsonschema.ValidationError) -> list[Issue]:
+    """A jsonschema error in the API server's words, at its field path."""
+    path = ""
+    for part in error.absolute_path:
+        path = f"{path}[{part}]" if isinstance(part, int) else field(path, part)
+    if error.validator == "additionalProperties":
+        known = error.schema.get("properties") or {}
+        return [Issue(field(path, key), f"unknown field {json.dumps(key)}")
+                for key in error.instance if key not in known]
+    if error.validator == "required":
+        missing = re.match(r"'(.+)' is a required property", error.message)
+        return [Issue(field(path, missing.group(1)) if missing else path, "Required value")]
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        return [type_issue(path, expected, error.instance)]
+    if error.validator == "enum":
+        supported = ", ".join(show(option) for option in error.validator_value)
+        return [Issue(path, f"Unsupported value: {show(error.instance)}: supported values: "
+                             f"{supported}")]
+    return [Issue(path, error.message)]

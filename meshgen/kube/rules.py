@@ -1,0 +1,199 @@
+"""``x-kubernetes-validations`` rules of a served version, applied as the API server applies them.
+
+Rules run on the object after pruning and defaulting, at the schema node that declares them, with
+``self`` converted by :func:`meshgen.kube.cel.to_cel`; transition rules (``oldSelf``) never run on
+create. Semantics and wording:
+https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#validation-rules
+
+Each :class:`RuleSet` belongs to one served version and lives as long as its catalog: every rule
+is compiled once, the nodes with no rule below them are found once, and a rule's verdict is
+remembered for the part of ``self`` the rule reads (:attr:`CompiledExpression.self_fields`), so
+the thousand VirtualServices of a large mesh do not re-evaluate the same rule on equal values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from meshgen.kube import cel
+from meshgen.kube.issues import Issue, field
+
+__all__ = ["RuleSet"]
+
+# A verdict: (fieldPath relative to the node or None for the node itself, message) pairs.
+_Verdict = tuple[tuple[str | None, str], ...]
+
+
+class RuleSet:
+    """The CEL rules of one structural schema, ready to check many objects."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self._schema = schema
+        self._rules_below: dict[int, bool] = {}
+        self._verdicts: dict[tuple, _Verdict] = {}
+
+    def check(self, value: Any) -> list[Issue]:
+        """Every rule failure in ``value`` (pruned and defaulted; ``metadata`` reduced to name and
+        generateName, as rules see it), in schema order."""
+        return self._check(value, self._schema, "", {})
+
+    def _check(self, value: Any, schema: Mapping[str, Any], path: str, memo: dict[int, Any]) -> list[Issue]:
+        if value is None or not self._has_rules(schema):
+            return []
+        issues = []
+        for rule in schema.get("x-kubernetes-validations", ()):
+            for field_path, message in self._verdict(rule, value, schema, memo):
+                issues.append(Issue(path if field_path is None else _join_field_path(path, field_path), message))
+        for child_path, child, child_schema in _children(value, schema, path):
+            issues += self._check(child, child_schema, child_path, memo)
+        return issues
+
+    def _has_rules(self, schema: Mapping[str, Any]) -> bool:
+        # Most of a big schema has no rules; knowing that skips whole subtrees.
+        key = id(schema)
+        if key not in self._rules_below:
+            properties = (schema.get("properties") or {}).values()
+            nested = [schema.get("items"), schema.get("additionalProperties"), *properties]
+            self._rules_below[key] = bool(schema.get("x-kubernetes-validations")) or any(
+                self._has_rules(s) for s in nested if isinstance(s, Mapping)
+            )
+        return self._rules_below[key]
+
+    def _verdict(self, rule: Mapping[str, Any], value: Any, schema: Mapping[str, Any],
+                 memo: dict[int, Any]) -> _Verdict:
+        text = rule.get("rule", "")
+        try:
+            program = cel.compile_expression(text)
+        except cel.UnsupportedCELError as err:
+            return ((None, f"unsupported CEL: rule {text!r} cannot be checked: {err}"),)
+        if program.uses_old_self:
+            return ()  # transition rules compare with the stored object: never run on create
+        key = _verdict_key(rule, program, value, schema)
+        if key is not None and key in self._verdicts:
+            return self._verdicts[key]
+        verdict = _evaluate(rule, program, value, schema, memo)
+        if key is not None:
+            self._verdicts[key] = verdict
+        return verdict
+
+
+def _verdict_key(rule: Mapping[str, Any], program: cel.CompiledExpression, value: Any,
+                 schema: Mapping[str, Any]) -> tuple | None:
+    """What the verdict depends on: the rule, the schema node, and the part of ``self`` it reads."""
+    if rule.get("messageExpression"):
+        return None  # the message may read any part of self
+    seen = tuple((use, path, _part(value, use, path)) for use, path in program.self_uses)
+    return (id(rule), id(schema), seen)
+
+
+_ABSENT = object()
+
+
+def _part(value: Any, use: str, path: tuple[str | int, ...]) -> Any:
+    """What a rule can see of ``value`` along ``path``: where the path breaks, presence, size or
+    the value itself (as canonical JSON)."""
+    node = value
+    for depth, step in enumerate(path):
+        last = depth == len(path) - 1
+        child = _step(node, step)
+        if child is _ABSENT:  # no such key / index, or a step into a scalar or null: errors differ
+            return ("missing", depth, type(node).__name__)
+        if last and use == "has":
+            return ("present", child is None)
+        node = child
+    # A list's CEL size is its length. Not so for strings of format byte (decoded length) or
+    # objects (unaddressable properties are left out of self): those key on the value.
+    if use == "size" and isinstance(node, list):
+        return ("size", len(node))
+    return ("value", json.dumps(node, sort_keys=True))
+
+
+def _step(node: Any, step: str | int) -> Any:
+    if isinstance(step, int):
+        return node[step] if isinstance(node, list) and 0 <= step < len(node) else _ABSENT
+    if not isinstance(node, dict):
+        return _ABSENT
+    if step in node:
+        return node[step]  # a map key, or a property whose name needs no escaping
+    for key, child in node.items():  # a property escaped in CEL (namespace -> __namespace__)
+        if cel.escape_property_name(key) == step:
+            return child
+    return _ABSENT
+
+
+def _evaluate(rule: Mapping[str, Any], program: cel.CompiledExpression, value: Any, schema: Mapping[str, Any],
+              memo: dict[int, Any]) -> _Verdict:
+    """One rule at one node, worded as the API server words it."""
+    text = rule.get("rule", "")
+    try:
+        self_value = cel.to_cel(value, schema, memo)
+        holds = program.holds(self_value)
+    except cel.UnsupportedCELError as err:
+        return ((None, f"unsupported CEL: rule {text!r} cannot be checked: {err}"),)
+    except cel.CELEvaluationError as err:
+        holds, failure = False, err
+    else:
+        failure = None
+    if holds:
+        return ()
+    node_type = json.dumps(schema.get("type", ""))
+    if failure is not None:
+        described = (rule.get("message") or text).strip()
+        if str(failure).startswith("no such overload"):
+            detail = (f"'{failure}': call arguments did not match a supported operator, function "
+                      f"or macro signature for rule: {described}")
+        else:
+            detail = f"{failure} evaluating rule: {described}"
+        return ((None, f"Invalid value: {node_type}: {detail}"),)
+    message = _rule_message(rule, self_value)
+    field_path = rule.get("fieldPath", "")
+    reason = rule.get("reason", "FieldValueInvalid")
+    if reason == "FieldValueRequired":
+        return ((field_path, f"Required value: {message}"),)
+    if reason == "FieldValueForbidden":
+        return ((field_path, f"Forbidden: {message}"),)
+    if reason == "FieldValueDuplicate":
+        # The API server prints no detail here; the message is kept because it explains.
+        return ((field_path, f"Duplicate value: {node_type}: {message}"),)
+    return ((field_path, f"Invalid value: {node_type}: {message}"),)
+
+
+def _rule_message(rule: Mapping[str, Any], self_value: Any) -> str:
+    """messageExpression's value when it works, else message, else the API server's default."""
+    fallback = (rule.get("message") or "").strip() or f"failed rule: {rule.get('rule', '').strip()}"
+    expression = rule.get("messageExpression")
+    if not expression:
+        return fallback
+    try:
+        message = cel.compile_expression(expression).evaluate(self_value)
+    except (cel.UnsupportedCELError, cel.CELEvaluationError):
+        return fallback
+    return str(message).strip() if isinstance(message, str) and message.strip() else fallback
+
+
+def _join_field_path(path: str, field_path: str) -> str:
+    """``path`` plus a rule's ``fieldPath`` such as ``.spec.ports`` or ``.labels['a.b']``."""
+    steps = re.findall(r"\.([^.\[\]]+)|\[['\"]?([^\]'\"]+)['\"]?\]", field_path)
+    for name, key in steps:
+        path = field(path, name) if name else f"{path}[{key}]"
+    return path
+
+
+def _children(value: Any, schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, Any, Mapping[str, Any]]]:
+    """``(path, value, schema)`` of each child the schema describes."""
+    if isinstance(value, list):
+        items = schema.get("items")
+        if isinstance(items, Mapping):
+            for index, item in enumerate(value):
+                yield f"{path}[{index}]", item, items
+    elif isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if key in properties:
+                yield field(path, key), item, properties[key]
+            elif isinstance(extra, Mapping):
+                yield f"{path}[{key}]", item, extra

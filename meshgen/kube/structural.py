@@ -1,0 +1,491 @@
+"""Structural-schema validation of custom resources, on jsonschema's validator machinery.
+
+A CRD's ``openAPIV3Schema`` is a structural schema (OpenAPI v3.0 with Kubernetes extensions,
+https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema).
+:func:`compile_schema` turns one into a validator once per served version: jsonschema's Draft 4
+validator (Draft 4 is the JSON Schema that OpenAPI v3.0 and Kubernetes build on: boolean
+``exclusiveMinimum``, no ``$ref`` in CRDs) :func:`jsonschema.validators.extend`-ed with the
+Kubernetes keywords (``nullable``, ``x-kubernetes-int-or-string``, ``x-kubernetes-list-type``,
+``x-kubernetes-embedded-resource``, RE2 ``pattern``, kube-openapi's formats) and with messages in
+the API server's words. :func:`prune_and_default` does what the API server does before validating:
+drops unknown fields (reported, as ``kubectl --validate=strict`` does) and fills in defaults.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime
+import functools
+import ipaddress
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jsonschema
+import re2
+from jsonschema.exceptions import ValidationError
+
+from meshgen.kube import names
+from meshgen.kube.cel import parse_go_duration
+from meshgen.kube.issues import Issue, field, number, show, type_issue
+
+__all__ = ["OBJECT_ENVELOPE", "compile_schema", "prune_and_default", "schema_issues", "without_envelope"]
+
+#: Every object may carry these, whatever its schema says; metadata is checked on its own.
+OBJECT_ENVELOPE = ("apiVersion", "kind", "metadata")
+
+
+class _MapKey(str):
+    """A path step into a map (``additionalProperties``): printed as ``[key]``, not ``.key``."""
+
+
+class _Dotted(str):
+    """A path step that is already a dotted path (``metadata.labels``), printed as is."""
+
+
+# A keyword's message names its field path; the path is only known once the error has bubbled
+# up to the root, so messages carry this marker and :func:`schema_issues` fills it in.
+_PATH = "\x00path\x00"
+
+
+def _error(message: str, *, blocking: bool = False, path: tuple = ()) -> ValidationError:
+    error = ValidationError(message, path=path)
+    error.blocking = blocking
+    return error
+
+
+def _invalid(value: Any, complaint: str) -> ValidationError:
+    return _error(f"Invalid value: {show(value)}: {_PATH} in body {complaint}")
+
+
+_TYPE_CHECKS = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+}
+
+
+def _int_or_string(value: Any) -> bool:
+    return isinstance(value, str) or _TYPE_CHECKS["integer"](value)
+
+
+def _expected_type(schema: Mapping[str, Any]) -> str | None:
+    if schema.get("x-kubernetes-int-or-string"):
+        return "integer or string"
+    declared = schema.get("type")
+    return declared if declared in _TYPE_CHECKS else None
+
+
+def _type_holds(instance: Any, schema: Mapping[str, Any]) -> bool:
+    if schema.get("x-kubernetes-int-or-string"):
+        return _int_or_string(instance)
+    check = _TYPE_CHECKS.get(schema.get("type"))
+    return check is None or check(instance)
+
+
+def _type_error(instance: Any, expected: str) -> ValidationError:
+    issue = type_issue(_PATH, expected, instance)
+    return _error(issue.message, blocking=True)
+
+
+# --- Keywords. Each runs only on a value of its node's type: :func:`_descend` checks null and
+# the type first, and a null (where allowed) or wrongly typed value gets only the type complaint,
+# as in the API server.
+
+def _same(value: Any, option: Any) -> bool:
+    # JSON equality: true is not 1.
+    return isinstance(value, bool) == isinstance(option, bool) and value == option
+
+
+def _enum(validator, options, instance, schema):
+    if not any(_same(instance, option) for option in options):
+        supported = ", ".join(show(option) for option in options)
+        yield _error(f"Unsupported value: {show(instance)}: supported values: {supported}", blocking=True)
+
+
+def _max_length(validator, limit, instance, schema):
+    if isinstance(instance, str) and len(instance) > limit:
+        yield _error(f"Too long: may not be more than {limit} bytes")
+
+
+def _min_length(validator, limit, instance, schema):
+    if isinstance(instance, str) and len(instance) < limit:
+        yield _invalid(instance, f"should be at least {limit} chars long")
+
+
+@functools.cache
+def _regex(pattern: str) -> Any:
+    # CRD patterns are Go (RE2) regular expressions.
+    try:
+        return re2.compile(pattern)
+    except re2.error:
+        return re.compile(pattern)
+
+
+def _pattern(validator, pattern, instance, schema):
+    if isinstance(instance, str) and not _regex(pattern).search(instance):
+        yield _invalid(instance, f"should match '{pattern}'")
+
+
+def _format(validator, fmt, instance, schema):
+    check = _FORMAT_CHECKS.get(fmt)
+    if isinstance(instance, str) and check is not None and not check(instance):
+        yield _invalid(instance, f"must be of type {fmt}: {json.dumps(instance)}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _minimum(validator, low, instance, schema):
+    exclusive = schema.get("exclusiveMinimum") is True
+    if _is_number(instance) and (instance < low or (exclusive and instance == low)):
+        relation = "greater than" if exclusive else "greater than or equal to"
+        yield _invalid(instance, f"should be {relation} {number(low)}")
+
+
+def _maximum(validator, high, instance, schema):
+    exclusive = schema.get("exclusiveMaximum") is True
+    if _is_number(instance) and (instance > high or (exclusive and instance == high)):
+        relation = "less than" if exclusive else "less than or equal to"
+        yield _invalid(instance, f"should be {relation} {number(high)}")
+
+
+def _multiple_of(validator, step, instance, schema):
+    if _is_number(instance) and step and abs(instance / step - round(instance / step)) > 1e-9:
+        yield _invalid(instance, f"should be a multiple of {number(step)}")
+
+
+def _max_items(validator, limit, instance, schema):
+    if isinstance(instance, list) and len(instance) > limit:
+        yield _error(f"Too many: {len(instance)}: must have at most {limit} items")
+
+
+def _min_items(validator, limit, instance, schema):
+    if isinstance(instance, list) and len(instance) < limit:
+        yield _invalid(len(instance), f"should have at least {limit} items")
+
+
+def _max_properties(validator, limit, instance, schema):
+    if isinstance(instance, dict) and len(instance) > limit:
+        yield _error(f"Too many: {len(instance)}: must have at most {limit} items")
+
+
+def _min_properties(validator, limit, instance, schema):
+    if isinstance(instance, dict) and len(instance) < limit:
+        yield _invalid(len(instance), f"should have at least {limit} properties")
+
+
+def _required(validator, required, instance, schema):
+    if isinstance(instance, dict):
+        for key in required:
+            if key not in instance:
+                yield _error("Required value", path=(key,))
+
+
+def _items(validator, items, instance, schema):
+    if isinstance(instance, list) and isinstance(items, Mapping):
+        for index, item in enumerate(instance):
+            yield from _descend(item, items, index)
+
+
+def _properties(validator, properties, instance, schema):
+    if isinstance(instance, dict):
+        for key, item in instance.items():
+            if key in properties:
+                yield from _descend(item, properties[key], key)
+
+
+def _additional_properties(validator, extra, instance, schema):
+    # Only a schema validates map values; `false`/`true` decide pruning, done before validation.
+    if isinstance(instance, dict) and isinstance(extra, Mapping):
+        properties = schema.get("properties") or {}
+        for key, item in instance.items():
+            if key not in properties:
+                yield from _descend(item, extra, _MapKey(key))
+
+
+def _valid(validator, instance, branch) -> bool:
+    return next(_descend(instance, branch), None) is None
+
+
+def _all_of(validator, branches, instance, schema):
+    for branch in branches:
+        yield from _descend(instance, branch)
+
+
+def _any_of(validator, branches, instance, schema):
+    if not any(_valid(validator, instance, branch) for branch in branches):
+        yield _error("must validate at least one schema (anyOf)")
+
+
+def _one_of(validator, branches, instance, schema):
+    valid = sum(1 for branch in branches if _valid(validator, instance, branch))
+    if valid != 1:
+        found = "none valid" if valid == 0 else f"{valid} valid alternatives"
+        yield _error(f"must validate one and only one schema (oneOf). Found {found}")
+
+
+def _not(validator, branch, instance, schema):
+    if _valid(validator, instance, branch):
+        yield _error("must not validate the schema (not)")
+
+
+def _list_type(validator, list_type, instance, schema):
+    """Duplicates in ``x-kubernetes-list-type: set`` and ``map`` lists."""
+    if not isinstance(instance, list) or list_type not in {"set", "map"}:
+        return
+    keys = schema.get("x-kubernetes-list-map-keys") or ()
+    seen = set()
+    for index, item in enumerate(instance):
+        identity = {k: item.get(k) for k in keys} if list_type == "map" and isinstance(item, dict) else item
+        marker = json.dumps(identity, sort_keys=True)
+        if marker in seen:
+            yield _error(f"Duplicate value: {marker}", path=(index,))
+        seen.add(marker)
+
+
+def _embedded_resource(validator, flag, instance, schema):
+    """An embedded object (``x-kubernetes-embedded-resource``) needs apiVersion, kind, valid metadata."""
+    if not flag or not isinstance(instance, dict):
+        return
+    from meshgen.kube.core import check_metadata
+
+    for key in ("apiVersion", "kind"):
+        if not instance.get(key):
+            yield _error("Required value", path=(key,))
+    for issue in check_metadata(instance.get("metadata"), names.dns1123_subdomain_errors,
+                                namespaced=None, path="metadata", require_name=False):
+        yield _error(issue.message, path=(_Dotted(issue.path),))
+
+
+def _ignored(validator, value, instance, schema):
+    """A keyword that is handled elsewhere or has no meaning in a structural schema."""
+
+
+_KUBERNETES_KEYWORDS = {
+    # Checked by _descend before any keyword runs (see there).
+    "type": _ignored,
+    "x-kubernetes-int-or-string": _ignored,
+    "enum": _enum,
+    "maxLength": _max_length,
+    "minLength": _min_length,
+    "pattern": _pattern,
+    "format": _format,
+    "minimum": _minimum,
+    "maximum": _maximum,
+    "multipleOf": _multiple_of,
+    "maxItems": _max_items,
+    "minItems": _min_items,
+    "maxProperties": _max_properties,
+    "minProperties": _min_properties,
+    "required": _required,
+    "items": _items,
+    "properties": _properties,
+    "additionalProperties": _additional_properties,
+    "allOf": _all_of,
+    "anyOf": _any_of,
+    "oneOf": _one_of,
+    "not": _not,
+    "x-kubernetes-list-type": _list_type,
+    "x-kubernetes-embedded-resource": _embedded_resource,
+    # Draft 4 keywords a structural schema may not use, or that mean something else here
+    # (exclusiveMinimum/Maximum are flags read by minimum/maximum).
+    "$ref": _ignored,
+    "additionalItems": _ignored,
+    "dependencies": _ignored,
+    "patternProperties": _ignored,
+    "uniqueItems": _ignored,
+    "exclusiveMinimum": _ignored,
+    "exclusiveMaximum": _ignored,
+}
+
+#: Draft 4 with the Kubernetes keywords above.
+StructuralValidator = jsonschema.validators.extend(jsonschema.Draft4Validator, validators=_KUBERNETES_KEYWORDS)
+
+
+# id(schema node) -> (node, its validator). A validator lists its node's keywords once, at
+# creation; jsonschema's own descend() creates one per visit, the main cost of validation at scale.
+# Holding the node keeps its id from being reused.
+_NODES: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _node(schema: Mapping[str, Any]) -> Any:
+    entry = _NODES.get(id(schema))
+    if entry is None:
+        entry = _NODES[id(schema)] = (schema, StructuralValidator(schema))
+    return entry[1]
+
+
+def _descend(instance: Any, schema: Mapping[str, Any], step: Any = None) -> Iterator[ValidationError]:
+    """The errors of ``instance`` against one schema node, their paths prefixed by ``step``.
+
+    The type comes first: a null value is fine where the node is ``nullable`` or untyped, else a
+    type error; a wrongly typed value (``x-kubernetes-int-or-string`` allows both) gets only the
+    type error. Only then do the node's keywords run.
+    """
+    if not isinstance(schema, dict):  # schemas are parsed JSON/YAML; dict is faster than Mapping here
+        return
+    declared = schema.get("type")
+    if instance is None:
+        errors = [] if schema.get("nullable") or not declared else [_type_error(instance, str(declared))]
+    elif not _type_holds(instance, schema):
+        errors = [_type_error(instance, _expected_type(schema) or str(declared))]
+    else:
+        errors = _node(schema).iter_errors(instance)
+    for error in errors:
+        if step is not None:
+            error.path.appendleft(step)
+        yield error
+
+
+def compile_schema(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Prepare one served version's schema (without the object envelope); call once per version.
+
+    Returns the schema to pass to :func:`schema_issues`; each node's validator is built on first
+    use and then reused for every object.
+    """
+    _node(schema)
+    return schema
+
+
+def schema_issues(schema: Mapping[str, Any], value: Any) -> list[Issue]:
+    """Every way ``value`` breaks a compiled schema's value validations (not unknown fields)."""
+    issues = []
+    for error in _descend(value, schema):
+        path = _path_text(error.absolute_path)
+        issues.append(Issue(path, error.message.replace(_PATH, path or "body"),
+                            getattr(error, "blocking", False)))
+    return issues
+
+
+def _path_text(steps) -> str:
+    path = ""
+    for step in steps:
+        if isinstance(step, int):
+            path = f"{path}[{step}]"
+        elif isinstance(step, _MapKey):
+            path = f"{path}[{step}]"
+        else:
+            path = field(path, step)
+    return path
+
+
+def without_envelope(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``schema`` without apiVersion/kind/metadata, which every object may carry and which
+    metadata checks cover."""
+    properties = {k: v for k, v in (schema.get("properties") or {}).items() if k not in OBJECT_ENVELOPE}
+    required = [r for r in schema.get("required", ()) if r not in OBJECT_ENVELOPE]
+    return {**schema, "properties": properties, "required": required}
+
+
+def prune_and_default(value: Any, schema: Mapping[str, Any], path: str, unknown: list[Issue]) -> Any:
+    """A copy of ``value`` as the API server stores it: unknown fields dropped (each one
+    reported in ``unknown``, as ``--validate=strict`` does) and schema defaults filled in."""
+    if isinstance(value, list):
+        items = schema.get("items")
+        if not isinstance(items, Mapping) or schema.get("type", "array") != "array":
+            return copy.deepcopy(value)
+        return [prune_and_default(v, items, f"{path}[{i}]", unknown) for i, v in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    properties = schema.get("properties") or {}
+    extra = schema.get("additionalProperties")
+    if schema.get("type") != "object" and not properties and not isinstance(extra, Mapping):
+        # Untyped nodes keep everything (preserve-unknown-fields, int-or-string); a type
+        # mismatch is reported by the schema check rather than as unknown fields.
+        return copy.deepcopy(value)
+    keeps_unknown = schema.get("x-kubernetes-preserve-unknown-fields") or extra is True
+    embedded = schema.get("x-kubernetes-embedded-resource")
+    result = {}
+    for key, item in value.items():
+        if key in properties:
+            result[key] = prune_and_default(item, properties[key], field(path, key), unknown)
+        elif isinstance(extra, Mapping):
+            result[key] = prune_and_default(item, extra, f"{path}[{key}]", unknown)
+        elif keeps_unknown or (embedded and key in OBJECT_ENVELOPE):
+            result[key] = copy.deepcopy(item)
+        else:
+            unknown.append(Issue(field(path, key), f"unknown field {json.dumps(key)}"))
+    for key, prop in properties.items():
+        absent = key not in result or (result[key] is None and not prop.get("nullable"))
+        if "default" in prop and absent:
+            result[key] = prune_and_default(copy.deepcopy(prop["default"]), prop, "", [])
+    return result
+
+
+# --- kube-openapi's string formats (k8s.io/kube-openapi/pkg/validation/strfmt).
+
+def _is_datetime(value: str) -> bool:
+    # strfmt accepts RFC 3339 and a few relaxed forms (space separator, no zone).
+    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?"
+                         r"([Zz]|[+-]\d{2}:?\d{2})?", value)
+    if not match or not _is_date(match.group(1)):
+        return False
+    hour, minute, second = (int(match.group(i)) for i in (2, 3, 4))
+    return hour < 24 and minute < 60 and second < 61
+
+
+def _is_date(value: str) -> bool:
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value))
+
+
+def _is_duration(value: str) -> bool:
+    # kube-openapi's strfmt: a Go duration, or number+unit pairs such as "3 days".
+    try:
+        parse_go_duration(value)
+        return True
+    except ValueError:
+        units = r"(ns|us|µs|ms|s|sec|m|min|h|hr|d|day|w|wk)s?"
+        return bool(re.search(rf"\d+\s*{units}\b", value, re.IGNORECASE))
+
+
+def _is_base64(value: str) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_ip(value: str, version: int) -> bool:
+    try:
+        return ipaddress.ip_address(value).version == version
+    except ValueError:
+        return False
+
+
+def _is_cidr(value: str) -> bool:
+    address, slash, prefix = value.partition("/")
+    if not slash or not prefix.isdigit():
+        return False
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return bool(address)
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+
+# The string formats the API server checks; others (int32, idn-hostname, ...) are ignored.
+_FORMAT_CHECKS = {
+    "date-time": _is_datetime,
+    "datetime": _is_datetime,
+    "date": _is_date,
+    "duration": _is_duration,
+    "byte": _is_base64,
+    "ipv4": functools.partial(_is_ip, version=4),
+    "ipv6": functools.partial(_is_ip, version=6),
+    "cidr": _is_cidr,
+    "uuid": lambda value: bool(_UUID.fullmatch(value)),
+}
