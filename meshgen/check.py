@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from meshgen.output import FolderChanges, RenderedFile, compare
+from meshgen.output import FolderChanges, RenderedFile, compare, interrupted_swap
 
 
 @dataclass(frozen=True)
@@ -24,31 +24,51 @@ class CheckResult:
         folder: ``DIR/<platform>``.
         changes: what differs (see :class:`meshgen.output.FolderChanges`).
         diff: unified diff from the folder to the fresh rendering; empty when up to date.
+        interrupted: the previous output's backup when the last render was killed between its two
+            renames (the folder is then missing; see :func:`meshgen.output.interrupted_swap`).
     """
 
     folder: Path
     changes: FolderChanges
     diff: str
+    interrupted: Path | None = None
 
     @property
     def ok(self) -> bool:
         """Whether the folder is exactly what render would write."""
-        return not self.changes.drifted
+        return not self.changes.drifted and self.interrupted is None
 
     def summary(self) -> str:
         """One line per drifted file, e.g. ``changed  deploy/istio/shop/service-api.yaml``."""
         c = self.changes
+        if self.interrupted is not None:
+            return (
+                f"{self.folder} is missing: the last meshgen render was interrupted while swapping in the new "
+                f"folder; the previous output is intact in {self.interrupted}. Run meshgen render with the same "
+                "arguments to restore it and finish"
+            )
         if self.ok:
             return f"{self.folder} is up to date ({len(c.unchanged)} generated files)"
         lines = [f"{self.folder} is out of date: run meshgen render with the same arguments to update it"]
         for label, paths in (("missing", c.added), ("changed", c.changed), ("stale", c.stale)):
             lines += [f"  {label:<8} {self.folder / p}" for p in paths]
         lines += [f"  blocked  {self.folder / p} (a file meshgen did not write is in the way)" for p in c.clashes]
+        lines += [
+            f"  special  {self.folder / p} (a {kind}: never opened; render refuses to write until it is moved away)"
+            for p, kind in c.special
+        ]
         return "\n".join(lines)
 
 
 def check_folder(folder: Path, files: Sequence[RenderedFile]) -> CheckResult:
-    """Compare ``folder`` with a rendering and build the diff; reads, never writes."""
+    """Compare ``folder`` with a rendering and build the diff; reads, never writes.
+
+    An interrupted swap (see :func:`meshgen.output.interrupted_swap`) is reported as such, without
+    a diff: every file would otherwise show as missing.
+    """
+    backup = interrupted_swap(folder)
+    if backup is not None:
+        return CheckResult(folder, compare(folder, []), "", backup)
     changes = compare(folder, files)
     return CheckResult(folder, changes, unified_diff(folder, files, changes))
 

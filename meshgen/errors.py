@@ -19,14 +19,15 @@ EXIT_LOSS = 3  # the platform cannot express part of the intent and --allow-loss
 
 @dataclass(frozen=True)
 class SourceLocation:
-    """A position in an input file, 1-based as editors and CI annotations count."""
+    """A position in an input file, 1-based as editors and CI annotations count; line 0 = unknown."""
 
     file: Path
     line: int
     column: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        # Line 0: the file is known but not the place (its positions could not be read).
+        return f"{self.file}:{self.line}:{self.column}" if self.line > 0 else str(self.file)
 
 
 @dataclass(frozen=True)

@@ -69,10 +69,24 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
     keys = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, (str, int, float, bool, type(None))):
+            # A mapping or list as a key (``? [a]``): no intent key is one, and sets cannot hold it.
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a scalar (a name), not a mapping or list", key_node.start_mark
+            )
         if key in keys:
             raise _DuplicateKey(key)
         keys.add(key)
     return loader.construct_mapping(node, deep=deep)
+
+
+def _refuse_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    # Explicit tags beyond the JSON-like core (sets, binary, timestamps, ordered maps) mean nothing
+    # in an intent, and a set's order would depend on PYTHONHASHSEED.
+    raise yaml.constructor.ConstructorError(
+        None, None, f"the tag {node.tag} is not allowed in an intent (strings, numbers, booleans, null, "
+        "mappings and lists only)", node.start_mark
+    )
 
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
@@ -84,6 +98,58 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+for _tag in ("binary", "set", "timestamp", "omap", "pairs"):
+    _Yaml12Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
+
+
+# --- limits on what one intent file may expand to ----------------------------------------
+
+#: Deepest nesting of mappings and lists an intent may have. The deepest field of the model is
+#: about 10 levels down (spec.services[].routes[].match.headers.<name>.exact); parsers and the
+#: validator recurse once per level, so an unbounded depth ends in a RecursionError.
+MAX_DEPTH = 64
+#: How many nodes YAML aliases may add to a file. A node is an entry of a mapping or a list; an alias
+#: makes its anchored node appear again wherever it is referenced, and nested aliases multiply, so a
+#: few kilobytes can stand for billions of nodes ("billion laughs"). Written out, every node takes
+#: at least one character, so a document may expand to at most as many nodes as its file has
+#: characters plus this many: anchors for shared settings stay far below it.
+MAX_ALIAS_EXPANSION = 100_000
+
+
+def _shape_problems(data: Any, text: str, path: Path) -> list[Problem]:
+    """Problems of a parsed document's shape: nesting past :data:`MAX_DEPTH`, or more nodes than
+    ``len(text) + MAX_ALIAS_EXPANSION`` once aliases are expanded (see :data:`MAX_ALIAS_EXPANSION`).
+
+    One breadth-first pass over the document as the validator will see it (an alias's node once per
+    reference), stopped as soon as a limit is passed, so a recursive or exploding alias costs
+    at most the limit. About 6 ms for a 1,000-service intent.
+    """
+    budget = len(text) + MAX_ALIAS_EXPANSION
+    level, depth, count = [data], 0, 0
+    while level:
+        depth += 1
+        below = []
+        for node in level:
+            kind = type(node)
+            if kind is not dict and kind is not list:
+                continue
+            children = node.values() if kind is dict else node
+            count += len(children)
+            below.extend(children)
+        if count > budget:
+            message = (
+                f"YAML aliases expand the document past {budget:,} nodes (the file's {len(text):,} characters "
+                f"plus {MAX_ALIAS_EXPANSION:,}); write the repeated parts out, or repeat them less"
+            )
+            return [Problem("", message, SourceLocation(path, 1, 1))]
+        if depth >= MAX_DEPTH and any(type(n) is dict or type(n) is list for n in below):
+            message = (
+                f"the document is nested deeper than {MAX_DEPTH} levels (or a YAML alias refers to a node "
+                "that contains it)"
+            )
+            return [Problem("", message, SourceLocation(path, 1, 1))]
+        level = below
+    return []
 
 
 # --- reading: one or many files -------------------------------------------------------------
@@ -169,9 +235,15 @@ def read_sources(paths: Sequence[Path]) -> list[SourceFile]:
             problems.append(Problem("", f"cannot read intent: {exc}", SourceLocation(path, 1, 1)))
             continue
         try:
-            sources.append(SourceFile(path, text, _fast_load(text)))
-        except (yaml.YAMLError, _DuplicateKey):
-            problems.extend(_syntax_problems(text, path))
+            data = _fast_load(text)
+        except (yaml.YAMLError, _DuplicateKey, RecursionError) as exc:
+            problems.extend(_syntax_problems(text, path, exc))
+            continue
+        shape = _shape_problems(data, text, path)
+        if shape:
+            problems.extend(shape)
+        else:
+            sources.append(SourceFile(path, text, data))
     if problems:
         raise IntentError(problems)
     return sources
@@ -196,6 +268,8 @@ class Sources:
         # section -> merged index -> (file index, index in that file)
         self.segments: dict[str, list[tuple[int, int]]] = {}
         self._docs: dict[int, Any] = {}
+        #: file index -> why positions could not be read (ruamel.yaml failed on what libyaml read)
+        self.unpositioned: dict[int, str] = {}
 
     def origin(self, parts: tuple) -> tuple[int, tuple]:
         """``(file index, path in that file)`` of a path of the merged intent."""
@@ -221,7 +295,16 @@ class Sources:
         """Position of path ``local`` in file number ``index`` (parsed once, with positions)."""
         source = self.files[index]
         if index not in self._docs:
-            self._docs[index] = _round_trip(source.text)
+            try:
+                self._docs[index] = _round_trip(source.text)
+            except RecursionError:
+                self._docs[index] = None
+                self.unpositioned[index] = "it is nested too deeply"
+            except Exception as exc:  # noqa: BLE001 - positions are a courtesy: never fail on them
+                self._docs[index] = None
+                self.unpositioned[index] = _one_line(exc)
+        if self._docs[index] is None:
+            return SourceLocation(source.path, 0, 0)
         return locate(self._docs[index], local, source.path, at_key=at_key)
 
     def locate_many(self, paths: Sequence[tuple]) -> list[tuple[str, SourceLocation]]:
@@ -251,6 +334,9 @@ class Sources:
                 message += f" (also at {self.locate(v.related)})"
             index, local = self.origin(v.path)
             out.append(Problem(format_path(local), message, self.position(index, local, at_key=v.at_key)))
+        for index, why in sorted(self.unpositioned.items()):
+            note = f"line numbers unavailable: ruamel.yaml cannot re-read this file ({why})"
+            out.append(Problem("", note, SourceLocation(self.files[index].path, 0, 0)))
         return out
 
 
@@ -420,8 +506,11 @@ def parse_intent(text: str, path: Path) -> MeshIntent:
     """Validate intent ``text`` read from ``path`` (used in messages only). See :func:`load_intent`."""
     try:
         data = _fast_load(text)
-    except (yaml.YAMLError, _DuplicateKey):
-        raise IntentError(_syntax_problems(text, path)) from None
+    except (yaml.YAMLError, _DuplicateKey, RecursionError) as exc:
+        raise IntentError(_syntax_problems(text, path, exc)) from None
+    shape = _shape_problems(data, text, Path(path))
+    if shape:
+        raise IntentError(shape)
     source = SourceFile(Path(path), text, data)
     merged, sources = merge([source])
     return validate(merged, sources)
@@ -436,9 +525,27 @@ def _round_trip(text: str):
     return rt.load(text)
 
 
-def _syntax_problems(text: str, path: Path) -> list[Problem]:
+def _one_line(exc: BaseException) -> str:
+    """A parser's error on one line: its problem and where, without the quoted source excerpt."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if problem and mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _syntax_problems(text: str, path: Path, first: BaseException | None = None) -> list[Problem]:
+    """The syntax error of ``text``, positioned by ruamel.yaml; ``first`` is what libyaml raised.
+
+    When ruamel.yaml cannot say more (it accepts the text, or fails in another way), the problem
+    is ``first``'s, with libyaml's position when it has one.
+    """
+    if isinstance(first, RecursionError):
+        return [Problem("", f"invalid YAML: nested too deeply (at most {MAX_DEPTH} levels)", SourceLocation(path, 1, 1))]
     try:
         _round_trip(text)
+    except RecursionError:
+        return [Problem("", f"invalid YAML: nested too deeply (at most {MAX_DEPTH} levels)", SourceLocation(path, 1, 1))]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = SourceLocation(path, mark.line + 1, mark.column + 1) if mark else SourceLocation(path, 1, 1)
@@ -450,9 +557,22 @@ def _syntax_problems(text: str, path: Path) -> list[Problem]:
             message = _plain_words(message)
         return [Problem("", f"invalid YAML: {message}", where)]
     except Exception as exc:  # noqa: BLE001 - any parser failure is reported, never swallowed
-        return [Problem("", f"invalid YAML: {exc}", SourceLocation(path, 1, 1))]
-    # libyaml refused what ruamel accepts (YAML 1.1 vs 1.2 edge): report without a position.
-    return [Problem("", "invalid YAML", SourceLocation(path, 1, 1))]
+        return [_first_problem(first or exc, path)]
+    # libyaml refused what ruamel accepts (YAML 1.1 vs 1.2 edge): report libyaml's error.
+    return [_first_problem(first, path)]
+
+
+def _first_problem(exc: BaseException | None, path: Path) -> Problem:
+    """libyaml's error as a problem, at its own position when it has one."""
+    if isinstance(exc, _DuplicateKey):
+        return Problem("", f"duplicate key {exc.args[0]!r}", SourceLocation(path, 1, 1))
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = SourceLocation(path, mark.line + 1, mark.column + 1) if mark is not None else SourceLocation(path, 1, 1)
+    if isinstance(exc, yaml.MarkedYAMLError):
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+    else:
+        message = _one_line(exc) if exc is not None else ""
+    return Problem("", f"invalid YAML: {message}" if message else "invalid YAML", where)
 
 
 # The YAML parser's complaints that people meet most, in plain words; the parser's own text follows

@@ -22,21 +22,35 @@ from meshgen.platforms.base import Plan, PlannedFile, PlannedObject
 
 # A plain scalar is emitted unquoted only when no YAML 1.1 or 1.2 parser can read it as anything
 # but this string: starts with a letter, '/' or '_', has no indicator characters, and is not a
-# boolean or null word in any YAML version.
-_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+# boolean or null word in any YAML version. Always ``fullmatch``: ``$`` would match before a
+# trailing newline, and "a\n" written plain parses back as "a".
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*")
 # Durations (30s, 1m30s, 500ms) start with a digit but no YAML version reads them as numbers.
-_PLAIN_DURATION = re.compile(r"^(?:[0-9]+(?:ms|h|m|s))+$")
+_PLAIN_DURATION = re.compile(r"(?:[0-9]+(?:ms|h|m|s))+")
 _RESERVED = frozenset(
     {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
 )
+# What json.dumps(ensure_ascii=False) leaves raw but a YAML parser would not read back as itself:
+# DEL and the C1 controls are outside YAML's printable set (YAML 1.2 section 5.1), U+0085, U+2028
+# and U+2029 are line breaks to YAML 1.1 parsers (PyYAML folds them inside quoted scalars),
+# U+FEFF is a byte order mark to some readers, U+FFFE/U+FFFF and lone surrogates are not
+# printable. All become \uXXXX escapes, which mean the same in YAML 1.1 and 1.2.
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+# A YAML implicit (single-line) key is at most 1024 characters (YAML 1.2 section 7.4.2);
+# longer keys are written as explicit "? key" entries by yaml_block.
+_MAX_IMPLICIT_KEY = 1024
 
 
 def yaml_scalar(value: Any) -> str:
     """Render one value as a YAML flow scalar that parses back to exactly ``value``.
 
-    Strings are plain when unambiguous, otherwise JSON-quoted (JSON strings are valid YAML
-    double-quoted scalars, with every control character escaped). Raises TypeError for lists or
-    mappings: templates lay those out themselves.
+    The one emitter of every string meshgen writes (values and keys; templates reach it as the
+    ``| y`` filter). Strings are plain when unambiguous, otherwise double-quoted: JSON's
+    escaping (every C0 control, ``"`` and ``\\``) plus ``\\uXXXX`` for the characters YAML
+    parsers would not read back verbatim (see ``_UNSAFE``). The result is one line and round-trips
+    exactly through YAML 1.2 (ruamel.yaml) and YAML 1.1 (PyYAML) parsers, for every Unicode
+    string (tests/test_render_safety.py checks it with hypothesis). Raises TypeError for lists or
+    mappings (templates lay those out themselves) and ValueError for NaN and infinities.
     """
     kind = type(value)
     if kind is str:
@@ -59,14 +73,28 @@ def yaml_scalar(value: Any) -> str:
 @lru_cache(maxsize=1 << 16)
 def _string_scalar(value: str) -> str:
     # Cached: label keys, names and values repeat across thousands of objects (the hot path).
-    if (_PLAIN.match(value) and value.lower() not in _RESERVED) or _PLAIN_DURATION.match(value):
+    if (_PLAIN.fullmatch(value) and value.lower() not in _RESERVED) or _PLAIN_DURATION.fullmatch(value):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return _double_quoted(value)
+
+
+def _double_quoted(value: str) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    if _UNSAFE.search(text) is None:  # the common case: one scan, no rebuild
+        return text
+    return _UNSAFE.sub(_escape_char, text)
+
+
+def _escape_char(match: re.Match) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def yaml_quoted(value: Any) -> str:
-    """Always a double-quoted string (annotation values, ports Cilium wants as strings)."""
-    return json.dumps(str(value), ensure_ascii=False)
+    """Always a double-quoted string (annotation values, ports Cilium wants as strings).
+
+    Same escaping as :func:`yaml_scalar`, so it round-trips just as exactly.
+    """
+    return _double_quoted(str(value))
 
 
 def yaml_block(value: Any, indent: int) -> str:
@@ -97,10 +125,14 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             inline = _inline(item)
+            written = yaml_scalar(key)
+            if len(written) > _MAX_IMPLICIT_KEY:
+                lines.append(f"{pad}? {written}")  # explicit key: implicit ones stop at 1024 characters
+                written = ""
             if inline is not None:
-                lines.append(f"{pad}{yaml_scalar(key)}: {inline}")
+                lines.append(f"{pad}{written}: {inline}")
             else:
-                lines.append(f"{pad}{yaml_scalar(key)}:")
+                lines.append(f"{pad}{written}:")
                 _emit(item, indent + 2, lines)
     elif isinstance(value, list):
         for item in value:

@@ -6,6 +6,7 @@ import json
 from typing import Iterable, Mapping
 
 from meshgen.capabilities import FEATURE_INTENT, Finding, Support
+from meshgen.text import one_line
 
 _LABEL = {Support.NATIVE: "native", Support.APPROXIMATED: "approximated", Support.NOT_EXPRESSIBLE: "LOST"}
 
@@ -14,7 +15,9 @@ def findings_text(platform: str, findings: Iterable[Finding], accepted: Mapping[
     """One line per finding: ``LOST  bookinfo/reviews  retry-budget: what happens``.
 
     A loss in ``accepted`` (finding -> reason, see :mod:`meshgen.losses`) is labelled ``accepted``
-    and followed by its reason.
+    and followed by its reason. Subjects and details quote intent strings; control characters and
+    line breaks in them are escaped (:func:`meshgen.text.one_line`), so no intent value can split
+    a line or fake a finding.
     """
     rows = list(findings)
     if not rows:
@@ -23,8 +26,8 @@ def findings_text(platform: str, findings: Iterable[Finding], accepted: Mapping[
     lines = [f"{platform}: {len(rows)} place{'s' if len(rows) != 1 else ''} where the intent is approximated or lost:"]
     for f in rows:
         label = "accepted" if f in accepted else _LABEL[f.support]
-        why = f" [{accepted[f]}]" if f in accepted else ""
-        lines.append(f"  {label:<12} {f.subject:<28} {f.feature.value}: {f.detail}{why}")
+        why = f" [{one_line(accepted[f])}]" if f in accepted else ""
+        lines.append(f"  {label:<12} {one_line(f.subject):<28} {f.feature.value}: {one_line(f.detail)}{why}")
     return "\n".join(lines) + "\n"
 
 

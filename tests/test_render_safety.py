@@ -7,10 +7,13 @@ import os
 import subprocess
 import sys
 
+import urllib.parse
+
 import pytest
 import yaml
 
 from meshgen import load_intent, render
+from meshgen.errors import IntentError
 from meshgen.platforms import PLATFORMS
 from meshgen.render import yaml_block, yaml_scalar
 from tests.conftest import REPO, write_intent
@@ -29,7 +32,6 @@ HOSTILE = [
     "0755",
     "1e3",
     "null",
-    "tab\there",
     "back\\slash",
     "ünïcödé ✓",
     "@at `tick` |pipe >fold %pct !tag",
@@ -69,7 +71,7 @@ spec:
           version: v2
       requestAuthentication:
         issuer: {v}
-        jwksUri: {json.dumps('https://idp.example.com/' + value)}
+        jwksUri: {json.dumps('https://idp.example.com/' + urllib.parse.quote(value))}
         audiences: [{v}]
         requiredClaims: {{groups: [{v}]}}
       allowFrom:
@@ -78,8 +80,24 @@ spec:
 """
 
 
+# Strings the intent refuses (issue 18): control characters and line breaks in any free-form field.
+REFUSED = ["a\nkind: Secret", "tab\there", "del\x7f", "c1\x80", "nel\x85", "ls\u2028", "ps\u2029", "trailing\n"]
+
+
+@pytest.mark.parametrize("value", REFUSED)
+def test_control_characters_are_refused_in_every_free_form_string(tmp_path, value):
+    with pytest.raises(IntentError) as caught:
+        load_intent(write_intent(tmp_path, _hostile_intent(value)))
+    fields = {p.field for p in caught.value.problems}
+    for field in ("match.headers.x-user.exact", "match.headers.x-team.regex", "match.path.prefix",
+                  "match.queryParams.q.exact", "requestAuthentication.issuer", "requestAuthentication.audiences[0]",
+                  "requestAuthentication.requiredClaims.groups[0]", "allowFrom[0].paths[0]"):
+        assert any(f.endswith(field) for f in fields), (field, fields)
+    assert all("control character or line break" in p.message for p in caught.value.problems)
+
+
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
-@pytest.mark.parametrize("value", [v for v in HOSTILE if v])
+@pytest.mark.parametrize("value", [v for v in HOSTILE if v and v not in REFUSED])
 def test_hostile_strings_cannot_inject(tmp_path, platform, value):
     intent = load_intent(write_intent(tmp_path, _hostile_intent(value)))
     rendering = render(intent, platform, "intent.yaml")

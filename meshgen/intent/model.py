@@ -14,13 +14,25 @@ DNS-1123. Cross-field rules (weights sum to 100, references resolve, ...) live i
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic.alias_generators import to_camel
 
 from meshgen.capabilities import Feature
-from meshgen.intent.types import Duration, HeaderName, Hostname, Labels, Name
+from meshgen.intent.types import (
+    Duration,
+    HeaderName,
+    Hostname,
+    HttpPath,
+    Labels,
+    Name,
+    QueryParamName,
+    Subdomain,
+    Text,
+    Token,
+)
 
 API_VERSION = "meshgen.dev/v1alpha1"
 KIND = "MeshIntent"
@@ -51,9 +63,11 @@ class IntentModel(BaseModel):
 class StringMatch(IntentModel):
     """How a request attribute must match: exactly one of ``exact``, ``prefix``, ``regex`` (RE2)."""
 
-    exact: str | None = Field(None, description="Match the whole value exactly.")
-    prefix: str | None = Field(None, description="Match values that start with this text.")
-    regex: str | None = Field(None, description="Match an RE2 regular expression (whole value).")
+    exact: Text | None = Field(None, max_length=4096, description="Match the whole value exactly.")
+    prefix: Text | None = Field(None, max_length=4096, description="Match values that start with this text.")
+    regex: Text | None = Field(
+        None, max_length=4096, description="Match an RE2 regular expression (whole value)."
+    )
 
     @model_validator(mode="after")
     def _one_operator(self) -> StringMatch:
@@ -120,10 +134,19 @@ class RequestMatch(IntentModel):
     method: Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"] | None = Field(
         None, description="The HTTP method. Default: any method."
     )
-    query_params: dict[str, StringMatch] = Field(
+    query_params: dict[QueryParamName, StringMatch] = Field(
         default_factory=dict, description="Query parameters by name (exact or regex). Default: none."
     )
     grpc: GrpcMethodMatch | None = Field(None, description="A gRPC service/method (grpc ports only).")
+
+    @model_validator(mode="after")
+    def _gateway_api_lengths(self) -> RequestMatch:
+        # Gateway API HTTPPathMatch.value and HTTPQueryParamMatch.value: maxLength 1024
+        # (header values may be 4096, the StringMatch limit).
+        for where, match in [("path", self.path), *((f"queryParams.{k}", m) for k, m in self.query_params.items())]:
+            if match is not None and len(match.value) > 1024:
+                raise ValueError(f"{where} value is {len(match.value)} characters; at most 1024")
+        return self
 
 
 # --- resilience -----------------------------------------------------------------------------
@@ -331,10 +354,20 @@ class Route(IntentModel):
 class JwtRule(IntentModel):
     """JWT request authentication (Istio ``RequestAuthentication.jwtRules``)."""
 
-    issuer: str = Field(min_length=1, description="Expected ``iss`` claim, e.g. https://auth.example.com.")
-    jwks_uri: str = Field(pattern=r"^https?://", description="Where the issuer publishes its signing keys (JWKS).")
-    audiences: list[str] = Field(default_factory=list, description="Accepted ``aud`` values. Default: any.")
-    required_claims: dict[str, list[str]] = Field(
+    issuer: Text = Field(
+        min_length=1, max_length=1024, description="Expected ``iss`` claim, e.g. https://auth.example.com."
+    )
+    jwks_uri: Token = Field(
+        pattern=r"^https?://",
+        max_length=2048,
+        description="Where the issuer publishes its signing keys (JWKS).",
+    )
+    audiences: list[Annotated[Text, Field(min_length=1, max_length=1024)]] = Field(
+        default_factory=list, description="Accepted ``aud`` values. Default: any."
+    )
+    required_claims: dict[
+        Annotated[Text, Field(min_length=1, max_length=256)], list[Annotated[Text, Field(max_length=1024)]]
+    ] = Field(
         default_factory=dict,
         description="Claims a token must carry, claim name -> accepted values, e.g. {groups: [admin]}.",
     )
@@ -379,8 +412,10 @@ class Peer(IntentModel):
     ports: list[Name | int] = Field(
         default_factory=list, description="Only these ports of the callee, by name or number. Default: all its ports."
     )
-    methods: list[str] = Field(default_factory=list, description="Only these HTTP methods, e.g. [GET]. Default: any.")
-    paths: list[str] = Field(
+    methods: list[Annotated[Text, Field(max_length=64)]] = Field(
+        default_factory=list, description="Only these HTTP methods, e.g. [GET]. Default: any."
+    )
+    paths: list[Annotated[Text, Field(min_length=1, max_length=1024)]] = Field(
         default_factory=list,
         description="Only these paths: exact (/a), prefix (/a/*), or suffix (*.png). Default: any.",
     )
@@ -402,7 +437,7 @@ class Peer(IntentModel):
         if named and named[0] == "gateway" and self.namespace is not None:
             raise ValueError("gateway callers take their namespace from the intent; remove namespace")
         for method in self.methods:
-            if method != method.upper() or not method.isalpha():
+            if not re.fullmatch(r"[A-Z]+", method):
                 raise ValueError(f"method {method!r} must be an upper-case HTTP method such as GET")
         for path in self.paths:
             if not (path.startswith("/") or path.startswith("*")) or "*" in path[1:-1]:
@@ -424,9 +459,8 @@ class Probe(IntentModel):
     """
 
     port: Name | int = Field(description="The service port the probe targets, by name or Service port number.")
-    path: str | None = Field(
+    path: HttpPath | None = Field(
         None,
-        pattern=r"^/",
         description=(
             "httpGet path, e.g. /healthz (http and http2 ports: required). Omit on grpc ports: a gRPC probe "
             "calls grpc.health.v1.Health/Check."
@@ -441,7 +475,7 @@ class Suppression(IntentModel):
     """
 
     code: str = Field(pattern=r"^MG[0-9]{3}$", description="The analyzer code, e.g. MG103.")
-    reason: str = Field(min_length=1, description="Why the finding is accepted; printed with -o json.")
+    reason: Text = Field(min_length=1, max_length=1024, description="Why the finding is accepted; printed with -o json.")
 
 
 #: What a service may accept to be widened to where a platform cannot enforce its restriction
@@ -560,16 +594,20 @@ class Listener(IntentModel):
 class HeaderEdits(IntentModel):
     """Header changes applied to a request or response (Gateway API HeaderModifier filters)."""
 
-    set: dict[HeaderName, str] = Field(default_factory=dict, description="Set (replace) these headers.")
-    add: dict[HeaderName, str] = Field(default_factory=dict, description="Add these header values.")
+    set: dict[HeaderName, Annotated[Text, Field(min_length=1, max_length=4096)]] = Field(
+        default_factory=dict, description="Set (replace) these headers."
+    )
+    add: dict[HeaderName, Annotated[Text, Field(min_length=1, max_length=4096)]] = Field(
+        default_factory=dict, description="Add these header values."
+    )
     remove: list[HeaderName] = Field(default_factory=list, description="Remove these headers.")
 
 
 class Rewrite(IntentModel):
     """Rewrite a request before forwarding (Gateway API URLRewrite)."""
 
-    path_prefix: str | None = Field(None, pattern=r"^/", description="Replace the matched path prefix with this.")
-    path: str | None = Field(None, pattern=r"^/", description="Replace the whole path.")
+    path_prefix: HttpPath | None = Field(None, description="Replace the matched path prefix with this.")
+    path: HttpPath | None = Field(None, description="Replace the whole path.")
     hostname: Hostname | None = Field(None, description="Replace the Host header.")
 
 
@@ -579,7 +617,7 @@ class Redirect(IntentModel):
     scheme: Literal["http", "https"] | None = Field(None, description="Redirect to this scheme. Default: unchanged.")
     hostname: Hostname | None = Field(None, description="Redirect to this host. Default: unchanged.")
     port: int | None = Field(None, ge=1, le=65535, description="Redirect to this port. Default: the scheme's.")
-    path: str | None = Field(None, pattern=r"^/", description="Redirect to this path. Default: unchanged.")
+    path: HttpPath | None = Field(None, description="Redirect to this path. Default: unchanged.")
     status_code: Literal[301, 302] = Field(302, description="301 (permanent) or 302 (temporary). Default 302.")
 
 
@@ -611,7 +649,7 @@ class Gateway(IntentModel):
 
     name: Name = Field(description="Gateway name (the Gateway API Gateway).")
     namespace: Name | None = Field(None, description="Namespace. Default: defaults.namespace.")
-    class_name: str | None = Field(
+    class_name: Subdomain | None = Field(
         None, description="GatewayClass. Default: the platform's own (istio, cilium; nginx without a mesh); Linkerd has none."
     )
     service_account: Name | None = Field(
@@ -644,7 +682,7 @@ class IssuerRef(IntentModel):
 
     kind: Literal["Issuer", "ClusterIssuer"] = "ClusterIssuer"
     name: Name
-    group: str = "cert-manager.io"
+    group: Subdomain = "cert-manager.io"
 
 
 class CertificateAuthority(IntentModel):
@@ -720,8 +758,8 @@ class Tracing(IntentModel):
 
     sampling_percent: float = Field(1.0, ge=0, le=100, description="Percent (0-100) of requests traced. Default 1.")
     provider: Name = Field("otel", description="Name of the tracing provider. Default otel.")
-    endpoint: str | None = Field(
-        None, description="OTLP gRPC collector, host:port, e.g. otel-collector.observability:4317."
+    endpoint: Token | None = Field(
+        None, max_length=512, description="OTLP gRPC collector, host:port, e.g. otel-collector.observability:4317."
     )
 
 
@@ -811,7 +849,9 @@ class AcceptedLoss(IntentModel):
     platform: Annotated[str, AfterValidator(_registered_platform)] | None = Field(
         None, description="Only on this platform. Default: every platform."
     )
-    reason: str = Field(min_length=1, description="Why the loss is acceptable (shown with the finding).")
+    reason: Text = Field(
+        min_length=1, max_length=1024, description="Why the loss is acceptable (shown with the finding)."
+    )
 
 
 class Spec(IntentModel):

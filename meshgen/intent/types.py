@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field, GetCoreSchemaHandler, GetJsonSchemaH
 from pydantic_core import core_schema
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_DURATION_FULL = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$")
+_DURATION_FULL = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+\Z")
 _UNIT_MS = {"h": 3_600_000, "m": 60_000, "s": 1_000, "ms": 1}
 
 
@@ -75,25 +75,109 @@ class Duration(int):
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> dict:
-        return {"type": "string", "pattern": _DURATION_FULL.pattern, "examples": ["500ms", "2s", "24h"]}
+        # JSON Schema (ECMA-262) has no \Z; its $ already means the end of the string.
+        pattern = _DURATION_FULL.pattern.replace("\\Z", "$")
+        return {"type": "string", "pattern": pattern, "examples": ["500ms", "2s", "24h"]}
 
 
+# Patterns given to pydantic (``Field(pattern=...)``) run on its Rust regex engine, where ``$`` is
+# the end of the text (no match before a final newline), and appear as such in the JSON Schema
+# (ECMA-262 ``$``, same meaning). Patterns used with Python's ``re`` here always go through
+# ``fullmatch``: Python's ``$`` also matches before a trailing newline.
 _DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-_HEADER_NAME = r"^[a-z0-9!#$%&'*+.^_`|~-]+$"
+_DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+_HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
+# Gateway API HTTPQueryParamMatch.name (HTTPHeaderName's pattern, 1-256 characters).
+_QUERY_PARAM_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 _LABEL_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 )
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 
 #: A DNS-1123 label (``reviews``, ``bookinfo``): lower case alphanumerics and ``-``, at most 63.
 Name = Annotated[str, Field(pattern=_DNS1123_LABEL, min_length=1, max_length=63)]
 
+#: A DNS-1123 subdomain (an API group, a GatewayClass name): dot-separated labels, at most 253.
+Subdomain = Annotated[str, Field(pattern=_DNS1123_SUBDOMAIN, min_length=1, max_length=253)]
+
+
+# --- free-form strings: one rule -------------------------------------------------------------
+
+# Characters no free-form intent string may hold: C0 controls (tab and newline included), DEL,
+# C1 controls (U+0085 included), the line and paragraph separators U+2028/U+2029, and lone
+# surrogates. Every free-form string ends up in an HTTP header value or field (RFC 9110 section
+# 5.5: no CTL), a URI or path (RFC 3986: no controls), a JWT claim, or a Kubernetes object that a
+# person reads line by line; none of them has a use for a raw control character or line break, so
+# they are refused rather than escaped into something no proxy would ever match.
+_CONTROL_CHARS = "\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029"
+_FORBIDDEN = re.compile(f"[{_CONTROL_CHARS}\\ud800-\\udfff]")
+#: JSON Schema pattern of the rule (editors flag the character; meshgen's own check is _FORBIDDEN).
+TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*$"
+#: A token: the rule above, and no space either (URIs, host:port).
+TOKEN_PATTERN = f"^[^ {_CONTROL_CHARS}]+$"
+
+
+def check_text(value: str) -> str:
+    """Refuse control characters and line breaks (see ``_FORBIDDEN``); returns ``value``.
+
+    Raises:
+        ValueError: naming the first such character and its position.
+    """
+    bad = _FORBIDDEN.search(value)
+    if bad is not None:
+        char = bad.group()
+        raise ValueError(
+            f"{value!r} holds the control character or line break U+{ord(char):04X} at position {bad.start()}; "
+            "intent strings are one line of printable text"
+        )
+    return value
+
+
+def _check_token(value: str) -> str:
+    check_text(value)
+    if " " in value:
+        raise ValueError(f"{value!r} must not contain spaces")
+    return value
+
+
+#: A free-form single-line string: any printable Unicode text, no control characters or line breaks.
+Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+
+#: A string without spaces, control characters or line breaks (URIs, ``host:port``).
+Token = Annotated[str, AfterValidator(_check_token), Field(min_length=1, json_schema_extra={"pattern": TOKEN_PATTERN})]
+
+_HTTP_PATH_PATTERN = f"^/[^{_CONTROL_CHARS}]*$"
+
+
+def _check_http_path(value: str) -> str:
+    check_text(value)
+    if not value.startswith("/"):
+        raise ValueError(f"path {value!r} must start with /")
+    return value
+
+
+#: An absolute HTTP path (``/api/v1``), at most 1024 characters (Gateway API HTTPPathMatch.value,
+#: HTTPPathModifier.replaceFullPath) and printable text (:data:`Text`).
+HttpPath = Annotated[
+    str,
+    AfterValidator(_check_http_path),
+    Field(min_length=1, max_length=1024, json_schema_extra={"pattern": _HTTP_PATH_PATTERN}),
+]
 
 
 def _check_header_name(name: str) -> str:
-    if not re.match(_HEADER_NAME, name) or len(name) > 256:
+    if not _HEADER_NAME.fullmatch(name) or len(name) > 256:
         raise ValueError(
             f"header name {name!r} must be lower case (HTTP/2 and every mesh compare header names in lower case)"
+        )
+    return name
+
+
+def _check_query_param_name(name: str) -> str:
+    if not _QUERY_PARAM_NAME.fullmatch(name) or len(name) > 256:
+        raise ValueError(
+            f"query parameter name {name!r} must be 1-256 of A-Z a-z 0-9 !#$%&'*+-.^_`|~ "
+            "(Gateway API HTTPQueryParamMatch.name)"
         )
     return name
 
@@ -104,14 +188,23 @@ _HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 Hostname = Annotated[str, Field(pattern=_HOSTNAME, min_length=1, max_length=253)]
 
 #: An HTTP header name, lower case as HTTP/2 and every mesh compare them.
-HeaderName = Annotated[str, AfterValidator(_check_header_name)]
+HeaderName = Annotated[
+    str, AfterValidator(_check_header_name), Field(json_schema_extra={"pattern": "^[a-z0-9!#$%&'*+.^_`|~-]{1,256}$"})
+]
+
+#: A query parameter name (Gateway API HTTPQueryParamMatch.name: an RFC 7230 token, 1-256).
+QueryParamName = Annotated[
+    str,
+    AfterValidator(_check_query_param_name),
+    Field(json_schema_extra={"pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$"}),
+]
 
 
 def _check_labels(labels: dict[str, str]) -> dict[str, str]:
     for key, value in labels.items():
-        if not _LABEL_KEY.match(key) or len(key) > 317:
+        if not _LABEL_KEY.fullmatch(key) or len(key) > 317:
             raise ValueError(f"label key {key!r} is not a valid Kubernetes label key")
-        if not _LABEL_VALUE.match(value):
+        if not _LABEL_VALUE.fullmatch(value):
             raise ValueError(
                 f"label value {value!r} of {key!r} must be at most 63 alphanumerics, '-', '_' or '.'"
             )
