@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from meshgen.capabilities import Feature
@@ -670,8 +670,20 @@ class EgressHost(IntentModel):
         pattern=r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",
         description="DNS name, e.g. api.stripe.com, or *.example.com.",
     )
-    ports: list[int] = Field(default_factory=lambda: [443], description="Ports. Default [443].")
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=lambda: [443], min_length=1, description="Ports (1-65535, each once). Default [443]."
+    )
     protocol: Literal["http", "tls", "tcp", "grpc"] = Field("tls", description="http | tls | tcp | grpc. Default tls.")
+
+    @field_validator("ports")
+    @classmethod
+    def _ports_once(cls, ports: list[int]) -> list[int]:
+        # Each port becomes an object (or a rule) of its own on some platforms: a repeat would be
+        # planned twice.
+        repeated = sorted({p for p in ports if ports.count(p) > 1})
+        if repeated:
+            raise ValueError(f"port {repeated[0]} is listed more than once")
+        return ports
 
 
 # --- mesh -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
 from meshgen.capabilities import Capability, Feature, Finding, Report
 from meshgen.intent.model import MeshIntent
@@ -115,6 +115,51 @@ def object_name(*parts: str) -> str:
 
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     return f"{name[:54].rstrip('-')}-{digest}"
+
+
+def distinct_object_names(keys: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
+    """Name each key (a tuple of name parts) with :func:`object_name`, keeping the names apart.
+
+    ``object_name`` folds everything but ``[a-z0-9-]`` into ``-``, so different keys can meet:
+    hosts ``a-b.example.com`` and ``a.b-example.com`` both become ``egress-a-b-example-com``.
+    Keys whose names meet get a stable hash of the key itself appended; keys whose names are
+    unique keep the plain name, so intents without a collision render as before.
+
+    Returns:
+        key -> DNS-1123 name of at most 63 characters, distinct for distinct keys.
+    """
+    import hashlib
+
+    names = {key: object_name(*key) for key in dict.fromkeys(keys)}
+    count: dict[str, int] = {}
+    for name in names.values():
+        count[name] = count.get(name, 0) + 1
+    for key, name in names.items():
+        if count[name] > 1:
+            digest = hashlib.sha256("\x00".join(key).encode()).hexdigest()[:8]
+            names[key] = f"{name[:54].rstrip('-')}-{digest}"
+    return names
+
+
+def egress_object_names(hosts: Iterable[Any], per_port: bool = False) -> dict[tuple[str, int | None], str]:
+    """Object names for ``spec.egress`` hosts: ``egress-<host>`` (``*`` spelled ``wildcard``), or
+    ``egress-<host>-<port>`` with ``per_port``, distinct per host (see :func:`distinct_object_names`).
+
+    Args:
+        hosts: the intent's ``EgressHost`` entries.
+        per_port: one object per host and port (Linkerd routes, Consul destinations) instead of
+            one per host (Istio ServiceEntry).
+
+    Returns:
+        (host, port or None) -> name.
+    """
+    keys = {
+        (h.host, p if per_port else None): ("egress", h.host.replace("*", "wildcard"), *([str(p)] if per_port else []))
+        for h in hosts
+        for p in h.ports
+    }
+    names = distinct_object_names(keys.values())
+    return {entry: names[key] for entry, key in keys.items()}
 
 
 def sort_objects(objects: list[PlannedObject]) -> tuple[PlannedObject, ...]:

@@ -33,7 +33,7 @@ from typing import Any
 
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent
-from meshgen.platforms.base import PlannedObject, object_name
+from meshgen.platforms.base import PlannedObject, egress_object_names
 from meshgen.platforms.consul.common import API, INJECT_LABEL, control_plane_namespace, mesh_port, subject
 
 TERMINATING_GATEWAY = "terminating-gateway"
@@ -172,6 +172,7 @@ def plan_egress(intent: MeshIntent, labels: dict[str, str], report: Report) -> l
     cp_ns = control_plane_namespace(intent)
     out: list[PlannedObject] = []
     linked: list[dict[str, str]] = []
+    egress_names = egress_object_names(spec.egress, per_port=True)
     for host in spec.egress:
         who = f"egress {host.host}"
         if host.host.startswith("*"):
@@ -186,7 +187,7 @@ def plan_egress(intent: MeshIntent, labels: dict[str, str], report: Report) -> l
         report.use(Feature.EGRESS_ALLOW_LIST, who)
         proto = {"http": "http", "grpc": "grpc", "tls": "tcp"}[host.protocol]
         for port in host.ports:
-            name = object_name("egress", host.host, str(port))
+            name = egress_names[(host.host, port)]
             out.append(
                 PlannedObject(
                     "consul/service-defaults.yaml.j2", API, "ServiceDefaults", name, cp_ns,

@@ -21,7 +21,7 @@ from typing import Any
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import Gateway, MeshIntent, Retries, Route, Service
 from meshgen.platforms import gateway_api as gapi
-from meshgen.platforms.base import Plan, PlannedObject, object_name, sort_objects
+from meshgen.platforms.base import Plan, PlannedObject, egress_object_names, object_name, sort_objects
 from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
 from meshgen.platforms.identity import Rule, admits_exactly, rules_for
 from meshgen.platforms.istio.alerts import plan_alerts
@@ -348,6 +348,7 @@ class IstioPlatform:
     def _egress(self, intent: MeshIntent, namespaces: list[str], labels) -> list[PlannedObject]:
         out = []
         home = intent.spec.defaults.namespace
+        egress_names = egress_object_names(intent.spec.egress)
         for host in intent.spec.egress:
             proto = {"http": "HTTP", "tls": "TLS", "tcp": "TCP", "grpc": "GRPC"}[host.protocol]
             out.append(
@@ -355,7 +356,7 @@ class IstioPlatform:
                     "istio/service-entry.yaml.j2",
                     NETWORKING,
                     "ServiceEntry",
-                    object_name("egress", host.host.replace("*", "wildcard")),
+                    egress_names[(host.host, None)],
                     home,
                     {
                         "labels": labels,

@@ -29,7 +29,7 @@ from __future__ import annotations
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms import gateway_api as gapi
-from meshgen.platforms.base import Plan, PlannedObject, object_name, sort_objects
+from meshgen.platforms.base import Plan, PlannedObject, egress_object_names, object_name, sort_objects
 from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
 from meshgen.platforms.istio_ambient.alerts import plan_alerts
 from meshgen.platforms.istio_ambient.authorization import SECURITY, assert_l4_only, plan_authorization, policy
@@ -142,6 +142,7 @@ class IstioAmbientPlatform:
         """A ``ServiceEntry`` per egress host; ``egressDefaultDeny`` cannot be enforced by ztunnel."""
         out = []
         home = intent.spec.defaults.namespace
+        egress_names = egress_object_names(intent.spec.egress)
         for host in intent.spec.egress:
             proto = {"http": "HTTP", "tls": "TLS", "tcp": "TCP", "grpc": "GRPC"}[host.protocol]
             out.append(
@@ -149,7 +150,7 @@ class IstioAmbientPlatform:
                     "istio-ambient/service-entry.yaml.j2",
                     NETWORKING,
                     "ServiceEntry",
-                    object_name("egress", host.host.replace("*", "wildcard")),
+                    egress_names[(host.host, None)],
                     home,
                     {
                         "labels": labels,

@@ -61,7 +61,7 @@ from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent, Port, Retries, Route, Service
 from meshgen.intent.types import Duration
 from meshgen.platforms import gateway_api as gapi
-from meshgen.platforms.base import Plan, PlannedObject, object_name, sort_objects
+from meshgen.platforms.base import Plan, PlannedObject, egress_object_names, object_name, sort_objects
 from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
 from meshgen.platforms.linkerd.alerts import plan_alerts
 from meshgen.platforms.linkerd.authorization import plan_authorization, plan_namespace_findings
@@ -445,6 +445,7 @@ class LinkerdPlatform:
             return []
         out: list[PlannedObject] = []
         traffic_policy = "Deny" if spec.mesh.egress_default_deny else "Allow"
+        names = egress_object_names(spec.egress, per_port=True)
         for ns in namespaces:
             out.append(
                 PlannedObject(
@@ -453,7 +454,7 @@ class LinkerdPlatform:
             )
             for host in spec.egress:
                 for port in host.ports:
-                    out.append(self._egress_route(host, port, ns, labels))
+                    out.append(self._egress_route(host, port, names[(host.host, port)], ns, labels))
         for host in spec.egress:
             if host.protocol in ("tls", "tcp"):
                 report.approximated(
@@ -473,7 +474,7 @@ class LinkerdPlatform:
         return out
 
     @staticmethod
-    def _egress_route(host, port: int, ns: str, labels) -> PlannedObject:
+    def _egress_route(host, port: int, name: str, ns: str, labels) -> PlannedObject:
         kind = {"http": "HTTPRoute", "grpc": "GRPCRoute", "tls": "TLSRoute", "tcp": "TCPRoute"}[host.protocol]
         # v1 is the only version Gateway API 1.6's CRDs serve for TLSRoute/TCPRoute; Linkerd 2.18/2.19
         # read v1alpha2 (the finding in _egress says so).
@@ -489,7 +490,7 @@ class LinkerdPlatform:
             f"gateway-api/{template}.yaml.j2",
             api,
             kind,
-            object_name("egress", host.host.replace("*", "wildcard"), str(port)),
+            name,
             ns,
             {
                 "labels": labels,
