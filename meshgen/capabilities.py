@@ -27,6 +27,38 @@ class Support(str, Enum):
     NOT_EXPRESSIBLE = "not-expressible"
 
 
+class Severity(str, Enum):
+    """How much a finding matters, most severe first (``meshgen render`` prints them in this order).
+
+    * ``critical``: an outage waiting to happen, whatever else the intent says: a trust anchor or
+      issuer that nothing rotates, a rotation that needs a manual step, after which every meshed
+      connection fails at once. Marked ``CRITICAL`` and printed first.
+    * ``error``: intent is lost (support ``not-expressible``): the render is refused (exit 3) unless
+      the loss is accepted. Every loss is at least an error.
+    * ``warning``: intent is kept with different semantics (support ``approximated``).
+    * ``info``: nothing the intent asks for happens differently: a setting that has no effect where
+      it is written (a retry budget on a service that does not retry, ``caNamespace`` with a CA that
+      has no cert-manager root), or a note.
+
+    The names follow the analyzers' severities (:mod:`meshgen.analyze`, SARIF's levels) plus
+    ``critical``, as in syslog (RFC 5424 severity 2).
+    """
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical ... 3 for info: sort key, most severe first."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.ERROR: 1, Severity.WARNING: 2, Severity.INFO: 3}
+_DEFAULT_SEVERITY = {Support.NOT_EXPRESSIBLE: Severity.ERROR, Support.APPROXIMATED: Severity.WARNING, Support.NATIVE: Severity.INFO}
+
+
 class Feature(str, Enum):
     """An intent feature, named as the capability report and ``meshgen platforms`` show it."""
 
@@ -126,12 +158,22 @@ class Finding:
         feature: the matrix row.
         support: taken from the platform's column (or NOT_EXPRESSIBLE when this instance cannot be kept).
         detail: what happens to this intent on this platform.
+        severity: how much it matters (:class:`Severity`); default from ``support`` (not-expressible:
+            error, approximated: warning, native: info). A loss is never below error. Not part of
+            equality or order: the same finding is the same whatever its severity.
     """
 
     subject: str
     feature: Feature
     support: Support
     detail: str
+    severity: Severity = field(default=None, compare=False)  # type: ignore[assignment]  # None -> from support
+
+    def __post_init__(self) -> None:
+        severity = self.severity or _DEFAULT_SEVERITY[self.support]
+        if self.support is Support.NOT_EXPRESSIBLE and severity.rank > Severity.ERROR.rank:
+            severity = Severity.ERROR
+        object.__setattr__(self, "severity", severity)
 
     @property
     def loses_intent(self) -> bool:
@@ -153,19 +195,23 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     _seen: set[Finding] = field(default_factory=set, repr=False, compare=False)  # O(1) de-duplication
 
-    def use(self, feature: Feature, subject: str, detail: str | None = None) -> None:
+    def use(self, feature: Feature, subject: str, detail: str | None = None, severity: Severity | None = None) -> None:
         """Record that ``subject`` uses ``feature``; kept only when the platform is not native."""
         cap = self.column[feature]
         if cap.support is not Support.NATIVE:
-            self._add(Finding(subject, feature, cap.support, detail or cap.how))
+            self._add(Finding(subject, feature, cap.support, detail or cap.how, severity))
 
-    def lost(self, feature: Feature, subject: str, detail: str) -> None:
-        """Record that this instance of ``feature`` cannot be expressed, whatever the matrix says."""
-        self._add(Finding(subject, feature, Support.NOT_EXPRESSIBLE, detail))
+    def lost(self, feature: Feature, subject: str, detail: str, severity: Severity | None = None) -> None:
+        """Record that this instance of ``feature`` cannot be expressed, whatever the matrix says (error or critical)."""
+        self._add(Finding(subject, feature, Support.NOT_EXPRESSIBLE, detail, severity))
 
-    def approximated(self, feature: Feature, subject: str, detail: str) -> None:
-        """Record an instance-specific approximation (the intent is kept, with different semantics)."""
-        self._add(Finding(subject, feature, Support.APPROXIMATED, detail))
+    def approximated(self, feature: Feature, subject: str, detail: str, severity: Severity | None = None) -> None:
+        """Record an instance-specific approximation (the intent is kept, with different semantics; default warning)."""
+        self._add(Finding(subject, feature, Support.APPROXIMATED, detail, severity))
+
+    def no_effect(self, feature: Feature, subject: str, detail: str) -> None:
+        """Record a setting that has no effect where it is written and loses nothing (severity info)."""
+        self._add(Finding(subject, feature, Support.APPROXIMATED, detail, Severity.INFO))
 
     def _add(self, finding: Finding) -> None:
         if finding not in self._seen:

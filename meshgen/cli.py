@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-
 if TYPE_CHECKING:
     from meshgen.errors import MeshgenError
     from meshgen.loader import LoadedIntent
@@ -105,6 +104,15 @@ AllowLossOpt = Annotated[
     bool,
     typer.Option("--allow-loss", help="Accept every loss: proceed even when the platform cannot express part of the intent."),
 ]
+ReportFileOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--report-file",
+        metavar="PATH",
+        help="Also write the findings as one JSON document to PATH (written whole, also when the render is refused).",
+        show_default=False,
+    ),
+]
 AcceptLossOpt = Annotated[
     Optional[list[str]],
     typer.Option(
@@ -161,7 +169,7 @@ def _load(paths: list[Path]) -> LoadedIntent:
 
 
 def print_findings(text: str, console: Any = None) -> None:
-    """Findings on stderr: the LOST / approximated labels coloured on a terminal, plain when piped.
+    """Findings on stderr: the CRITICAL / LOST / approximated / info labels coloured on a terminal, plain when piped.
 
     ``console`` is a rich Console (default: one on stderr, which detects a terminal and honours
     NO_COLOR). Lines are never wrapped, so piped output stays one finding a line.
@@ -172,7 +180,7 @@ def print_findings(text: str, console: Any = None) -> None:
     from rich.text import Text
 
     console = console or Console(stderr=True, highlight=False, soft_wrap=True)
-    styles = {"LOST": "bold red", "approximated": "yellow", "native": "green"}
+    styles = {"CRITICAL": "bold white on red", "LOST": "bold red", "approximated": "yellow", "info": "dim", "native": "green"}
     for line in text.rstrip("\n").split("\n"):
         styled = Text(line)
         label = line.strip().split(" ", 1)[0] if line.startswith("  ") else ""
@@ -192,18 +200,21 @@ def _render(
     phase=None,
     output: Path | None = None,
     warnings=(),
+    report_file: Path | None = None,
 ):
     """Render in memory and apply the loss gate (:mod:`meshgen.losses`).
 
     ``report`` None prints findings only on refusal. Raises IntentLossError for refused losses,
-    UnknownPlatformError for an unregistered ``target``. With ``--report json``, analyzer
-    ``warnings`` go into the JSON document (key ``analyzers``).
+    UnknownPlatformError for an unregistered ``target``, OutputError when ``report_file`` cannot be
+    written. The JSON document (``--report json`` on stderr, and ``report_file`` whatever ``report``
+    is, written before the gate refuses) is :func:`meshgen.report.findings_document` plus the
+    analyzer ``warnings`` (key ``analyzers``).
     """
     from meshgen import pipeline
     from meshgen.errors import IntentLossError
     from meshgen.gcpause import gc_paused
     from meshgen.losses import judge, parse_accepts
-    from meshgen.report import findings_json, findings_text
+    from meshgen.report import findings_document, findings_text
 
     acceptances = parse_accepts(accept or [])
     source = pipeline.source_name(paths, output, loaded.intent.metadata.name)
@@ -212,17 +223,20 @@ def _render(
         rendering = pipeline.render(loaded.intent, _platform(target), source, on_object)
     findings = rendering.plan.findings
     verdict = judge(findings, loaded.intent, target, acceptances, allow_all=allow_loss)
-    if report is ReportFormat.json:
+    if report is ReportFormat.json or report_file is not None:
+        import json
+
+        from meshgen.analyze.formats import _row
+        from meshgen.output import write_report_file
+
+        doc = findings_document(target, findings, verdict.accepted)
         if warnings:
-            import json
-
-            from meshgen.analyze.formats import _row
-
-            doc = json.loads(findings_json(target, findings, verdict.accepted))
             doc["analyzers"] = [_row(f) for f in warnings]
-            _err(json.dumps(doc, indent=2, sort_keys=True))
-        else:
-            _err(findings_json(target, findings, verdict.accepted))
+        document = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+        if report_file is not None:
+            write_report_file(report_file, document)
+    if report is ReportFormat.json:
+        _err(document)
     elif report is ReportFormat.text or verdict.refused:
         print_findings(findings_text(target, findings if report else verdict.refused, verdict.accepted))
     if verdict.refused:
@@ -248,6 +262,7 @@ def render(
     allow_loss: AllowLossOpt = False,
     accept_loss: AcceptLossOpt = None,
     report: Annotated[ReportFormat, typer.Option("--report", help="Findings format on stderr.")] = ReportFormat.text,
+    report_file: ReportFileOpt = None,
 ) -> None:
     """Render the intent for a platform: a YAML (or JSON) stream on stdout, or files under --output."""
     from meshgen.errors import MeshgenError
@@ -261,13 +276,18 @@ def render(
     try:
         if platform:  # a usage error comes before any work on the intent
             _platform(platform)
-        if report is ReportFormat.json:
-            loaded, warnings = _analyzed(intent_paths)
+        if report is ReportFormat.json or report_file is not None:
+            loaded, warnings = _analyzed(intent_paths)  # the JSON document carries the analyzers' warnings
+            if report is not ReportFormat.json:
+                for finding in warnings:
+                    _err(finding.text())
         else:
             loaded, warnings = _load(intent_paths), []
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
-            rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, report, phase, output, warnings)
+            rendering = _render(
+                loaded, intent_paths, target, allow_loss, accept_loss, report, phase, output, warnings, report_file
+            )
             if output is None:
                 if fmt == "json":
                     import json
@@ -304,6 +324,7 @@ def check(
     ] = "text",
     allow_loss: AllowLossOpt = False,
     accept_loss: AcceptLossOpt = None,
+    report_file: ReportFileOpt = None,
 ) -> None:
     """Exit 1 with a unified diff when DIR/<platform> is not exactly what render would write.
 
@@ -322,7 +343,9 @@ def check(
         loaded = _load(intent_paths)
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
-            rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, None, phase, output)
+            rendering = _render(
+                loaded, intent_paths, target, allow_loss, accept_loss, None, phase, output, report_file=report_file
+            )
         result = check_folder(output / target, rendering.files)
         if fmt == "json":
             import json
@@ -358,6 +381,7 @@ def validate(
     fmt: Annotated[str, _format_option(("text", "json"), what=" (json: the problems on stdout)")] = "text",
     allow_loss: AllowLossOpt = False,
     accept_loss: AcceptLossOpt = None,
+    report_file: ReportFileOpt = None,
 ) -> None:
     """Check the intent, the loss gate (exit 3 as render would), and every rendered object as the API
     server would (offline).
@@ -377,7 +401,7 @@ def validate(
         loaded = _load(intent_paths)
         name = pipeline.source_name(intent_paths)
         target = _platform(platform or loaded.intent.spec.platform)
-        rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, None)
+        rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, None, report_file=report_file)
         if no_crds:
             if fmt == "json":
                 sys.stdout.write(json.dumps({"intent": name, "valid": True, "problems": []}, indent=2) + "\n")

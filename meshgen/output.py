@@ -370,3 +370,34 @@ def _recover(folder: Path) -> None:
         os.replace(backups.pop(), folder)
     for leftover in [*backups, *parent.glob(f".{folder.name}.{_NEW}*")]:
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+def write_report_file(path: Path, text: str) -> None:
+    """Write a report (``--report-file``) whole or not at all: a temporary file beside it, then a rename.
+
+    A reader (CI parsing the JSON) never sees a half-written file. ``path`` must be a regular file
+    or missing; its folder must exist.
+
+    Raises:
+        OutputError: the folder is missing, ``path`` is not a regular file (a directory, a pipe), or
+            the write fails; the message names the path.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise OutputError(f"--report-file {path}: not a regular file")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"--report-file {path}: folder {parent} does not exist")
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(handle, 0o666 & ~umask)  # as an ordinary file is created, not mkstemp's 0600
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
+        raise OutputError(f"--report-file {path}: {exc.strerror or exc}") from None

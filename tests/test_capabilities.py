@@ -34,7 +34,7 @@ spec:
 #: For each feature, the smallest intent that uses it: (mesh, api service, web service, rest of spec).
 TRIGGERS: dict[Feature, tuple[str, str, str, str]] = {
     Feature.MTLS_STRICT: ("  mesh: {mtls: strict}", "", "", ""),
-    Feature.MTLS_PERMISSIVE: ("  mesh: {mtls: permissive}", "", "", ""),
+    Feature.MTLS_PERMISSIVE: ("  mesh: {mtls: permissive, defaultDeny: false}", "", "", ""),
     Feature.CANARY_WEIGHTS: ("", "      versions: [{name: v1, weight: 90}, {name: v2, weight: 10}]", "", ""),
     Feature.REQUEST_ROUTING: (
         "",

@@ -8,8 +8,14 @@ because of where they are written, so every platform reports them the same way:
   connections, not requests, so there is nothing to time out, retry or count. The setting is lost
   (exit 3 unless accepted); nothing is rendered for it.
 * ``retryBudget`` written on a service that does not retry (no ``retries``, or ``attempts: 0``,
-  on the service and every route): the budget has nothing to limit. Reported as approximated,
-  since nothing the intent asks for happens differently.
+  on the service and every route): the budget has nothing to limit. Reported with severity
+  ``info`` (:meth:`meshgen.capabilities.Report.no_effect`), since nothing the intent asks for
+  happens differently.
+* ``mesh.ca.caNamespace`` written with ``ca.type`` ``mesh`` or ``spire``: it names where the
+  cert-manager root (trust anchor) Certificate and trust-manager's trust namespace live
+  (``cert-manager`` and ``vault`` only; trust-manager's ``app.trust.namespace``,
+  https://cert-manager.io/docs/trust/trust-manager/installation/), and there is no cert-manager root
+  with the mesh's own CA or SPIRE. Severity ``info``.
 
 Settings inherited from ``spec.defaults`` apply only where they can: a TCP-only service simply
 does not take the default request timeout, and that is not a finding.
@@ -21,6 +27,9 @@ from __future__ import annotations
 
 from meshgen.capabilities import Feature, Finding, Report
 from meshgen.intent.model import MeshIntent, Service
+
+#: CA types whose root is a cert-manager Certificate in ``caNamespace``.
+_ROOT_IN_CA_NAMESPACE = ("cert-manager", "vault")
 
 
 def _retrying(svc: Service) -> bool:
@@ -62,8 +71,17 @@ def report_no_effect(intent: MeshIntent, existing: tuple[Finding, ...], report: 
                     )
         budget = svc.retry_budget is not None and not svc.inherited("retry_budget")
         if budget and not _retrying(svc) and (subject, Feature.RETRY_BUDGET) not in seen:
-            report.approximated(
+            report.no_effect(
                 Feature.RETRY_BUDGET, subject,
                 f"retryBudget has no effect: {subject} does not retry (no retries with attempts > 0 on it or its routes); "
                 "nothing is rendered for it",
             )
+    ca = intent.spec.mesh.ca
+    if "ca_namespace" in ca.model_fields_set and ca.type not in _ROOT_IN_CA_NAMESPACE:
+        feature = Feature.CA_MESH if ca.type == "mesh" else Feature.CA_SPIRE
+        report.no_effect(
+            feature, "mesh",
+            f"caNamespace {ca.ca_namespace} has no effect: it names the namespace of the cert-manager root (trust anchor) "
+            f"and of trust-manager's trust bundle, and ca.type {ca.type} has neither; nothing is rendered for it "
+            f"(it applies to ca.type {' and '.join(_ROOT_IN_CA_NAMESPACE)})",
+        )

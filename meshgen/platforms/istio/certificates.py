@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshgen.capabilities import Feature, Report
+from meshgen.capabilities import Feature, Report, Severity
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import PlannedObject
@@ -190,6 +190,7 @@ def plan_certificates(intent: MeshIntent, report: Report, cp_ns: str) -> Section
             f"cert-manager re-issues the root {life.root_renew} before it expires, with a new key, and istio-csr trusts one "
             "root at a time: before then, add the new root next to the old one in the Bundle istio-root-ca and restart "
             "istio-csr, istiod and the workloads (Istio recommends istio-csr for new clusters because it has no CA rotation)",
+            Severity.CRITICAL,  # missed, the re-issued root splits the mesh: an outage
         )
     else:
         report.approximated(

@@ -1,7 +1,13 @@
 """Identity on Linkerd: who signs workload certificates, how long each level lives, who rotates it.
 
-* Linkerd. ``mesh``: the CLI's one-year trust anchor and issuer, which nothing rotates: a loud
-  finding and an expiry alert on the identity controller's ``issuer_cert_ttl_seconds``.
+* Linkerd. ``mesh``: the CLI's one-year trust anchor and issuer, which nothing rotates: a
+  critical finding (an outage when they expire) and an expiry alert on the identity controller's
+  ``issuer_cert_ttl_seconds``. Nothing meshgen writes reads ``issuerLifetime``, ``rootLifetime``
+  or ``renewBefore`` then (the Helm chart takes the certificates as PEM,
+  ``identityTrustAnchorsPEM`` / ``identity.issuer.tls.crtPEM``): when the intent sets them, a
+  finding says they are not applied and gives the ``step certificate create ... --not-after``
+  commands of https://linkerd.io/2.19/tasks/generate-certificates/ that make certificates with
+  those lifetimes. Only ``certLifetime`` is applied (``identity.issuer.issuanceLifetime``).
   ``cert-manager`` / ``vault``: the recipe of
   https://linkerd.io/2.19/tasks/automatically-rotating-control-plane-tls-credentials/: trust
   anchor and identity issuer as ECDSA cert-manager Certificates with ``rotationPolicy: Always``,
@@ -15,7 +21,7 @@ Shared cert-manager pieces: :mod:`meshgen.platforms.cert_manager`.
 
 from __future__ import annotations
 
-from meshgen.capabilities import Feature, Report
+from meshgen.capabilities import Feature, Report, Severity
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import PlannedObject
@@ -25,6 +31,7 @@ from meshgen.platforms.cert_manager import (
     ca_feature,
     cert_manager_watch,
     certificate,
+    explicit_lifetimes,
     namespace_regex,
     root_chain,
     workload_watch,
@@ -70,7 +77,9 @@ def plan_certificates(intent: MeshIntent, report: Report, cp_ns: str) -> Section
             "ca.type: cert-manager; until then rotate them by hand when the MeshCertificateExpiringSoon alert "
             f"(certificate=issuer) fires, {days} days before the issuer expires, and pass them to Helm with --set-file identityTrustAnchorsPEM=ca.crt "
             "--set-file identity.issuer.tls.crtPEM=issuer.crt --set-file identity.issuer.tls.keyPEM=issuer.key",
+            Severity.CRITICAL,
         )
+        _unread_lifetimes(intent, report)
         out.watches.append(
             ExpiryWatch(
                 "issuer",
@@ -152,5 +161,26 @@ def plan_certificates(intent: MeshIntent, report: Report, cp_ns: str) -> Section
             "and new anchors during the switch: before that, copy the old one into Secret "
             f"{ca.ca_namespace}/linkerd-previous-anchor, add it to the Bundle linkerd-identity-trust-roots, and restart "
             "the control plane and then the workloads",
+            Severity.CRITICAL,
         )
     return out
+
+
+def _unread_lifetimes(intent: MeshIntent, report: Report) -> None:
+    """With the CLI-made certificates, the intent's issuer and root lifetimes and renewBefore are read by nothing."""
+    ca = intent.spec.mesh.ca
+    values = {"issuerLifetime": ca.issuer_lifetime, "rootLifetime": ca.root_lifetime, "renewBefore": ca.renew_before}
+    unread = [f"{key} {values[key]}" for key in explicit_lifetimes(intent) if key in values]
+    if not unread:
+        return
+    td = intent.spec.mesh.trust_domain
+    report.approximated(
+        Feature.CA_MESH,
+        "mesh",
+        f"{', '.join(unread)} not applied: with ca.type mesh Linkerd takes the trust anchor and issuer as made "
+        "(linkerd install: 365 days), and nothing renews them. Make them with these lifetimes "
+        f"(https://linkerd.io/2.19/tasks/generate-certificates/): step certificate create root.linkerd.{td} ca.crt ca.key "
+        f"--profile root-ca --no-password --insecure --not-after {ca.root_lifetime}; step certificate create "
+        f"identity.linkerd.{td} issuer.crt issuer.key --profile intermediate-ca --not-after {ca.issuer_lifetime} "
+        "--no-password --insecure --ca ca.crt --ca-key ca.key; or use ca.type cert-manager, which applies them all",
+    )

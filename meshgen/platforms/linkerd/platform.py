@@ -14,7 +14,13 @@ Decisions (each checked against the Linkerd 2.19 docs and the policy controller'
   reaches ports no ``Server`` covers. ``mesh.defaultDeny`` (strict or permissive) maps to
   ``deny``: only the ``Server``s meshgen writes, with their authorizations, open anything.
   Strict without defaultDeny maps to ``all-authenticated`` (meshed callers only), permissive to
-  ``all-unauthenticated``. Every service port gets a ``Server`` that pins its protocol
+  ``all-unauthenticated``. Permissive *with* defaultDeny cannot be kept: every port's ``Server``
+  refuses what its authorizations do not admit, and those name mesh identities
+  (``MeshTLSAuthentication``), so callers without one are refused exactly as under strict, which
+  defeats a permissive migration. Admitting them would take a ``NetworkAuthentication`` of every
+  network on each ``Server`` (https://linkerd.io/2.19/reference/authorization-policy/), which
+  admits every unmeshed caller, not only the allowed ones; meshgen does not widen access that way,
+  so the mode is reported lost (exit 3 unless accepted) and rendered as strict would be. Every service port gets a ``Server`` that pins its protocol
   (``proxyProtocol``); its ``accessPolicy`` is ``deny`` when the service has an allow-list or
   defaultDeny is on (Istio's ALLOW semantics: once a workload has allow rules, everything else is
   refused), otherwise the namespace default.
@@ -219,6 +225,8 @@ class LinkerdPlatform:
                 PlannedObject("core/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": labels, "annotations": annotations})
             )
         report.use(Feature.MTLS_STRICT if mesh.mtls == "strict" else Feature.MTLS_PERMISSIVE, "mesh", _mtls_detail(intent, policy))
+        if mesh.mtls == "permissive" and mesh.default_deny:
+            report.lost(Feature.MTLS_PERMISSIVE, "mesh", _PERMISSIVE_UNDER_DEFAULT_DENY)
         plan_namespace_findings(intent, namespaces, policy, report)
         # CA, control plane and telemetry findings come from meshgen.platforms.operations.
 
@@ -543,6 +551,15 @@ def could_match_grpc(route: Route) -> bool:
         return bool(_GRPC_PATH.match(m.path.value))
     probe = m.path.value
     return probe == "/" or bool(re.match(r"^/[A-Za-z_][A-Za-z0-9_.]*(/[A-Za-z0-9_]*)?$", probe))
+
+
+_PERMISSIVE_UNDER_DEFAULT_DENY = (
+    "mtls: permissive has no effect under defaultDeny: every port gets a Server whose authorizations admit only mesh "
+    "identities (MeshTLSAuthentication), so callers that are not meshed yet are refused exactly as under strict. "
+    "Admitting them would need a NetworkAuthentication of every network, which admits any unmeshed caller, so meshgen "
+    "renders what strict renders. For a permissive migration mesh the callers first, or set defaultDeny: false until "
+    "they are (default-inbound-policy all-unauthenticated)"
+)
 
 
 def _mtls_detail(intent: MeshIntent, policy: str) -> str:
