@@ -107,3 +107,25 @@ def test_example_objects_are_admissible_and_as_planned(example, platform, crd_ca
     for planned_file in rendering.plan.files:
         if planned_file.path.startswith("values/"):
             assert planned_file.path[len("values/"):-len(".yaml")] in declared
+
+
+def test_no_platform_name_outside_its_package_but_the_registry():
+    # Everything else derives from the registry: a quoted platform name in meshgen's code outside
+    # meshgen/platforms/<package>/ is a decision that a new platform would not reach.
+    import re
+
+    from meshgen.platforms import names
+
+    quoted = re.compile(r"""["'](%s)["']""" % "|".join(re.escape(n) for n in names()))
+    own = {f"meshgen/platforms/{n.replace('-', '_')}/" for n in names()}
+    allowed = {"meshgen/platforms/registry.py", "meshgen/kube/bundled.py"}  # the list; CRD corpus folders
+    found = []
+    for path in sorted((REPO / "meshgen").rglob("*.py")):
+        rel = path.relative_to(REPO).as_posix()
+        if rel in allowed or any(rel.startswith(prefix) for prefix in own):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if quoted.search(code):
+                found.append(f"{rel}:{number}: {line.strip()}")
+    assert found == []

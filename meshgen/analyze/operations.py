@@ -23,17 +23,20 @@ def single_control_plane_replica(graph: CallGraph) -> Iterator[Finding]:
         )
 
 
-@analyzer("MG302", "unrotated-ca", "A mesh CA that nothing rotates (Linkerd with ca.type: mesh).")
+@analyzer("MG302", "unrotated-ca", "A mesh CA that nothing rotates (e.g. Linkerd with ca.type: mesh).")
 def unrotated_ca(graph: CallGraph) -> Iterator[Finding]:
-    """Linkerd's CLI-made trust anchor and issuer are never rotated
-    (https://linkerd.io/2.19/tasks/automatically-rotating-control-plane-tls-credentials/)."""
+    """The platform's own CA when the platform says nothing rotates it (``Platform.unrotated_mesh_ca``;
+    Linkerd: https://linkerd.io/2.19/tasks/automatically-rotating-control-plane-tls-credentials/)."""
+    from meshgen.platforms import get_platform
+
     spec = graph.intent.spec
-    if spec.platform == "linkerd" and spec.mesh.ca.type == "mesh":
+    why = get_platform(spec.platform).unrotated_mesh_ca
+    if why and spec.mesh.ca.type == "mesh":
         yield Finding(
             "MG302",
             Severity.warning,
-            f"ca.type: mesh on Linkerd: the trust anchor and identity issuer expire after {spec.mesh.ca.issuer_lifetime} "
-            "and nothing rotates them; when they expire every meshed connection fails. Use ca.type: cert-manager",
+            f"ca.type: mesh on {spec.platform}: {why}; they expire after {spec.mesh.ca.issuer_lifetime} "
+            "and then every meshed connection fails. Use ca.type: cert-manager",
             ("spec", "mesh", "ca", "type"),
         )
 

@@ -88,6 +88,9 @@ class Platform(Protocol):
         charts: the Helm charts it writes ``values/<chart>.yaml`` for.
         template_folders: ``templates/`` folders it uses besides the shared ones (core, gateway-api,
             cert-manager, trust-manager, prometheus, helm, kustomize); its own folder first.
+        unrotated_mesh_ca: with ``mesh.ca.type: mesh``, why nothing rotates the trust anchor the
+            platform makes (with the upstream doc), or None where meshgen makes no such claim.
+            ``meshgen analyze`` (MG302) reports it.
     """
 
     name: str
@@ -96,6 +99,7 @@ class Platform(Protocol):
     control_plane_namespace: str
     charts: tuple[Chart, ...]
     template_folders: tuple[str, ...]
+    unrotated_mesh_ca: str | None
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Traffic and security objects for ``intent``, with findings. Pure: no files, no Jinja, no clock."""

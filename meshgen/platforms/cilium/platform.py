@@ -189,6 +189,7 @@ class CiliumPlatform:
     capabilities = COLUMN
     template_folders = ("cilium",)
     control_plane_namespace = "kube-system"
+    unrotated_mesh_ca = None
     charts = (Chart("cilium", "cilium/cilium", "cilium", "kube-system"),)
 
     def operations(self, intent: MeshIntent, report: Report) -> Section:

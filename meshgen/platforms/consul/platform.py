@@ -53,6 +53,7 @@ class ConsulPlatform:
     capabilities = COLUMN
     template_folders = ("consul",)
     control_plane_namespace = CONTROL_PLANE_NAMESPACE
+    unrotated_mesh_ca = None
     charts = (CONSUL_CHART,)
 
     def plan(self, intent: MeshIntent) -> Plan:

@@ -63,6 +63,7 @@ class IstioPlatform:
     capabilities = COLUMN
     template_folders = ("istio",)
     control_plane_namespace = "istio-system"
+    unrotated_mesh_ca = None
     charts = (
         Chart("istiod", "istio/istiod", "istiod", "istio-system"),
         Chart("istio-csr", "jetstack/cert-manager-istio-csr", "cert-manager-istio-csr", "cert-manager"),

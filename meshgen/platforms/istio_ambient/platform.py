@@ -57,6 +57,7 @@ class IstioAmbientPlatform:
     # Istio's own Telemetry template is reused by the telemetry plan (the same mesh-wide Telemetry).
     template_folders = ("istio-ambient", "istio")
     control_plane_namespace = "istio-system"
+    unrotated_mesh_ca = None
     charts = (
         Chart("istiod", "istio/istiod", "istiod", "istio-system"),
         Chart("istio-cni", "istio/cni", "istio-cni", "istio-system"),

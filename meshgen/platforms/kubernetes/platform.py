@@ -43,6 +43,7 @@ class KubernetesPlatform:
     capabilities = COLUMN
     #: No control plane: NetworkPolicy is enforced by the CNI, whose agents usually run here.
     control_plane_namespace = "kube-system"
+    unrotated_mesh_ca = None
     charts = (TRUST_MANAGER,)
     template_folders = ("kubernetes",)
 

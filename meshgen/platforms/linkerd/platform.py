@@ -201,6 +201,8 @@ class LinkerdPlatform:
     capabilities = COLUMN
     template_folders = ("linkerd",)
     control_plane_namespace = "linkerd"
+    #: https://linkerd.io/2.19/tasks/automatically-rotating-control-plane-tls-credentials/
+    unrotated_mesh_ca = "the trust anchor and identity issuer made by the Linkerd CLI are never rotated"
     charts = (
         Chart("linkerd-control-plane", "linkerd/linkerd-control-plane", "linkerd-control-plane", "linkerd"),
         TRUST_MANAGER,
