@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-
 if TYPE_CHECKING:
     from meshgen.errors import MeshgenError
     from meshgen.loader import LoadedIntent
@@ -498,6 +497,113 @@ def analyze(
         sys.stdout.write(text(analysis))
     if analysis.at_least(Severity(failure_threshold.value)):
         raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def graph(
+    intent_paths: IntentArgs,
+    fmt: Annotated[
+        str, _format_option(("mermaid", "dot", "svg"), what=" (svg: drawn by Graphviz's dot, which must be installed)")
+    ] = "mermaid",
+    platform: Annotated[
+        Optional[str],
+        typer.Option("--platform", "-p", help="Colour what this platform approximates (amber) or loses (red)."),
+    ] = None,
+) -> None:
+    """Draw the allowed-call graph: services by namespace, gateways, external callers, allowFrom edges.
+
+    Edges carry each allowFrom entry's ports and L7 constraints; services carry their versions,
+    weights, routes and mirrors; dashed edges are gateway routes. With --platform, nodes and edges
+    are coloured from the findings render computes for that platform.
+    """
+    from meshgen import pipeline
+    from meshgen.callgraph import diagram, dot, mermaid
+    from meshgen.errors import MeshgenError
+
+    try:
+        if platform:
+            _platform(platform)
+        loaded = _load(intent_paths)
+        findings = pipeline.plan(loaded.intent, platform).findings if platform else None
+        drawing = diagram.build(loaded.intent, findings, platform)
+        if fmt == "mermaid":
+            out = mermaid.render(drawing)
+        else:
+            out = dot.render(drawing)
+            if fmt == "svg":
+                out = dot.svg(out)
+    except MeshgenError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+
+
+@app.command()
+def graph(
+    intent_paths: IntentArgs,
+    fmt: Annotated[
+        str, _format_option(("mermaid", "dot", "svg"), what=" (svg: drawn by Graphviz's dot, which must be installed)")
+    ] = "mermaid",
+    platform: Annotated[
+        Optional[str],
+        typer.Option("--platform", "-p", help="Colour what this platform approximates (amber) or loses (red)."),
+    ] = None,
+) -> None:
+    """Draw the allowed-call graph: services by namespace, gateways, external callers, allowFrom edges.
+
+    Edges carry each allowFrom entry's ports and L7 constraints; services carry their versions,
+    weights, routes and mirrors; dashed edges are gateway routes. With --platform, nodes and edges
+    are coloured from the findings render computes for that platform.
+    """
+    from meshgen import pipeline
+    from meshgen.callgraph import diagram, dot, mermaid
+    from meshgen.errors import MeshgenError
+
+    try:
+        if platform:
+            _platform(platform)
+        loaded = _load(intent_paths)
+        findings = pipeline.plan(loaded.intent, platform).findings if platform else None
+        drawing = diagram.build(loaded.intent, findings, platform)
+        if fmt == "mermaid":
+            out = mermaid.render(drawing)
+        else:
+            out = dot.render(drawing)
+            if fmt == "svg":
+                out = dot.svg(out)
+    except MeshgenError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+
+
+@app.command()
+def advise(
+    intent_paths: IntentArgs,
+    fmt: Annotated[str, _format_option(("text", "json"))] = "text",
+) -> None:
+    """Rank every target platform (no mesh included) for this intent, with each score's breakdown.
+
+    Reasons a person can check: size (services, pods, namespaces, teams), the features used and how
+    each platform expresses them (the capability findings), and spec.context (teams, languages,
+    mtlsRequired, clusters, vms, kernelVersion, latencySlo, operationalCapacity). The rules and
+    their sources are in meshgen/data/advise-rules.yaml.
+    """
+    from meshgen.advise import advise as run_advise
+    from meshgen.advise.output import to_json, to_text
+    from meshgen.errors import MeshgenError
+    from meshgen.gcpause import gc_paused
+
+    try:
+        loaded = _load(intent_paths)
+        with gc_paused():
+            result = run_advise(loaded.intent)
+    except MeshgenError as exc:
+        raise _fail(exc) from None
+    if fmt == "json":
+        sys.stdout.write(to_json(result))
+        return
+    from rich.console import Console
+
+    to_text(result, Console(width=max(Console().width, 160) if sys.stdout.isatty() else 200))
 
 
 @app.command()
