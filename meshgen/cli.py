@@ -538,44 +538,6 @@ def graph(
 
 
 @app.command()
-def graph(
-    intent_paths: IntentArgs,
-    fmt: Annotated[
-        str, _format_option(("mermaid", "dot", "svg"), what=" (svg: drawn by Graphviz's dot, which must be installed)")
-    ] = "mermaid",
-    platform: Annotated[
-        Optional[str],
-        typer.Option("--platform", "-p", help="Colour what this platform approximates (amber) or loses (red)."),
-    ] = None,
-) -> None:
-    """Draw the allowed-call graph: services by namespace, gateways, external callers, allowFrom edges.
-
-    Edges carry each allowFrom entry's ports and L7 constraints; services carry their versions,
-    weights, routes and mirrors; dashed edges are gateway routes. With --platform, nodes and edges
-    are coloured from the findings render computes for that platform.
-    """
-    from meshgen import pipeline
-    from meshgen.callgraph import diagram, dot, mermaid
-    from meshgen.errors import MeshgenError
-
-    try:
-        if platform:
-            _platform(platform)
-        loaded = _load(intent_paths)
-        findings = pipeline.plan(loaded.intent, platform).findings if platform else None
-        drawing = diagram.build(loaded.intent, findings, platform)
-        if fmt == "mermaid":
-            out = mermaid.render(drawing)
-        else:
-            out = dot.render(drawing)
-            if fmt == "svg":
-                out = dot.svg(out)
-    except MeshgenError as exc:
-        raise _fail(exc) from None
-    sys.stdout.write(out if out.endswith("\n") else out + "\n")
-
-
-@app.command()
 def advise(
     intent_paths: IntentArgs,
     fmt: Annotated[str, _format_option(("text", "json"))] = "text",
