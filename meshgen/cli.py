@@ -500,6 +500,55 @@ def analyze(
 
 
 @app.command()
+def cost(
+    intent_paths: IntentArgs,
+    platform: Annotated[
+        Optional[str], typer.Option("--platform", "-p", help="Only this platform; default: every registered one.")
+    ] = None,
+    nodes: Annotated[
+        Optional[int],
+        typer.Option("--nodes", min=1, help="Cluster nodes, for per-node components; default: spec.context.nodes."),
+    ] = None,
+    figures: Annotated[
+        Optional[Path],
+        typer.Option("--figures", help="A figures file replacing the shipped figures of the platforms it names."),
+    ] = None,
+    fmt: Annotated[str, _format_option(("text", "json"))] = "text",
+) -> None:
+    """Estimate what each platform adds: memory and CPU (sidecars per pod, node agents per node,
+    waypoints, control plane with the intent's replicas) and p99 latency along the longest call paths.
+
+    Figures (low / typical / high, each with its source) ship in meshgen/data/cost-figures.yaml;
+    they are workload-dependent, so --figures FILE replaces them per platform.
+    """
+    from meshgen.cost.engine import estimate
+    from meshgen.cost.figures import load as load_figures
+    from meshgen.cost.output import to_json, to_text
+    from meshgen.errors import MeshgenError, UsageError
+    from meshgen.platforms.registry import names
+
+    try:
+        targets = [_platform(platform)] if platform else list(names())
+        table = load_figures(figures)
+        loaded = _load(intent_paths)
+        context = loaded.intent.spec.context
+        count = nodes if nodes is not None else (context.nodes if context is not None else None)
+        missing = [t for t in targets if t not in table]
+        if missing:
+            raise UsageError(f"no cost figures for {', '.join(missing)}: add them to a --figures file")
+        estimates = [estimate(loaded.intent, t, table[t], count) for t in targets]
+    except MeshgenError as exc:
+        raise _fail(exc) from None
+    name = loaded.intent.metadata.name
+    if fmt == "json":
+        sys.stdout.write(to_json(name, count, estimates))
+        return
+    from rich.console import Console
+
+    to_text(name, count, estimates, Console(width=max(Console().width, 160) if sys.stdout.isatty() else 220))
+
+
+@app.command()
 def graph(
     intent_paths: IntentArgs,
     fmt: Annotated[
