@@ -130,3 +130,20 @@ def test_bad_figures_file_lists_every_problem_with_positions(tmp_path):
     assert "expected low <= typical <= high" in result.stderr
     assert "platforms.linkerd.hopSorce" in result.stderr
     assert "platforms.linkerd.hopSource" in result.stderr  # missing: reported in the same run
+
+
+def test_bookinfo_example_on_three_nodes(tmp_path):
+    from tests.conftest import REPO
+
+    result = CliRunner().invoke(app, ["cost", str(REPO / "examples" / "bookinfo" / "intent.yaml"),
+                                      "--nodes", "3", "-o", "json"])
+    assert result.exit_code == 0, result.stderr
+    got = {p["platform"]: p for p in json.loads(result.stdout)["platforms"]}
+    # Pods 1 + 1 + 3 + 1 = 6; control plane 2 replicas (default). istio: 6 x {50, 100, 128} + 2 x 2048.
+    assert got["istio"]["memory"] == r(4396, 4696, 4864)
+    # istio-ambient: 3 x (512 + 100) + one waypoint (bookinfo's L7 routes and authz) x 2 replicas x 128
+    # + 2 x 2048 = 1836 + 256 + 4096; CPU 3 x 300 + 2 x 100 + 2 x 500 = 2100.
+    assert got["istio-ambient"]["memory"] == r(6188, 6188, 6188)
+    assert got["istio-ambient"]["cpu"] == r(2100, 2100, 2100)
+    # gateway -> productpage -> reviews -> ratings: 3 hops x {2, 3.5, 5} ms.
+    assert got["istio"]["worstLatency"] == {"entry": "bookinfo/productpage", "p99": r(6, 10.5, 15)}
