@@ -525,6 +525,124 @@ def analyze(
 
 
 @app.command()
+def cost(
+    intent_paths: IntentArgs,
+    platform: Annotated[
+        Optional[str], typer.Option("--platform", "-p", help="Only this platform; default: every registered one.")
+    ] = None,
+    nodes: Annotated[
+        Optional[int],
+        typer.Option("--nodes", min=1, help="Cluster nodes, for per-node components; default: spec.context.nodes."),
+    ] = None,
+    figures: Annotated[
+        Optional[Path],
+        typer.Option("--figures", help="A figures file replacing the shipped figures of the platforms it names."),
+    ] = None,
+    fmt: Annotated[str, _format_option(("text", "json"))] = "text",
+) -> None:
+    """Estimate what each platform adds: memory and CPU (sidecars per pod, node agents per node,
+    waypoints, control plane with the intent's replicas) and p99 latency along the longest call paths.
+
+    Figures (low / typical / high, each with its source) ship in meshgen/data/cost-figures.yaml;
+    they are workload-dependent, so --figures FILE replaces them per platform.
+    """
+    from meshgen.cost.engine import estimate
+    from meshgen.cost.figures import load as load_figures
+    from meshgen.cost.output import to_json, to_text
+    from meshgen.errors import MeshgenError, UsageError
+    from meshgen.platforms.registry import names
+
+    try:
+        targets = [_platform(platform)] if platform else list(names())
+        table = load_figures(figures)
+        loaded = _load(intent_paths)
+        context = loaded.intent.spec.context
+        count = nodes if nodes is not None else (context.nodes if context is not None else None)
+        missing = [t for t in targets if t not in table]
+        if missing:
+            raise UsageError(f"no cost figures for {', '.join(missing)}: add them to a --figures file")
+        estimates = [estimate(loaded.intent, t, table[t], count) for t in targets]
+    except MeshgenError as exc:
+        raise _fail(exc) from None
+    name = loaded.intent.metadata.name
+    if fmt == "json":
+        sys.stdout.write(to_json(name, count, estimates))
+        return
+    from rich.console import Console
+
+    to_text(name, count, estimates, Console(width=max(Console().width, 160) if sys.stdout.isatty() else 220))
+
+
+@app.command()
+def graph(
+    intent_paths: IntentArgs,
+    fmt: Annotated[
+        str, _format_option(("mermaid", "dot", "svg"), what=" (svg: drawn by Graphviz's dot, which must be installed)")
+    ] = "mermaid",
+    platform: Annotated[
+        Optional[str],
+        typer.Option("--platform", "-p", help="Colour what this platform approximates (amber) or loses (red)."),
+    ] = None,
+) -> None:
+    """Draw the allowed-call graph: services by namespace, gateways, external callers, allowFrom edges.
+
+    Edges carry each allowFrom entry's ports and L7 constraints; services carry their versions,
+    weights, routes and mirrors; dashed edges are gateway routes. With --platform, nodes and edges
+    are coloured from the findings render computes for that platform.
+    """
+    from meshgen import pipeline
+    from meshgen.callgraph import diagram, dot, mermaid
+    from meshgen.errors import MeshgenError
+
+    try:
+        if platform:
+            _platform(platform)
+        loaded = _load(intent_paths)
+        findings = pipeline.plan(loaded.intent, platform).findings if platform else None
+        drawing = diagram.build(loaded.intent, findings, platform)
+        if fmt == "mermaid":
+            out = mermaid.render(drawing)
+        else:
+            out = dot.render(drawing)
+            if fmt == "svg":
+                out = dot.svg(out)
+    except MeshgenError as exc:
+        raise _fail(exc) from None
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+
+
+@app.command()
+def advise(
+    intent_paths: IntentArgs,
+    fmt: Annotated[str, _format_option(("text", "json"))] = "text",
+) -> None:
+    """Rank every target platform (no mesh included) for this intent, with each score's breakdown.
+
+    Reasons a person can check: size (services, pods, namespaces, teams), the features used and how
+    each platform expresses them (the capability findings), and spec.context (teams, languages,
+    mtlsRequired, clusters, vms, kernelVersion, latencySlo, operationalCapacity). The rules and
+    their sources are in meshgen/data/advise-rules.yaml.
+    """
+    from meshgen.advise import advise as run_advise
+    from meshgen.advise.output import to_json, to_text
+    from meshgen.errors import MeshgenError
+    from meshgen.gcpause import gc_paused
+
+    try:
+        loaded = _load(intent_paths)
+        with gc_paused():
+            result = run_advise(loaded.intent)
+    except MeshgenError as exc:
+        raise _fail(exc) from None
+    if fmt == "json":
+        sys.stdout.write(to_json(result))
+        return
+    from rich.console import Console
+
+    to_text(result, Console(width=max(Console().width, 160) if sys.stdout.isatty() else 200))
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the intent (for editors: # yaml-language-server: $schema=...)."""
     from meshgen.schema import schema_json

@@ -866,6 +866,40 @@ class AcceptedLoss(IntentModel):
     )
 
 
+class Context(IntentModel):
+    """Where and by whom the application runs: read by ``meshgen advise`` and ``meshgen cost`` only,
+    never rendered. Every field is optional; an unknown fact is left out, not guessed.
+
+    The thresholds these facts are compared with live in ``meshgen/data/advise-rules.yaml``, each
+    with its source (README "Before you choose").
+    """
+
+    teams: int | None = Field(
+        None, ge=1, le=10_000, description="Teams owning the services (2 or more: a mesh gives them one policy layer)."
+    )
+    languages: int | None = Field(
+        None, ge=1, le=100, description="Programming languages the services are written in (2 or more: polyglot)."
+    )
+    mtls_required: bool = Field(
+        False, description="Mutual TLS between workloads is a hard requirement (compliance), not a default. Default false."
+    )
+    clusters: int = Field(1, ge=1, le=1_000, description="Kubernetes clusters (or datacenters) the services span. Default 1.")
+    vms: bool = Field(False, description="Workloads on virtual machines outside Kubernetes must join. Default false.")
+    kernel_version: str | None = Field(
+        None,
+        pattern=r"^[0-9]{1,3}\.[0-9]{1,3}$",
+        description='Oldest Linux kernel of the nodes, major.minor, quoted ("5.15": YAML reads 5.10 as 5.1).',
+    )
+    latency_slo: Duration | None = Field(
+        None, description="Budget the mesh may add to the p99 of one request along the longest call path, e.g. 20ms."
+    )
+    operational_capacity: Literal["low", "medium", "high"] = Field(
+        "medium",
+        description="How much platform operation the team can take on: low | medium | high. Default medium.",
+    )
+    nodes: int | None = Field(None, ge=1, le=100_000, description="Nodes of the cluster(s), for per-node costs.")
+
+
 class Spec(IntentModel):
     """The body of an intent."""
 
@@ -890,6 +924,9 @@ class Spec(IntentModel):
     accepted_losses: list[AcceptedLoss] = Field(
         default_factory=list,
         description="Losses accepted with a reason: rendered without refusing (the --accept-loss option does the same).",
+    )
+    context: Context | None = Field(
+        None, description="Facts for meshgen advise and cost (teams, clusters, kernel, latency SLO...); never rendered."
     )
 
 
