@@ -127,15 +127,16 @@ class RequestMatch(IntentModel):
     Source: Istio HTTPMatchRequest and Gateway API HTTPRouteMatch.
     """
 
+    # At most 16: Gateway API HTTPRouteMatch/GRPCRouteMatch headers and queryParams maxItems 16.
     headers: dict[HeaderName, StringMatch] = Field(
-        default_factory=dict, description="Request headers by lower-case name. Default: none."
+        default_factory=dict, max_length=16, description="Request headers by lower-case name, at most 16. Default: none."
     )
     path: StringMatch | None = Field(None, description="The request path. Default: any path.")
     method: Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"] | None = Field(
         None, description="The HTTP method. Default: any method."
     )
     query_params: dict[QueryParamName, StringMatch] = Field(
-        default_factory=dict, description="Query parameters by name (exact or regex). Default: none."
+        default_factory=dict, max_length=16, description="Query parameters by name (exact or regex), at most 16. Default: none."
     )
     grpc: GrpcMethodMatch | None = Field(None, description="A gRPC service/method (grpc ports only).")
 
@@ -625,7 +626,8 @@ class GatewayRoute(IntentModel):
     """A north-south route from a gateway to a service of the intent."""
 
     name: Name | None = Field(None, description="Route name. Default: derived from the gateway and service.")
-    hostnames: list[Hostname] = Field(default_factory=list, description="Only these hostnames. Default: the gateway's.")
+    # Gateway API HTTPRoute/GRPCRoute spec.hostnames maxItems 16.
+    hostnames: list[Hostname] = Field(default_factory=list, max_length=16, description="Only these hostnames, at most 16. Default: the gateway's.")
     listener: Name | None = Field(None, description="Attach to this listener only. Default: every matching listener.")
     match: RequestMatch | None = Field(None, description="Which requests (HTTP). Default: all.")
     service: Name | None = Field(None, description="Backend service (not with redirect).")
@@ -655,8 +657,10 @@ class Gateway(IntentModel):
     service_account: Name | None = Field(
         None, description="Identity of the gateway's pods. Default: what the platform deploys (<name>-istio on Istio)."
     )
-    hostnames: list[Hostname] = Field(default_factory=list, description="Hostnames served. Default: any.")
-    listeners: list[Listener] = Field(min_length=1, description="Ports the gateway accepts, at least one.")
+    # Gateway API: route spec.hostnames maxItems 16, Gateway spec.listeners maxItems 64, and a
+    # route's spec.parentRefs (one per listener it attaches to) maxItems 32.
+    hostnames: list[Hostname] = Field(default_factory=list, max_length=16, description="Hostnames served, at most 16. Default: any.")
+    listeners: list[Listener] = Field(min_length=1, max_length=32, description="Ports the gateway accepts, 1 to 32.")
     routes: list[GatewayRoute] = Field(default_factory=list, description="Routes to services of the intent.")
 
 
