@@ -42,9 +42,14 @@ COLUMN: dict[Feature, Capability] = {
     Feature.PER_TRY_TIMEOUT: Capability(
         A,
         "HTTPRoute timeouts.backendRequest (gateway-profile conformance only; without retries it bounds the only try); GRPCRoute has no timeouts",
+        protocols=(("grpc", X, "GRPCRoute has no timeouts field (Gateway API v1 grpcroutes CRD)"),),
     ),
     Feature.RETRY_BUDGET: Capability(X, "no retry budget API"),
-    Feature.TIMEOUT: Capability(N, "HTTPRoute timeouts.request (GRPCRoute has no timeouts: lost on grpc ports)"),
+    Feature.TIMEOUT: Capability(
+        N,
+        "HTTPRoute timeouts.request (GRPCRoute has no timeouts: lost on grpc ports)",
+        protocols=(("grpc", X, "GRPCRoute has no timeouts field (Gateway API v1 grpcroutes CRD)"),),
+    ),
     Feature.OUTLIER_DETECTION: Capability(
         X, "only through a hand-written CiliumEnvoyConfig that takes over the Service's Envoy cluster"
     ),
