@@ -56,6 +56,7 @@ class Feature(str, Enum):
     AUTHZ_DENY_RULES = "authz-deny-rules"
     AUTHZ_BY_VERSION = "authz-by-version"
     AUTHZ_BY_SELECTOR = "authz-by-selector"
+    AUTHZ_AUDIT = "authz-audit"
     REQUEST_AUTHENTICATION = "request-authentication"
     EGRESS_ALLOW_LIST = "egress-allow-list"
     GATEWAY_HTTP = "gateway-http"
@@ -129,6 +130,7 @@ FEATURE_INTENT: dict[Feature, str] = {
     Feature.AUTHZ_DENY_RULES: "denyFrom",
     Feature.AUTHZ_BY_VERSION: "allowFrom[].versions",
     Feature.AUTHZ_BY_SELECTOR: "allowFrom[].selector",
+    Feature.AUTHZ_AUDIT: "mesh.enforcement / services[].enforcement: audit",
     Feature.REQUEST_AUTHENTICATION: "services[].requestAuthentication (JWT)",
     Feature.EGRESS_ALLOW_LIST: "egress / mesh.egressDefaultDeny",
     Feature.GATEWAY_HTTP: "gateways (HTTP/HTTPS listeners)",

@@ -517,6 +517,10 @@ class Service(IntentModel):
         default_factory=list,
         description="Findings of meshgen analyze accepted for this service, each with a reason. Default: none.",
     )
+    enforcement: Literal["enforce", "audit"] | None = Field(
+        None,
+        description="This service's access rules: enforce | audit (see mesh.enforcement). Default: mesh.enforcement.",
+    )
     widen_access: list[Widening] = Field(
         default_factory=list,
         description=(
@@ -743,6 +747,16 @@ class Mesh(IntentModel):
         "cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", description="SPIFFE trust domain. Default cluster.local."
     )
     default_deny: bool = Field(True, description="Deny every call not allowed by an allowFrom. Default true.")
+    # Staged rollout of default-deny; semantics per platform in meshgen/platforms/enforcement.py
+    # (Istio istio.io/dry-run, Linkerd audit policy, Cilium policyAuditMode).
+    enforcement: Literal["enforce", "audit"] = Field(
+        "enforce",
+        description=(
+            "enforce | audit. audit renders each platform's dry-run/audit mode: calls the rules would refuse "
+            "are logged, not refused (Istio istio.io/dry-run, Linkerd audit, Cilium policyAuditMode); a "
+            "platform without one reports it and enforces. Default enforce."
+        ),
+    )
     egress_default_deny: bool = Field(
         False, description="Only the hosts in spec.egress may be called outside the mesh. Default false."
     )

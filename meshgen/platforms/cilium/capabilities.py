@@ -70,6 +70,7 @@ COLUMN: dict[Feature, Capability] = {
         "ingressDeny rules are L3/L4 only: a denyFrom narrowed by methods, paths or gRPC methods denies the caller the whole port",
     ),
     Feature.AUTHZ_BY_VERSION: Capability(N, "fromEndpoints with the version's pod labels"),
+    Feature.AUTHZ_AUDIT: Capability(A, "policyAuditMode in the agent Helm values: agent-wide, so only mesh-wide audit; audit for some services only is lost"),
     Feature.AUTHZ_BY_SELECTOR: Capability(N, "fromEndpoints matchLabels"),
     Feature.REQUEST_AUTHENTICATION: Capability(X, "Cilium does not validate JWTs"),
     Feature.EGRESS_ALLOW_LIST: Capability(N, "toFQDNs with DNS visibility"),
