@@ -153,3 +153,15 @@ def test_gateway_api_list_bounds_are_intent_errors(tmp_path):
     spec = _gateway_spec([{"match": {"headers": {f"x-h{i:02d}": {"exact": "1"} for i in range(17)}}, "service": "web"}])
     with pytest.raises(IntentError, match=r"spec\.gateways\[0\]\.routes\[0\]\.match\.headers: .*at most 16 items"):
         load_intent(_intent(tmp_path, spec))
+
+
+def test_versions_and_header_edits_are_bounded(tmp_path):
+    from meshgen.errors import IntentError
+
+    spec = _gateway_spec([{"service": "web", "requestHeaders": {"remove": [f"x-r{i:02d}" for i in range(17)]}}])
+    with pytest.raises(IntentError, match=r"spec\.gateways\[0\]\.routes\[0\]\.requestHeaders\.remove: .*at most 16 items"):
+        load_intent(_intent(tmp_path, spec))
+    spec = _gateway_spec([])
+    spec["services"][0]["versions"] = [{"name": f"v{i}", "weight": 100 if i == 0 else 0} for i in range(17)]
+    with pytest.raises(IntentError, match=r"spec\.services\[0\]\.versions: .*at most 16 items"):
+        load_intent(_intent(tmp_path, spec))

@@ -493,7 +493,9 @@ class Service(IntentModel):
     selector: Labels | None = Field(None, description="Labels of its pods. Default {app: <name>}.")
     replicas: int = Field(1, ge=1, le=10_000, description="Pods of the service; per-pod limits divide by it. Default 1.")
     ports: list[Port] = Field(min_length=1, description="Ports, at least one.")
-    versions: list[Version] = Field(default_factory=list, description="Versions; integer weights summing to 100.")
+    # At most 16: the weighted default is one rule whose backendRefs (maxItems 16 in Gateway API
+    # HTTPRoute/GRPCRoute) name one per-version Service each.
+    versions: list[Version] = Field(default_factory=list, max_length=16, description="Versions, at most 16; integer weights summing to 100.")
     routes: list[Route] = Field(default_factory=list, description="Rules tried in order before the weighted default.")
     timeout: Duration | None = Field(None, description="Request timeout (all tries). Default: defaults.timeout.")
     retries: Retries | None = Field(None, description="Retries. Default: defaults.retries; none there = no retries.")
@@ -600,12 +602,13 @@ class HeaderEdits(IntentModel):
     """Header changes applied to a request or response (Gateway API HeaderModifier filters)."""
 
     set: dict[HeaderName, Annotated[Text, Field(min_length=1, max_length=4096)]] = Field(
-        default_factory=dict, description="Set (replace) these headers."
+        default_factory=dict, max_length=16, description="Set (replace) these headers, at most 16."
     )
     add: dict[HeaderName, Annotated[Text, Field(min_length=1, max_length=4096)]] = Field(
-        default_factory=dict, description="Add these header values."
+        default_factory=dict, max_length=16, description="Add these header values, at most 16."
     )
-    remove: list[HeaderName] = Field(default_factory=list, description="Remove these headers.")
+    # set/add/remove: Gateway API HTTPHeaderFilter set, add and remove maxItems 16 each.
+    remove: list[HeaderName] = Field(default_factory=list, max_length=16, description="Remove these headers, at most 16.")
 
 
 class Rewrite(IntentModel):
