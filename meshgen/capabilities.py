@@ -88,6 +88,7 @@ class Feature(str, Enum):
     AUTHZ_DENY_RULES = "authz-deny-rules"
     AUTHZ_BY_VERSION = "authz-by-version"
     AUTHZ_BY_SELECTOR = "authz-by-selector"
+    AUTHZ_AUDIT = "authz-audit"
     REQUEST_AUTHENTICATION = "request-authentication"
     EGRESS_ALLOW_LIST = "egress-allow-list"
     GATEWAY_HTTP = "gateway-http"
@@ -100,12 +101,37 @@ class Feature(str, Enum):
     ALERTS = "alerts"
 
 
+#: Port protocols the matrix tells apart (``services[].ports[].protocol``; udp carries no L7 and
+#: no mesh feature beyond L4, so it is judged as tcp).
+PROTOCOLS: tuple[str, ...] = ("http", "http2", "grpc", "tcp", "tls")
+
+
 @dataclass(frozen=True)
 class Capability:
-    """One cell of the matrix: how ``platform`` handles ``feature``."""
+    """One cell of the matrix: how ``platform`` handles ``feature``, per port protocol.
+
+    Attributes:
+        support: the level on every protocol not listed in ``protocols``.
+        how: how the platform expresses it (or why it cannot).
+        protocols: the protocols where the level differs, as ``(protocol, support, why)`` with
+            ``protocol`` in :data:`PROTOCOLS`. Default: none (the same on every protocol).
+            Request-level features on tcp and tls come from :data:`CONNECTION_ONLY` instead, the
+            same for every platform (see :func:`cell`).
+    """
 
     support: Support
     how: str
+    protocols: tuple[tuple[str, Support, str], ...] = ()
+
+    def on(self, protocol: str) -> Support:
+        """The support level on ``protocol`` (udp counts as tcp)."""
+        protocol = "tcp" if protocol == "udp" else protocol
+        return next((s for p, s, _ in self.protocols if p == protocol), self.support)
+
+    def why_on(self, protocol: str) -> str:
+        """What happens on ``protocol``: its own reason where it differs, else :attr:`how`."""
+        protocol = "tcp" if protocol == "udp" else protocol
+        return next((w for p, _, w in self.protocols if p == protocol), self.how)
 
 
 #: Human description of each feature: what in the intent uses it.
@@ -136,6 +162,7 @@ FEATURE_INTENT: dict[Feature, str] = {
     Feature.AUTHZ_DENY_RULES: "denyFrom",
     Feature.AUTHZ_BY_VERSION: "allowFrom[].versions",
     Feature.AUTHZ_BY_SELECTOR: "allowFrom[].selector",
+    Feature.AUTHZ_AUDIT: "mesh.enforcement / services[].enforcement: audit",
     Feature.REQUEST_AUTHENTICATION: "services[].requestAuthentication (JWT)",
     Feature.EGRESS_ALLOW_LIST: "egress / mesh.egressDefaultDeny",
     Feature.GATEWAY_HTTP: "gateways (HTTP/HTTPS listeners)",
@@ -147,6 +174,55 @@ FEATURE_INTENT: dict[Feature, str] = {
     Feature.METRICS: "telemetry.metrics",
     Feature.ALERTS: "telemetry.alerts",
 }
+
+
+#: Features that act on requests: a tcp or tls port carries connections, so no platform can apply
+#: them there (Istio: timeouts, retries and fault injection are HTTPRoute fields, TCPRoute has only
+#: match and route, https://istio.io/latest/docs/reference/config/networking/virtual-service/#TCPRoute;
+#: Gateway API: TCPRoute/TLSRoute rules have only backendRefs; Linkerd: "timeouts and retries ...
+#: HTTPRoute or GRPCRoute", https://linkerd.io/2-edge/reference/timeouts/; Cilium: L7 policy
+#: needs an L7 parser on the port, https://docs.cilium.io/en/stable/security/policy/language/#layer-7-examples).
+CONNECTION_ONLY_REASON = "a tcp or tls port carries connections, not requests: nothing to time out, retry, limit or match"
+CONNECTION_ONLY: frozenset[Feature] = frozenset(
+    {
+        Feature.TIMEOUT,
+        Feature.RETRIES,
+        Feature.PER_TRY_TIMEOUT,
+        Feature.RETRY_BUDGET,
+        Feature.RATE_LIMIT,
+        Feature.RATE_LIMIT_BURST,
+        Feature.FAULT_DELAY,
+        Feature.FAULT_ABORT,
+        Feature.MIRRORING,
+        Feature.AUTHZ_L7,
+        Feature.REQUEST_AUTHENTICATION,
+    }
+)
+
+
+def cell(feature: Feature, capability: Capability) -> Capability:
+    """``capability`` with the shared protocol rule added: request-level features
+    (:data:`CONNECTION_ONLY`) are not expressible on tcp and tls, unless the column says otherwise.
+
+    The one place both the printed matrix (:func:`meshgen.platforms.registry.matrix`) and the loss
+    judge (:mod:`meshgen.platforms.effects`) read a cell from.
+    """
+    if feature not in CONNECTION_ONLY:
+        return capability
+    own = {p for p, _, _ in capability.protocols}
+    extra = tuple((p, Support.NOT_EXPRESSIBLE, CONNECTION_ONLY_REASON) for p in ("tcp", "tls") if p not in own)
+    return Capability(capability.support, capability.how, capability.protocols + extra)
+
+
+def protocol_note(capability: Capability) -> str:
+    """The protocols where a cell differs, for the printed matrix: ``""`` when it does not, else
+    e.g. ``"tcp, tls: not-expressible"`` (protocols with the same level joined, in :data:`PROTOCOLS` order)."""
+    levels: dict[Support, list[str]] = {}
+    for protocol in PROTOCOLS:
+        level = capability.on(protocol)
+        if level is not capability.support:
+            levels.setdefault(level, []).append(protocol)
+    return "; ".join(f"{', '.join(ps)}: {level.value}" for level, ps in levels.items())
 
 
 @dataclass(frozen=True, order=True)

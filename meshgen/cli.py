@@ -696,14 +696,18 @@ def platforms(
     registered = all_platforms()
     for name, plat in registered.items():
         console.print(f"[bold]{name}[/bold]: {plat.description} (control plane in {plat.control_plane_namespace})")
-    table = Table(title="Capability matrix (native / approximated / not-expressible)", show_lines=False)
+    table = Table(title="Capability matrix (native / approximated / not-expressible; per port protocol where it differs)", show_lines=False)
     table.add_column("feature")
     table.add_column("intent")
     for name in registered:
         table.add_column(name)
     for row in matrix_rows():
-        table.add_row(row["feature"], row["intent"], *(row[p] for p in registered))
+        table.add_row(row["feature"], row["intent"], *(_cell_text(row[p], row[f"{p}_protocols"]) for p in registered))
     console.print(table)
+
+
+def _cell_text(level: str, protocols: str) -> str:
+    return f"{level} ({protocols})" if protocols else level
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ compares is byte for byte what render would write.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -16,7 +17,9 @@ import yaml
 from meshgen.intent.model import MeshIntent
 from meshgen.output import KUSTOMIZATION, RenderedFile, check_paths, header
 from meshgen.platforms import Plan, PlannedFile, get_platform
+from meshgen.platforms.base import sort_objects
 from meshgen.platforms.operations import combine
+from meshgen.platforms.route_split import split_routes
 from meshgen.render import join_documents, render_file, render_object
 
 
@@ -48,9 +51,12 @@ def plan(intent: MeshIntent, platform: str) -> Plan:
 
     The platform's own plan (traffic, security) is merged with its operations (identity,
     control-plane HA, observability, alerts: :func:`meshgen.platforms.operations.combine`).
+    Route objects over a Gateway API CRD limit are then split with their routing intact
+    (:func:`meshgen.platforms.route_split.split_routes`; raises RouteLimitError when they cannot be).
     """
     chosen = get_platform(platform)
-    return combine(chosen, chosen.plan(intent), intent)
+    planned = combine(chosen, chosen.plan(intent), intent)
+    return dataclasses.replace(planned, objects=sort_objects(split_routes(planned.objects)))
 
 
 def render(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, Mapping
 
-from meshgen.capabilities import FEATURE_INTENT, Finding, Severity, Support
+from meshgen.capabilities import FEATURE_INTENT, Finding, Severity, Support, protocol_note
 from meshgen.text import one_line
 
 _LABEL = {Support.NATIVE: "native", Support.APPROXIMATED: "approximated", Support.NOT_EXPRESSIBLE: "LOST"}
@@ -120,7 +120,9 @@ def findings_json(platform: str, findings: Iterable[Finding], accepted: Mapping[
 
 
 def matrix_rows() -> list[dict[str, str]]:
-    """The whole capability matrix as rows (feature, intent field, one column per registered platform)."""
+    """The whole capability matrix as rows: feature, intent field, and per registered platform P the
+    level (``P``), how (``P_how``) and the protocols where the level differs (``P_protocols``,
+    e.g. ``"tcp, tls: not-expressible"``; ``""`` when the same on every protocol)."""
     from meshgen.platforms.registry import matrix
 
     rows = []
@@ -129,6 +131,8 @@ def matrix_rows() -> list[dict[str, str]]:
         for platform, cap in cells.items():
             row[platform] = cap.support.value
             row[f"{platform}_how"] = cap.how
+            # Where the level differs by port protocol: printed after the level by `meshgen platforms`.
+            row[f"{platform}_protocols"] = protocol_note(cap)
         rows.append(row)
     return rows
 

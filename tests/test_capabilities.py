@@ -76,6 +76,7 @@ TRIGGERS: dict[Feature, tuple[str, str, str, str]] = {
         "",
     ),
     Feature.AUTHZ_BY_SELECTOR: ("", "      allowFrom: [{selector: {app: web}}]", "", ""),
+    Feature.AUTHZ_AUDIT: ("  mesh: {enforcement: audit}", "      allowFrom: [{service: web}]", "", ""),
     Feature.REQUEST_AUTHENTICATION: (
         "",
         "      requestAuthentication: {issuer: https://idp.example.com, jwksUri: https://idp.example.com/jwks}",

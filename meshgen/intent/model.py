@@ -127,15 +127,16 @@ class RequestMatch(IntentModel):
     Source: Istio HTTPMatchRequest and Gateway API HTTPRouteMatch.
     """
 
+    # At most 16: Gateway API HTTPRouteMatch/GRPCRouteMatch headers and queryParams maxItems 16.
     headers: dict[HeaderName, StringMatch] = Field(
-        default_factory=dict, description="Request headers by lower-case name. Default: none."
+        default_factory=dict, max_length=16, description="Request headers by lower-case name, at most 16. Default: none."
     )
     path: StringMatch | None = Field(None, description="The request path. Default: any path.")
     method: Literal["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"] | None = Field(
         None, description="The HTTP method. Default: any method."
     )
     query_params: dict[QueryParamName, StringMatch] = Field(
-        default_factory=dict, description="Query parameters by name (exact or regex). Default: none."
+        default_factory=dict, max_length=16, description="Query parameters by name (exact or regex), at most 16. Default: none."
     )
     grpc: GrpcMethodMatch | None = Field(None, description="A gRPC service/method (grpc ports only).")
 
@@ -492,7 +493,9 @@ class Service(IntentModel):
     selector: Labels | None = Field(None, description="Labels of its pods. Default {app: <name>}.")
     replicas: int = Field(1, ge=1, le=10_000, description="Pods of the service; per-pod limits divide by it. Default 1.")
     ports: list[Port] = Field(min_length=1, description="Ports, at least one.")
-    versions: list[Version] = Field(default_factory=list, description="Versions; integer weights summing to 100.")
+    # At most 16: the weighted default is one rule whose backendRefs (maxItems 16 in Gateway API
+    # HTTPRoute/GRPCRoute) name one per-version Service each.
+    versions: list[Version] = Field(default_factory=list, max_length=16, description="Versions, at most 16; integer weights summing to 100.")
     routes: list[Route] = Field(default_factory=list, description="Rules tried in order before the weighted default.")
     timeout: Duration | None = Field(None, description="Request timeout (all tries). Default: defaults.timeout.")
     retries: Retries | None = Field(None, description="Retries. Default: defaults.retries; none there = no retries.")
@@ -515,6 +518,10 @@ class Service(IntentModel):
     suppress: list[Suppression] = Field(
         default_factory=list,
         description="Findings of meshgen analyze accepted for this service, each with a reason. Default: none.",
+    )
+    enforcement: Literal["enforce", "audit"] | None = Field(
+        None,
+        description="This service's access rules: enforce | audit (see mesh.enforcement). Default: mesh.enforcement.",
     )
     widen_access: list[Widening] = Field(
         default_factory=list,
@@ -595,12 +602,13 @@ class HeaderEdits(IntentModel):
     """Header changes applied to a request or response (Gateway API HeaderModifier filters)."""
 
     set: dict[HeaderName, Annotated[Text, Field(min_length=1, max_length=4096)]] = Field(
-        default_factory=dict, description="Set (replace) these headers."
+        default_factory=dict, max_length=16, description="Set (replace) these headers, at most 16."
     )
     add: dict[HeaderName, Annotated[Text, Field(min_length=1, max_length=4096)]] = Field(
-        default_factory=dict, description="Add these header values."
+        default_factory=dict, max_length=16, description="Add these header values, at most 16."
     )
-    remove: list[HeaderName] = Field(default_factory=list, description="Remove these headers.")
+    # set/add/remove: Gateway API HTTPHeaderFilter set, add and remove maxItems 16 each.
+    remove: list[HeaderName] = Field(default_factory=list, max_length=16, description="Remove these headers, at most 16.")
 
 
 class Rewrite(IntentModel):
@@ -625,7 +633,8 @@ class GatewayRoute(IntentModel):
     """A north-south route from a gateway to a service of the intent."""
 
     name: Name | None = Field(None, description="Route name. Default: derived from the gateway and service.")
-    hostnames: list[Hostname] = Field(default_factory=list, description="Only these hostnames. Default: the gateway's.")
+    # Gateway API HTTPRoute/GRPCRoute spec.hostnames maxItems 16.
+    hostnames: list[Hostname] = Field(default_factory=list, max_length=16, description="Only these hostnames, at most 16. Default: the gateway's.")
     listener: Name | None = Field(None, description="Attach to this listener only. Default: every matching listener.")
     match: RequestMatch | None = Field(None, description="Which requests (HTTP). Default: all.")
     service: Name | None = Field(None, description="Backend service (not with redirect).")
@@ -655,8 +664,10 @@ class Gateway(IntentModel):
     service_account: Name | None = Field(
         None, description="Identity of the gateway's pods. Default: what the platform deploys (<name>-istio on Istio)."
     )
-    hostnames: list[Hostname] = Field(default_factory=list, description="Hostnames served. Default: any.")
-    listeners: list[Listener] = Field(min_length=1, description="Ports the gateway accepts, at least one.")
+    # Gateway API: route spec.hostnames maxItems 16, Gateway spec.listeners maxItems 64, and a
+    # route's spec.parentRefs (one per listener it attaches to) maxItems 32.
+    hostnames: list[Hostname] = Field(default_factory=list, max_length=16, description="Hostnames served, at most 16. Default: any.")
+    listeners: list[Listener] = Field(min_length=1, max_length=32, description="Ports the gateway accepts, 1 to 32.")
     routes: list[GatewayRoute] = Field(default_factory=list, description="Routes to services of the intent.")
 
 
@@ -751,6 +762,16 @@ class Mesh(IntentModel):
         "cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", description="SPIFFE trust domain. Default cluster.local."
     )
     default_deny: bool = Field(True, description="Deny every call not allowed by an allowFrom. Default true.")
+    # Staged rollout of default-deny; semantics per platform in meshgen/platforms/enforcement.py
+    # (Istio istio.io/dry-run, Linkerd audit policy, Cilium policyAuditMode).
+    enforcement: Literal["enforce", "audit"] = Field(
+        "enforce",
+        description=(
+            "enforce | audit. audit renders each platform's dry-run/audit mode: calls the rules would refuse "
+            "are logged, not refused (Istio istio.io/dry-run, Linkerd audit, Cilium policyAuditMode); a "
+            "platform without one reports it and enforces. Default enforce."
+        ),
+    )
     egress_default_deny: bool = Field(
         False, description="Only the hosts in spec.egress may be called outside the mesh. Default false."
     )

@@ -4,7 +4,9 @@ Platforms plan what they can express; these checks catch settings that no platfo
 because of where they are written, so every platform reports them the same way:
 
 * request-level settings (``timeout``, ``retries`` and their ``perTryTimeout``, ``rateLimit``)
-  written on a service whose ports are all ``tcp``, ``tls`` or ``udp``: such ports carry
+  written on a service whose every port has a protocol where the platform's cell says the feature
+  is not expressible (:func:`meshgen.capabilities.cell`, the data ``meshgen platforms`` prints;
+  for every platform, ``tcp``, ``tls`` and ``udp`` ports): such ports carry
   connections, not requests, so there is nothing to time out, retry or count. The setting is lost
   (exit 3 unless accepted); nothing is rendered for it.
 * ``retryBudget`` written on a service that does not retry (no ``retries``, or ``attempts: 0``,
@@ -25,7 +27,7 @@ A platform that already reported the same service and feature keeps its own find
 
 from __future__ import annotations
 
-from meshgen.capabilities import Feature, Finding, Report
+from meshgen.capabilities import Feature, Finding, Report, Support, cell
 from meshgen.intent.model import MeshIntent, Service
 
 #: CA types whose root is a cert-manager Certificate in ``caNamespace``.
@@ -51,6 +53,14 @@ def _request_settings(svc: Service) -> list[tuple[Feature, str]]:
     return out
 
 
+def _inexpressible_on_every_port(report: Report, feature: Feature, svc: Service) -> bool:
+    """Whether the platform's cell says ``feature`` cannot apply on the protocol of any port of
+    ``svc`` because of that protocol (the per-protocol data ``meshgen platforms`` prints)."""
+    cap = cell(feature, report.column[feature])
+    listed = {p for p, _, _ in cap.protocols}
+    return all(("tcp" if p.protocol == "udp" else p.protocol) in listed and cap.on(p.protocol) is Support.NOT_EXPRESSIBLE for p in svc.ports)
+
+
 def report_no_effect(intent: MeshIntent, existing: tuple[Finding, ...], report: Report) -> None:
     """Add a finding for every setting of ``intent`` that has no effect (see the module docstring).
 
@@ -60,15 +70,18 @@ def report_no_effect(intent: MeshIntent, existing: tuple[Finding, ...], report: 
     seen = {(f.subject, f.feature) for f in existing}
     for svc in intent.spec.services:
         subject = f"{svc.namespace}/{svc.name}"
-        if not any(p.is_l7 for p in svc.ports):
-            protocols = "/".join(sorted({p.protocol for p in svc.ports}))
-            for feature, what in _request_settings(svc):
-                if (subject, feature) not in seen:
+        protocols = "/".join(sorted({p.protocol for p in svc.ports}))
+        for feature, what in _request_settings(svc):
+            if (subject, feature) not in seen and _inexpressible_on_every_port(report, feature, svc):
+                if not any(p.is_l7 for p in svc.ports):
                     report.lost(
                         feature, subject,
                         f"{what} has no effect: every port of {subject} is {protocols}, which carries connections, not "
                         "requests; nothing is rendered for it (set it on an http, http2 or grpc port's service)",
                     )
+                else:
+                    why = cell(feature, report.column[feature]).why_on(svc.ports[0].protocol)
+                    report.lost(feature, subject, f"{what} cannot apply on the {protocols} ports of {subject}: {why}")
         budget = svc.retry_budget is not None and not svc.inherited("retry_budget")
         if budget and not _retrying(svc) and (subject, Feature.RETRY_BUDGET) not in seen:
             report.no_effect(

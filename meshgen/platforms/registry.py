@@ -12,7 +12,7 @@ import importlib
 from functools import cache
 from typing import Mapping
 
-from meshgen.capabilities import Capability, Feature
+from meshgen.capabilities import Capability, Feature, cell
 from meshgen.errors import UnknownPlatformError
 from meshgen.platforms.base import Platform
 
@@ -65,7 +65,8 @@ def get_platform(name: str) -> Platform:
 
 
 def matrix() -> dict[Feature, dict[str, Capability]]:
-    """The capability matrix: feature -> platform name -> capability, from every platform's column.
+    """The capability matrix: feature -> platform name -> capability, from every platform's column,
+    with the protocols where support differs (:func:`meshgen.capabilities.cell`).
 
     Raises:
         AssertionError: a platform's column lacks a feature (the contract test names it first).
@@ -77,6 +78,6 @@ def matrix() -> dict[Feature, dict[str, Capability]]:
         for name, platform in platforms.items():
             if feature not in platform.capabilities:
                 raise AssertionError(f"platform {name!r} has no capability for {feature.value}")
-            row[name] = platform.capabilities[feature]
+            row[name] = cell(feature, platform.capabilities[feature])
         out[feature] = row
     return out

@@ -467,6 +467,7 @@ CASES = [
         "every caller of shop/api is refused",
         3,
     ),
+    (Feature.AUTHZ_AUDIT, lambda d: d["spec"].setdefault("mesh", {}).update(enforcement="audit"), A, "policyAuditMode: true", 0),
     (Feature.GATEWAY_L4, _gateway_l4, A, "TLSRoute for TLS passthrough", 0),
     (Feature.TRACING, lambda d: d["spec"].update(telemetry={"tracing": {"samplingPercent": 5}}), X, "no spans", 3),
     (Feature.ACCESS_LOGS, lambda d: d["spec"].update(telemetry={"accessLogs": {}}), A, "Hubble flow export", 0),

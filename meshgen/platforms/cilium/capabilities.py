@@ -42,9 +42,14 @@ COLUMN: dict[Feature, Capability] = {
     Feature.PER_TRY_TIMEOUT: Capability(
         A,
         "HTTPRoute timeouts.backendRequest (gateway-profile conformance only; without retries it bounds the only try); GRPCRoute has no timeouts",
+        protocols=(("grpc", X, "GRPCRoute has no timeouts field (Gateway API v1 grpcroutes CRD)"),),
     ),
     Feature.RETRY_BUDGET: Capability(X, "no retry budget API"),
-    Feature.TIMEOUT: Capability(N, "HTTPRoute timeouts.request (GRPCRoute has no timeouts: lost on grpc ports)"),
+    Feature.TIMEOUT: Capability(
+        N,
+        "HTTPRoute timeouts.request (GRPCRoute has no timeouts: lost on grpc ports)",
+        protocols=(("grpc", X, "GRPCRoute has no timeouts field (Gateway API v1 grpcroutes CRD)"),),
+    ),
     Feature.OUTLIER_DETECTION: Capability(
         X, "only through a hand-written CiliumEnvoyConfig that takes over the Service's Envoy cluster"
     ),
@@ -65,6 +70,7 @@ COLUMN: dict[Feature, Capability] = {
         "ingressDeny rules are L3/L4 only: a denyFrom narrowed by methods, paths or gRPC methods denies the caller the whole port",
     ),
     Feature.AUTHZ_BY_VERSION: Capability(N, "fromEndpoints with the version's pod labels"),
+    Feature.AUTHZ_AUDIT: Capability(A, "policyAuditMode in the agent Helm values: agent-wide, so only mesh-wide audit; audit for some services only is lost"),
     Feature.AUTHZ_BY_SELECTOR: Capability(N, "fromEndpoints matchLabels"),
     Feature.REQUEST_AUTHENTICATION: Capability(X, "Cilium does not validate JWTs"),
     Feature.EGRESS_ALLOW_LIST: Capability(N, "toFQDNs with DNS visibility"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent
+from meshgen.platforms.enforcement import audited_services, report_no_audit
 from meshgen.platforms.high_availability import anti_affinity, no_autoscaling, single_point
 from meshgen.platforms.sections import Section
 
@@ -28,6 +29,7 @@ def plan_control_plane(intent: MeshIntent, report: Report, cp_ns: str) -> Sectio
     if cp.max_replicas is not None:
         no_autoscaling(report, "cilium", cp.replicas, cp.max_replicas)
     out.add_values("cilium", {"operator": operator})
+    _audit_mode(intent, report, out)
     if intent.spec.mesh.mtls == "strict":
         report.approximated(
             Feature.CONTROL_PLANE_HA,
@@ -36,3 +38,19 @@ def plan_control_plane(intent: MeshIntent, report: Report, cp_ns: str) -> Sectio
             "new identities cannot be issued while it is down",
         )
     return out
+
+
+def _audit_mode(intent: MeshIntent, report: Report, out: Section) -> None:
+    """``mesh.enforcement: audit`` -> the chart's top-level ``policyAuditMode: true`` (charts/cilium
+    values.yaml; the agent logs policy verdicts instead of dropping). It is agent-wide, so audit
+    for only some services cannot be expressed: those are reported lost and enforced."""
+    audit = audited_services(intent)
+    if intent.spec.mesh.enforcement == "audit" and len(audit) == len(intent.spec.services):
+        out.add_values("cilium", {"policyAuditMode": True})
+        report.use(Feature.AUTHZ_AUDIT, "mesh", "policyAuditMode: true in the agent's Helm values: every policy on every node is audited, not only this intent's")
+    elif audit:
+        report_no_audit(
+            intent, report,
+            "Cilium's policy audit mode (policyAuditMode) is agent-wide: it cannot audit some services and enforce others",
+        )
+

@@ -164,6 +164,21 @@ def gateway_labels(gw: Gateway) -> dict[str, str]:
     return {}
 
 
+#: CiliumNetworkPolicy v2 ``toPorts[].ports`` maxItems (cilium v1.19 CRD).
+MAX_PORTS_PER_PORT_RULE = 40
+
+
+def port_chunks(ports: list[dict[str, str]]) -> list[list[dict[str, str]]]:
+    """``ports`` cut into lists of at most 40 (``toPorts[].ports`` maxItems in the v1.19 CRD).
+
+    One ``toPorts`` entry per chunk, each with the same L7 rules: a connection is allowed when any
+    entry of ``toPorts`` matches its port (Cilium "Layer 4 Examples": "toPorts ... a list of
+    PortRule", https://docs.cilium.io/en/stable/security/policy/language/#layer-4-examples), so
+    several entries admit exactly the ports one entry would. An empty list stays one empty chunk.
+    """
+    return [ports[i : i + MAX_PORTS_PER_PORT_RULE] for i in range(0, len(ports), MAX_PORTS_PER_PORT_RULE)] or [ports]
+
+
 def _ports(ports: tuple[Port, ...] | list[Port]) -> list[dict[str, str]]:
     # Cilium policies see the pod's port (after Service translation), not the Service port.
     seen = sorted({(p.pod_port, "UDP" if p.protocol == "udp" else "TCP") for p in ports})
@@ -439,7 +454,7 @@ class CiliumPlatform:
             peer = self._peer(intent, rule, report, subject, strict)
             if peer is None:
                 continue
-            entry = {**peer, "toPorts": [self._to_ports(rule, l7=True)]}
+            entry = {**peer, "toPorts": self._to_ports(rule, l7=True)}
             ingress.append(entry)
         ingress_deny = []
         for rule in deny:
@@ -453,7 +468,7 @@ class CiliumPlatform:
                     f"denyFrom {rule.caller.description} is narrowed by methods, paths or gRPC methods, which Cilium's "
                     f"ingressDeny cannot express: the caller is denied ports {', '.join(p['port'] for p in _ports(rule.ports))} entirely",
                 )
-            ingress_deny.append({**peer, "toPorts": [self._to_ports(rule, l7=False)]})
+            ingress_deny.append({**peer, "toPorts": self._to_ports(rule, l7=False)})
         closed = not ingress and (refuse_all or bool(allow))  # every caller refused: deny all, not allow all
         if not ingress and not ingress_deny and not closed:
             return []
@@ -519,11 +534,9 @@ class CiliumPlatform:
         return peer
 
     @staticmethod
-    def _to_ports(rule: Rule, *, l7: bool) -> dict[str, Any]:
-        entry: dict[str, Any] = {"ports": _ports(rule.ports)}
-        if l7 and rule.is_l7:
-            entry["rules"] = {"http": http_rules(rule)}
-        return entry
+    def _to_ports(rule: Rule, *, l7: bool) -> list[dict[str, Any]]:
+        extra: dict[str, Any] = {"rules": {"http": http_rules(rule)}} if l7 and rule.is_l7 else {}
+        return [{"ports": chunk, **extra} for chunk in port_chunks(_ports(rule.ports))]
 
     # --- egress -------------------------------------------------------------------------
 
@@ -549,7 +562,8 @@ class CiliumPlatform:
             # control plane runs outside the cluster, and in-cluster callers of the API must keep it.
             rules.append({"toEntities": ["cluster", "kube-apiserver"]})
         for host in hosts:
-            rules.append({"toFQDNs": [_fqdn(host)], "toPorts": [{"ports": [{"port": str(p), "protocol": "TCP"} for p in host.ports]}]})
+            ports = [{"port": str(p), "protocol": "TCP"} for p in host.ports]
+            rules.append({"toFQDNs": [_fqdn(host)], "toPorts": [{"ports": chunk} for chunk in port_chunks(ports)]})
         what = "only listed external hosts, DNS and in-cluster destinations" if deny else "external hosts (visibility; egress stays open)"
         return [
             self._policy_object(

@@ -71,6 +71,7 @@ COLUMN: dict[Feature, Capability] = {
     Feature.AUTHZ_BY_VERSION: Capability(
         X, "every version of a service registers under one Consul service name, the only identity intentions see"
     ),
+    Feature.AUTHZ_AUDIT: Capability(X, "ServiceIntentions have no audit or dry-run mode"),
     Feature.AUTHZ_BY_SELECTOR: Capability(A, "the Consul service names of the intent's workloads carrying those labels"),
     Feature.REQUEST_AUTHENTICATION: Capability(N, "JWTProvider and ServiceIntentions jwt.providers with verifyClaims"),
     Feature.EGRESS_ALLOW_LIST: Capability(

@@ -36,6 +36,7 @@ from meshgen.platforms.consul import gateways, intentions, mesh, traffic
 from meshgen.platforms.consul.capabilities import COLUMN
 from meshgen.platforms.consul.common import CONTROL_PLANE_NAMESPACE, control_plane_namespace, name_collisions
 from meshgen.platforms.consul.operations import plan_alerts, plan_certificates, plan_control_plane, plan_telemetry
+from meshgen.platforms.enforcement import report_no_audit
 from meshgen.platforms.helm_values import Chart
 from meshgen.platforms.sections import Section, compose
 
@@ -77,6 +78,7 @@ class ConsulPlatform:
             objects.extend(intentions.plan_intentions(intent, svc, labels, report))
         objects.extend(gateways.plan_gateways(intent, report))
         objects.extend(mesh.plan_egress(intent, labels, report))
+        report_no_audit(intent, report, "Consul intentions have no audit or dry-run mode")
         return Plan(self.name, sort_objects(objects), (), report.sorted())
 
     def operations(self, intent: MeshIntent, report: Report) -> Section:

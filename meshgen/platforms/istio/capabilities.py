@@ -45,6 +45,7 @@ COLUMN: dict[Feature, Capability] = {
     Feature.AUTHZ_BY_VERSION: Capability(
         A, "principals of each version's own service account; versions sharing an identity cannot be told apart"
     ),
+    Feature.AUTHZ_AUDIT: Capability(N, "istio.io/dry-run: \"true\" annotation on the AuthorizationPolicies; a per-service audit under defaultDeny adds an enforced allow-all for the service so allow-nothing does not refuse it"),
     Feature.AUTHZ_BY_SELECTOR: Capability(A, "principals of the intent's workloads carrying those labels"),
     Feature.REQUEST_AUTHENTICATION: Capability(N, "RequestAuthentication + AuthorizationPolicy requestPrincipals"),
     Feature.EGRESS_ALLOW_LIST: Capability(

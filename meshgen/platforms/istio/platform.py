@@ -15,6 +15,7 @@ Istio 1.30 in ../shared/crds/istio, ../shared/design/platform-matrix.md sections
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -22,6 +23,7 @@ from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import Gateway, MeshIntent, Retries, Route, Service
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, egress_object_names, object_name, sort_objects
+from meshgen.platforms.enforcement import ISTIO_DRY_RUN, audited
 from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
 from meshgen.platforms.identity import Rule, admits_exactly, rules_for
 from meshgen.platforms.istio.alerts import plan_alerts
@@ -93,7 +95,9 @@ class IstioPlatform:
                 )
             )
             if mesh.default_deny:
-                objects.append(PlannedObject("istio/authorization-policy.yaml.j2", SECURITY, "AuthorizationPolicy", "allow-nothing", ns, {"labels": labels, "selector": None, "target_refs": [], "action": None, "rules": None}))
+                # Mesh-wide audit: the namespace's default deny is dry-run too (enforcement.py).
+                dry_run = ISTIO_DRY_RUN if mesh.enforcement == "audit" else {}
+                objects.append(PlannedObject("istio/authorization-policy.yaml.j2", SECURITY, "AuthorizationPolicy", "allow-nothing", ns, {"labels": labels, "annotations": dry_run, "selector": None, "target_refs": [], "action": None, "rules": None}))
         report.use(Feature.MTLS_STRICT if mesh.mtls == "strict" else Feature.MTLS_PERMISSIVE, "mesh")
 
         for svc in intent.spec.services:
@@ -301,6 +305,39 @@ class IstioPlatform:
                     object_name(svc.name, "require-jwt"),
                     svc.namespace,
                     {"labels": labels, "selector": selector, "target_refs": [], "action": "DENY", "rules": require},
+                )
+            )
+        if audited(intent, svc):
+            out = self._audit(intent, svc, out, subject, labels, selector)
+        elif intent.spec.mesh.enforcement == "audit" and intent.spec.mesh.default_deny and not allow_rules:
+            # The namespace's allow-nothing is dry-run under mesh-wide audit; a service that keeps
+            # enforcing keeps its default deny: an ALLOW policy without rules matches nothing.
+            out.append(
+                PlannedObject(
+                    "istio/authorization-policy.yaml.j2", SECURITY, "AuthorizationPolicy", object_name(svc.name, "enforce"), svc.namespace,
+                    {"labels": labels, "selector": selector, "target_refs": [], "action": "ALLOW", "rules": []},
+                )
+            )
+        return out
+
+    @staticmethod
+    def _audit(intent: MeshIntent, svc: Service, policies: list[PlannedObject], subject: str, labels, selector) -> list[PlannedObject]:
+        """``svc``'s AuthorizationPolicies in dry-run (``istio.io/dry-run: "true"``: evaluated and
+        logged, not enforced; https://istio.io/latest/docs/tasks/security/authorization/authz-dry-run/).
+
+        Under defaultDeny with the mesh enforcing, the namespace's allow-nothing still selects the
+        service; an enforced ALLOW-all for it (``<service>-audit-allow``) keeps it reachable while
+        its own rules are audited (ALLOW policies are a union: one match allows).
+        """
+        out = [
+            dataclasses.replace(p, values={**p.values, "annotations": ISTIO_DRY_RUN}) if p.kind == "AuthorizationPolicy" else p
+            for p in policies
+        ]
+        if intent.spec.mesh.default_deny and intent.spec.mesh.enforcement != "audit":
+            out.append(
+                PlannedObject(
+                    "istio/authorization-policy.yaml.j2", SECURITY, "AuthorizationPolicy", object_name(svc.name, "audit-allow"), svc.namespace,
+                    {"labels": labels, "selector": selector, "target_refs": [], "action": "ALLOW", "rules": [{}]},
                 )
             )
         return out

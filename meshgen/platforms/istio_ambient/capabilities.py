@@ -100,6 +100,7 @@ COLUMN: dict[Feature, Capability] = {
     Feature.AUTHZ_BY_VERSION: Capability(
         A, "principals of each version's own service account; versions sharing an identity cannot be told apart"
     ),
+    Feature.AUTHZ_AUDIT: Capability(A, "istio.io/dry-run: \"true\" on the AuthorizationPolicies: waypoints log what they would refuse, but ztunnel treats dry-run policies as absent (istio/istio#55414), so L4 rules are not enforced and not logged"),
     Feature.AUTHZ_BY_SELECTOR: Capability(A, "principals of the intent's workloads carrying those labels"),
     Feature.REQUEST_AUTHENTICATION: Capability(
         N, "waypoint + RequestAuthentication and AuthorizationPolicy requestPrincipals, both targetRefs Service"

@@ -26,10 +26,13 @@ channel in ../shared/crds/gateway-api/standard, ../shared/charts/{istiod,istio-c
 
 from __future__ import annotations
 
+import dataclasses
+
 from meshgen.capabilities import Feature, Report
-from meshgen.intent.model import MeshIntent
+from meshgen.intent.model import MeshIntent, Service
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, egress_object_names, object_name, sort_objects
+from meshgen.platforms.enforcement import ISTIO_DRY_RUN, audited
 from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
 from meshgen.platforms.istio_ambient.alerts import plan_alerts
 from meshgen.platforms.istio_ambient.authorization import SECURITY, assert_l4_only, plan_authorization, policy
@@ -100,7 +103,8 @@ class IstioAmbientPlatform:
                 )
             )
             if mesh.default_deny:
-                objects.append(policy("allow-nothing", ns, labels, action=None, rules=None))
+                nothing = policy("allow-nothing", ns, labels, action=None, rules=None)
+                objects.append(dry_run(nothing) if mesh.enforcement == "audit" else nothing)
         if mesh.mtls == "strict":
             report.use(Feature.MTLS_STRICT, "mesh")
         else:
@@ -117,7 +121,14 @@ class IstioAmbientPlatform:
             waypoint = waypoint_of(waypoints, svc)
             objects.append(bound_service(intent, svc, waypoint))
             objects.extend(plan_traffic(intent, svc, waypoint, report))
-            objects.extend(plan_authorization(intent, svc, waypoint, report, labels))
+            policies = plan_authorization(intent, svc, waypoint, report, labels)
+            if audited(intent, svc):
+                policies = _audit(intent, svc, policies, report, labels)
+            elif mesh.enforcement == "audit" and mesh.default_deny:
+                # allow-nothing is dry-run mesh-wide: a service that keeps enforcing keeps its default
+                # deny (an ALLOW without rules matches nothing; with other ALLOWs it changes nothing).
+                policies.append(policy(object_name(svc.name, "enforce"), svc.namespace, labels, action="ALLOW", rules=[], selector=dict(sorted(svc.pod_selector.items()))))
+            objects.extend(policies)
         objects.extend(gateway_objects(intent, waypoints, report))
 
         objects.extend(gapi.plan_gateways(intent, gapi.GatewayOptions("istio", self.name), report))
@@ -171,3 +182,25 @@ class IstioAmbientPlatform:
                 "resource does not apply to ambient; block other hosts with a Kubernetes NetworkPolicy or an egress gateway",
             )
         return out
+
+
+def dry_run(obj: PlannedObject) -> PlannedObject:
+    """An AuthorizationPolicy with ``istio.io/dry-run: "true"``; other objects unchanged."""
+    if obj.kind != "AuthorizationPolicy":
+        return obj
+    return dataclasses.replace(obj, values={**obj.values, "annotations": ISTIO_DRY_RUN})
+
+
+def _audit(intent: MeshIntent, svc: Service, policies: list[PlannedObject], report: Report, labels) -> list[PlannedObject]:
+    """``svc``'s policies in dry-run; under defaultDeny with the mesh enforcing, an enforced L4
+    ALLOW-all for its pods (ztunnel) so the namespace's allow-nothing does not refuse it.
+
+    Waypoints (Envoy) log dry-run results; ztunnel treats dry-run policies as absent
+    (istio/istio#55414 "ambient: do not process dry-run rules"), hence the approximated finding.
+    """
+    report.use(Feature.AUTHZ_AUDIT, f"{svc.namespace}/{svc.name}")
+    out = [dry_run(p) for p in policies]
+    if intent.spec.mesh.default_deny and intent.spec.mesh.enforcement != "audit":
+        out.append(policy(object_name(svc.name, "audit-allow"), svc.namespace, labels, action="ALLOW", rules=[{}], selector=dict(sorted(svc.pod_selector.items()))))
+    return out
+

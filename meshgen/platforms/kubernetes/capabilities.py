@@ -87,6 +87,7 @@ COLUMN: dict[Feature, Capability] = {
         "NetworkPolicy is allow-only: denied callers are cut out of the allowed selectors (podSelector NotIn expressions, namespaceSelector NotIn)",
     ),
     Feature.AUTHZ_BY_VERSION: Capability(N, "podSelector with the version's pod labels"),
+    Feature.AUTHZ_AUDIT: Capability(X, "NetworkPolicy has no audit or dry-run mode"),
     Feature.AUTHZ_BY_SELECTOR: Capability(N, "podSelector matchLabels in the caller's namespace"),
     Feature.REQUEST_AUTHENTICATION: Capability(
         X,

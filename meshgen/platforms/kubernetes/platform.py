@@ -24,6 +24,7 @@ from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, sort_objects
+from meshgen.platforms.enforcement import report_no_audit
 from meshgen.platforms.helm_values import TRUST_MANAGER
 from meshgen.platforms.kubernetes.capabilities import COLUMN
 from meshgen.platforms.kubernetes.certificates import plan_certificates
@@ -63,6 +64,7 @@ class KubernetesPlatform:
             objects.extend(service_objects(intent, svc))
             objects.extend(service_policy(intent, svc, report, labels))
             service_findings(intent, svc, report, edge)
+        report_no_audit(intent, report, "NetworkPolicy has no audit or dry-run mode")
         return Plan(self.name, sort_objects(objects), (), report.sorted())
 
     def operations(self, intent: MeshIntent, report: Report) -> Section:

@@ -34,6 +34,7 @@ from typing import Any
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import Gateway, MeshIntent, Port, Service
 from meshgen.platforms.base import PlannedObject, object_name
+from meshgen.platforms.enforcement import audited
 from meshgen.platforms.identity import Caller, Rule, admits_exactly, rules_for
 
 SERVER_API = "policy.linkerd.io/v1beta3"
@@ -294,6 +295,16 @@ def plan_authorization(intent: MeshIntent, svc: Service, report: Report, labels:
         )
         grants, restricted = [], True
     access = "deny" if restricted else policy
+    if audited(intent, svc):
+        # Linkerd's audit policy: "same as all-unauthenticated but requests get flagged in logs and
+        # metrics" (https://linkerd.io/2/reference/authorization-policy/#default-policies).
+        access = "audit"
+        if any(g.rule.is_l7 for g in grants):
+            report.approximated(
+                Feature.AUTHZ_AUDIT, subject,
+                "Server accessPolicy audit admits and flags calls that no authorization admits on the Server; calls that "
+                "match a route with its own authorizations are still judged by them (refused, not flagged, when no caller matches)",
+            )
     objects = _Objects(labels, ns)
     _deny_findings(deny, grants, restricted, policy, td, report, subject)
 

@@ -61,6 +61,7 @@ COLUMN: dict[Feature, Capability] = {
     Feature.AUTHZ_BY_VERSION: Capability(
         A, "identities of each version's own service account; versions sharing an identity cannot be told apart"
     ),
+    Feature.AUTHZ_AUDIT: Capability(N, "Server accessPolicy audit and namespace default-inbound-policy audit: callers no authorization admits are allowed and flagged in logs and metrics"),
     Feature.AUTHZ_BY_SELECTOR: Capability(A, "identities of the intent's workloads carrying those labels"),
     Feature.REQUEST_AUTHENTICATION: Capability(X, "Linkerd does not validate JWTs"),
     Feature.EGRESS_ALLOW_LIST: Capability(N, "EgressNetwork with routes per host (enforced in the client proxy)"),

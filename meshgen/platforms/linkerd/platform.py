@@ -103,6 +103,8 @@ def linkerd_duration(value: Duration) -> str:
 def inbound_policy(intent: MeshIntent) -> str:
     """The namespaces' ``config.linkerd.io/default-inbound-policy`` for the intent's mesh settings."""
     mesh = intent.spec.mesh
+    if mesh.default_deny and mesh.enforcement == "audit":
+        return "audit"  # default-deny staged: admitted, flagged in logs and metrics (enforcement.py)
     if mesh.default_deny:
         return "deny"
     return "all-authenticated" if mesh.mtls == "strict" else "all-unauthenticated"
