@@ -91,11 +91,11 @@ def _commented(value: Any, key: str = "") -> Any:
         return out
     if isinstance(value, list):
         seq = CommentedSeq(_commented(v) for v in value)
-        if key in FLOW:
+        if value and all(not isinstance(v, (dict, list)) for v in value):
+            seq.fa.set_flow_style()
+        elif key in FLOW:
             for item in seq:
                 if isinstance(item, CommentedMap) and all(not isinstance(v, (dict, list)) for v in item.values()):
                     item.fa.set_flow_style()
-        elif value and all(not isinstance(v, (dict, list)) for v in value):
-            seq.fa.set_flow_style()
         return seq
     return value

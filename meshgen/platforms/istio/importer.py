@@ -81,9 +81,11 @@ class _Run:
         self.selectors: dict[tuple[str, str], dict[str, str]] = {}
         self.handled: set[int] = set()
         self.mesh: dict[str, Any] = {}
+        self.subset_sources: dict[tuple[str, str], SourceObject] = {}
         self._app_name(objects)
         self._services()
         self._deployments()
+        self._service_accounts()
         self._destination_rules()
         self._virtual_services()
         gateways, used = import_gateways(
@@ -202,6 +204,12 @@ class _Run:
             if not matched:
                 self.f.add(obj, (), NOT_UNDERSTOOD, "no Service selects these pods; the intent describes services")
 
+    def _service_accounts(self) -> None:
+        used = {(k[0], s.get("serviceAccount", s["name"])) for k, s in self.services.items()}
+        for obj in self.by_kind.get("ServiceAccount", []):
+            if (self.ns(obj), obj.name) in used:
+                self.handled.add(id(obj))  # the identity of a service read above
+
     # --- DestinationRule ----------------------------------------------------------------
 
     def _destination_rules(self) -> None:
@@ -224,6 +232,7 @@ class _Run:
                 versions.append(version)
             if versions:
                 svc["versions"] = versions
+                self.subset_sources[key] = obj
             self._traffic_policy(obj, svc, spec.get("trafficPolicy") or {})
 
     def _traffic_policy(self, obj: SourceObject, svc: dict, policy: dict) -> None:
@@ -436,6 +445,9 @@ class _Run:
                 modes.append(mode)
         if not modes:
             self.mesh["mtls"] = "permissive"  # Istio's default without a PeerAuthentication
+            first = next(iter(self.by_kind.get("Service", [])), None)
+            if first is not None:
+                self.f.approximated(first, (), "no PeerAuthentication: Istio accepts plaintext and mTLS (PERMISSIVE); imported as mesh.mtls permissive")
         elif "PERMISSIVE" in modes and "STRICT" in modes:
             self.mesh["mtls"] = "strict"
             for obj in self.by_kind.get("PeerAuthentication", []):
@@ -537,7 +549,7 @@ class _Run:
         for s, entry in enumerate(sources):
             source = entry.get("source") or {}
             spath = (*path, "from", s, "source")
-            extra = set(source) - {"principals", "namespaces"}
+            extra = set(source) - {"principals", "namespaces", "serviceAccounts"}
             if extra:
                 if deny:
                     self.f.lost(obj, spath, f"DENY by {', '.join(sorted(extra))} is not expressible; every allow of the service is removed (fail closed)")
@@ -556,6 +568,9 @@ class _Run:
                         self._close(svc)
                 if len(parts) == 5 and parts[0] != "cluster.local":
                     self.mesh["trustDomain"] = parts[0]
+            for account in source.get("serviceAccounts") or []:
+                ns, _, sa = str(account).rpartition("/")  # "ns/sa", or "sa" in the policy's namespace
+                peers.append(self._identity_of(ns or self.ns(obj), sa))
             for namespace in source.get("namespaces") or []:
                 peers.append({"namespace": str(namespace)})
         operations = [o.get("operation") or {} for o in rule.get("to") or []] or [{}]
@@ -626,7 +641,36 @@ class _Run:
 
     # --- what is left --------------------------------------------------------------------
 
+    def _unweighted_versions(self) -> None:
+        """Subsets that no VirtualService weighs: Envoy sends the service's traffic to every pod."""
+        for key, svc in self.services.items():
+            versions = svc.get("versions") or []
+            if not versions or sum(v.get("weight", 0) for v in versions) == 100:
+                continue
+            obj = self.subset_sources[key]
+            used = {r.get("version") for r in svc.get("routes") or []} | {(r.get("mirror") or {}).get("version") for r in svc.get("routes") or []}
+            if used - {None}:
+                versions[0]["weight"] = 100
+                self.f.approximated(obj, ("spec", "subsets"), f"requests no rule sends to a subset reached every pod; the intent sends them to {versions[0]['name']}")
+            else:
+                del svc["versions"]
+                self.f.approximated(obj, ("spec", "subsets"), "no route uses these subsets, so traffic reaches every pod; versions left out (same routing)")
+
+    def _default_retries(self) -> None:
+        """An HTTP service no VirtualService routes still gets Istio's default retry policy."""
+        routed = {k for k, refs in self.out.sources.items() if any(r.startswith("VirtualService ") for r in refs)}
+        for obj in self.by_kind.get("Service", []):
+            key = (self.ns(obj), obj.name)
+            svc = self.services.get(key)
+            if svc is None or key in routed or not any(p["protocol"] in ("http", "http2", "grpc") for p in svc["ports"]):
+                continue
+            svc["retries"] = {"attempts": 2, "retryOn": list(ISTIO_DEFAULT_RETRY_ON)}
+            self.f.approximated(obj, (), "no VirtualService: Istio retries twice by default; imported as attempts 2 on "
+                                f"{','.join(ISTIO_DEFAULT_RETRY_ON)} (retriable-status-codes has no intent equivalent)")
+
     def _leftovers(self, objects: list[SourceObject]) -> None:
+        self._default_retries()
+        self._unweighted_versions()
         for svc in self.services.values():
             svc.pop("_closed", None)
         for obj in objects:
