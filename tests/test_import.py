@@ -121,3 +121,30 @@ def test_missing_path_is_a_usage_error(tmp_path):
 def test_output_is_deterministic(tmp_path):
     first = run("import", FIXTURES / "istio", "--allow-loss").stdout
     assert first and first == run("import", FIXTURES / "istio", "--allow-loss").stdout
+
+
+def test_upstream_istio_samples_import_with_every_drop_reported():
+    """Bookinfo's own manifests, DestinationRules and VirtualServices, its Google APIs egress
+    sample and Istio's CRD test policies: the drops below are what the intent cannot say."""
+    from meshgen.importing.run import import_manifests
+
+    result = import_manifests([FIXTURES / "istio"])
+    assert result.platform == "istio"
+    assert [(Path(f.file).name, f.line, f.ref, f.field) for f in result.losses] == [
+        # a VirtualService and DestinationRule for an external host (port rewrite, TLS origination)
+        ("bookinfo__networking__egress-rule-google-apis.yaml", 23, "VirtualService rewrite-port-for-googleapis", "spec.hosts"),
+        ("bookinfo__networking__egress-rule-google-apis.yaml", 39, "DestinationRule originate-tls-for-googleapis", "spec.host"),
+        # the policy for httpbin, a workload these manifests do not define
+        ("crds__authz-valid.yaml", 7, "AuthorizationPolicy full", "spec.selector"),
+        # principal "bar" is no SPIFFE identity: that ALLOW source is dropped (fewer callers)
+        ("crds__authz-valid.yaml", 92, "AuthorizationPolicy service-account-and-namespace-principal-split", "spec.rules[0].from[1].source.principals[0]"),
+    ]
+    spec = yaml.safe_load(result.text)["spec"]
+    reviews = next(s for s in spec["services"] if s["name"] == "reviews")
+    # virtual-service-reviews-jason-v2-v3: jason -> v2, everyone else -> v3 (first match wins)
+    assert reviews["versions"] == [{"name": "v1", "weight": 0}, {"name": "v2", "weight": 0}, {"name": "v3", "weight": 100}]
+    assert reviews["routes"] == [{"match": {"headers": {"end-user": {"exact": "jason"}}}, "version": "v2"}]
+    assert reviews["serviceAccount"] == "bookinfo-reviews"
+    # serviceAccounts ["baz/sa", "sa"] and namespaces ["bar"] of the namespace-wide policy
+    assert reviews["allowFrom"] == [{"serviceAccount": "sa", "namespace": "baz"}, {"serviceAccount": "sa", "namespace": "default"}, {"namespace": "bar"}]
+    assert spec["egress"] == [{"host": "www.googleapis.com", "ports": [80, 443]}]
