@@ -2,8 +2,13 @@
 
 Inputs: files, directories (every ``*.yaml``/``*.yml`` below, sorted), ``-`` for stdin;
 multi-document YAML; ``kind: List`` objects as ``kubectl get -o yaml`` writes them (their
-``items`` are read one by one). The ruamel.yaml round-trip loader keeps each mapping's
-``file:line`` so findings point back into the source.
+``items`` are read one by one). Every mapping and sequence keeps the line of each of its keys
+and items, so findings point back into the source.
+
+Positions come from libyaml's composer (PyYAML's ``CSafeLoader``: node start marks), not from
+ruamel.yaml's round-trip loader: both give the same lines, but ruamel's pure-Python parser made
+importing 1,000 services' objects ~8x slower than rendering them (benchmarks/bench_import.py),
+and import should cost about what render does (issue 14).
 """
 
 from __future__ import annotations
@@ -13,13 +18,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+import yaml
 
 from meshgen.errors import IntentError, IntentNotFoundError, Problem, SourceLocation
 
 STDIN = Path("-")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class PosMap(dict):
+    """A mapping read from YAML, with ``line`` (1-based, of its first key) and ``lines`` (key -> line)."""
+
+    line: int = 0
+    lines: dict
+
+
+class PosList(list):
+    """A sequence read from YAML, with ``line`` and ``lines`` (index -> line of the item)."""
+
+    line: int = 0
+    lines: list
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,12 +47,12 @@ class SourceObject:
     Attributes:
         file: where it was read (``-`` for stdin).
         line: 1-based line of the object's first key.
-        body: the object as ruamel.yaml loaded it (a CommentedMap: dict access plus positions).
+        body: the object as read (a :class:`PosMap`: dict access plus positions).
     """
 
     file: str
     line: int
-    body: CommentedMap
+    body: PosMap
 
     @property
     def api_version(self) -> str:
@@ -85,9 +103,9 @@ class SourceObject:
         node: Any = self.body
         line = self.line
         for part in path:
-            if isinstance(node, (CommentedMap, CommentedSeq)):
+            if isinstance(node, (PosMap, PosList)):
                 try:
-                    line = node.lc.key(part)[0] + 1 if isinstance(node, CommentedMap) else node.lc.item(part)[0] + 1
+                    line = node.lines[part]
                 except (KeyError, IndexError, TypeError):
                     return line
             try:
@@ -132,10 +150,9 @@ def read(paths: Sequence[Path]) -> tuple[list[SourceObject], list[tuple[str, int
     for path in expand(paths):
         name = "-" if path == STDIN else str(path)
         text = sys.stdin.read() if path == STDIN else path.read_text(encoding="utf-8")
-        yaml = YAML(typ="rt")
         try:
-            docs = list(yaml.load_all(text))
-        except YAMLError as exc:
+            docs = _load_all(text)
+        except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = SourceLocation(Path(name), (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1)
             problems.append(Problem("", f"not valid YAML: {getattr(exc, 'problem', None) or exc}", where))
@@ -150,8 +167,8 @@ def read(paths: Sequence[Path]) -> tuple[list[SourceObject], list[tuple[str, int
 def _collect(doc: Any, name: str, objects: list, others: list) -> None:
     if doc is None:
         return
-    line = doc.lc.line + 1 if isinstance(doc, (CommentedMap, CommentedSeq)) else 1
-    if not isinstance(doc, CommentedMap) or not doc.get("apiVersion") or not doc.get("kind"):
+    line = doc.line if isinstance(doc, (PosMap, PosList)) else 1
+    if not isinstance(doc, PosMap) or not doc.get("apiVersion") or not doc.get("kind"):
         others.append((name, line, "not a Kubernetes object (no apiVersion and kind)"))
         return
     if doc.get("kind") == "List" or str(doc.get("kind")).endswith("List") and isinstance(doc.get("items"), list):
@@ -159,3 +176,38 @@ def _collect(doc: Any, name: str, objects: list, others: list) -> None:
             _collect(item, name, objects, others)
         return
     objects.append(SourceObject(name, line, doc))
+
+
+def _load_all(text: str) -> list:
+    loader = _Loader(text)
+    try:
+        docs = []
+        while loader.check_node():
+            docs.append(_build(loader, loader.get_node()))
+        return docs
+    finally:
+        loader.dispose()
+
+
+def _build(loader, node) -> object:
+    """A composed node -> plain data with positions (anchors and aliases are shared nodes)."""
+    if isinstance(node, yaml.MappingNode):
+        out = PosMap()
+        out.line, out.lines = node.start_mark.line + 1, {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
+                merged = _build(loader, value_node)
+                for part in merged if isinstance(merged, list) else [merged]:
+                    for k, v in part.items():
+                        out.setdefault(k, v)
+                        out.lines.setdefault(k, part.lines.get(k, out.line))
+                continue
+            out[key] = _build(loader, value_node)
+            out.lines[key] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        seq = PosList(_build(loader, item) for item in node.value)
+        seq.line, seq.lines = node.start_mark.line + 1, [item.start_mark.line + 1 for item in node.value]
+        return seq
+    return loader.construct_object(node, deep=True)
