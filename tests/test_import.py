@@ -148,3 +148,16 @@ def test_upstream_istio_samples_import_with_every_drop_reported():
     # serviceAccounts ["baz/sa", "sa"] and namespaces ["bar"] of the namespace-wide policy
     assert reviews["allowFrom"] == [{"serviceAccount": "sa", "namespace": "baz"}, {"serviceAccount": "sa", "namespace": "default"}, {"namespace": "bar"}]
     assert spec["egress"] == [{"host": "www.googleapis.com", "ports": [80, 443]}]
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((FIXTURES / "istio-misc").glob("*.yaml")) + sorted((FIXTURES / "istio").glob("*.yaml")),
+    ids=lambda p: p.name,
+)
+def test_upstream_files_import_alone_without_crashing(path):
+    """Each upstream file alone (dangling hosts, odd listeners, duplicate hosts): a valid intent
+    or a reported loss, never a traceback or an invalid intent."""
+    result = run("import", path, "--from", "istio", "--allow-loss")
+    assert result.exit_code == 0, result.stderr
+    assert yaml.safe_load(result.stdout)["kind"] == "MeshIntent"

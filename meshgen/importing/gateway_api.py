@@ -20,10 +20,16 @@ ROUTE_KINDS = ("HTTPRoute", "TCPRoute", "TLSRoute")
 
 
 def import_gateways(
-    gateways: list[SourceObject], routes: list[SourceObject], default_class: str, findings: Findings, home: str
+    gateways: list[SourceObject],
+    routes: list[SourceObject],
+    default_class: str,
+    findings: Findings,
+    home: str,
+    services: set[tuple[str, str]],
 ) -> tuple[list[dict[str, Any]], set[SourceObject]]:
     """Intent gateways (plain data) and the route objects used; routes attached to no Gateway
-    here (GAMMA routes to Services, for instance) are left to the caller."""
+    here (GAMMA routes to Services, for instance) are left to the caller. A route to a Service
+    not among ``services`` (``(namespace, name)`` read from the manifests) is reported and dropped."""
     out = []
     used: set[SourceObject] = set()
     for gw in gateways:
@@ -34,9 +40,17 @@ def import_gateways(
             if not parents or (route.namespace or home) != (gw.namespace or home):
                 continue
             used.add(route)
-            entry["routes"].extend(_routes(route, gw, entry, listeners, findings, home))
+            for item in _routes(route, gw, entry, listeners, findings, home):
+                backend = (item.get("namespace") or route.namespace or home, item.get("service"))
+                if item.get("service") is not None and backend not in services:
+                    findings.lost(route, ("spec", "rules"), f"backend {backend[0]}/{backend[1]} is not a Service read here; route dropped")
+                    continue
+                entry["routes"].append(item)
         if not entry["routes"]:
             del entry["routes"]
+        if not entry["listeners"]:
+            findings.lost(gw, ("spec", "listeners"), "no listener the intent can express; gateway dropped")
+            continue
         out.append(entry)
     return out, used
 
@@ -59,6 +73,9 @@ def _gateway(obj: SourceObject, default_class: str, findings: Findings, home: st
         check_keys(obj, lst, path, {"name", "port", "protocol", "hostname", "tls", "allowedRoutes"}, findings)
         if "allowedRoutes" in lst:
             findings.approximated(obj, (*path, "allowedRoutes"), "routes are attached by meshgen; allowedRoutes is not carried over")
+        if lst.get("protocol") not in ("HTTP", "HTTPS", "TLS", "TCP"):
+            findings.lost(obj, (*path, "protocol"), f"{lst.get('protocol')} listeners are not expressible; listener dropped")
+            continue
         item: dict[str, Any] = {"port": int(lst["port"]), "protocol": str(lst["protocol"])}
         if lst.get("name") != f"{item['protocol'].lower()}-{item['port']}":
             item = {"name": lst.get("name"), **item}

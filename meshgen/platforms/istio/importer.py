@@ -29,6 +29,7 @@ How ambiguity is resolved, as the data plane would:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from meshgen.importing.common import APP_PROTOCOLS, check_keys, host_service, number, plain, string_match
@@ -47,6 +48,8 @@ RETRY_CONDITIONS = {
 #: Objects meshgen writes from ``spec.telemetry``/``spec.mesh`` (operations), regenerated from
 #: the imported intent's defaults; other tools' objects of these kinds are not understood.
 OPERATIONS_KINDS = {"PodMonitor", "ServiceMonitor", "PrometheusRule", "Telemetry", "Kustomization", "ReferenceGrant"}
+#: spec.egress[].host of the intent model (EgressHost.host).
+EGRESS_HOST = re.compile(r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+")
 METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 
 
@@ -94,6 +97,7 @@ class _Run:
             importer.gateway_class,
             self.f,
             self.home,
+            set(self.services),
         )
         self.handled.update(id(o) for o in used)
         self.gateways = gateways
@@ -625,7 +629,13 @@ class _Run:
             proto = {"HTTP": "http", "TLS": "tls", "HTTPS": "tls", "TCP": "tcp", "GRPC": "grpc"}.get(next(iter(protocols)) if len(protocols) == 1 else "TLS", "tls")
             if len(protocols) > 1:
                 self.f.approximated(obj, ("spec", "ports"), f"ports of several protocols; imported as {proto}")
-            for host in spec.get("hosts") or []:
+            for h, host in enumerate(spec.get("hosts") or []):
+                if not EGRESS_HOST.fullmatch(str(host)):
+                    self.f.lost(obj, ("spec", "hosts", h), f"host {host} is not a DNS name (or *.name) the intent accepts; dropped")
+                    continue
+                if any(e["host"] == str(host) for e in out):
+                    self.f.lost(obj, ("spec", "hosts", h), f"host {host} is already imported from another ServiceEntry; this one's ports and protocol are dropped")
+                    continue
                 entry: dict[str, Any] = {"host": str(host)}
                 if ports and ports != [443]:
                     entry["ports"] = ports
