@@ -54,3 +54,20 @@ def test_examples_outside_the_loop_stop_where_expected(tmp_path, example):
     assert imported.exit_code == code
     assert imported.stdout == ""
     assert "not-understood ClusterIssuer istio-root-ca" in imported.stderr
+
+
+def test_synthetic_intent_round_trips(tmp_path):
+    """benchmarks/synthetic.py's intent (versions with their own accounts, rate limits, circuit
+    breakers, cross-namespace callers): the same loop at 60 services."""
+    from benchmarks.synthetic import intent_yaml
+
+    source = tmp_path / "intent.yaml"
+    source.write_text(intent_yaml(60))
+    out = tmp_path / "out"
+    assert run("render", source, "--platform", "istio", "--output", out).exit_code == 0
+    imported = run("import", out / "istio")
+    assert imported.exit_code == 0, imported.stderr
+    intent = tmp_path / "imported.yaml"
+    intent.write_text(imported.stdout)
+    checked = run("check", intent, "--platform", "istio", "--output", out)
+    assert checked.exit_code == 0, checked.stdout[:2000]

@@ -9,7 +9,7 @@ from typing import Sequence
 from meshgen.errors import UsageError
 from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD, ImportFinding
 from meshgen.importing.reader import read
-from meshgen.importing.writer import write
+from meshgen.importing.writer import draft, write
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,10 @@ def import_manifests(paths: Sequence[Path], platform: str | None = None) -> Impo
             ImportFinding(file, line, "document", "", APPROXIMATED if generated else NOT_UNDERSTOOD,
                           why + ("; meshgen wrote it (Helm values from spec.mesh), regenerated from the imported intent's defaults" if generated else ""))
         )
+    intent = parse_intent(draft(imported, platform), Path("<imported intent>"))
+    _suppress_analyzer_errors(intent, imported, findings)
+    # write() lays out the very data draft() held, validated above (tests re-read its output)
     text = write(imported, platform)
-    intent = parse_intent(text, Path("<imported intent>"))
-    if _suppress_analyzer_errors(intent, imported, findings):
-        text = write(imported, platform)
-        parse_intent(text, Path("<imported intent>"))
     return ImportResult(text, platform, tuple(sorted(findings)))
 
 

@@ -43,17 +43,35 @@ def factor_defaults(spec: dict[str, Any]) -> dict[str, Any]:
     return {**spec, "defaults": defaults, "services": out_services}
 
 
-def write(imported: Imported, platform: str) -> str:
-    """The intent YAML for ``imported`` (target ``platform``), deterministic for a given input."""
+def draft(imported: Imported, platform: str) -> str:
+    """The same intent without comments or layout, through libyaml: fast, for validating and
+    analyzing it before :func:`write` lays it out (ruamel.yaml's emitter is the slow part)."""
+    import yaml
+
+    spec = _arranged(imported)
+    doc = {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": imported.name}, "spec": {"platform": platform, **{k: spec[k] for k in SECTIONS if spec.get(k)}}}
+    return yaml.dump(doc, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+
+
+def _arranged(imported: Imported) -> dict[str, Any]:
     spec = factor_defaults(imported.spec)
     spec["services"] = sorted(spec["services"], key=lambda s: (s.get("namespace", ""), s["name"]))
+    return spec
+
+
+SECTIONS = ("mesh", "defaults", "services", "gateways", "egress", "suppress")
+
+
+def write(imported: Imported, platform: str) -> str:
+    """The intent YAML for ``imported`` (target ``platform``), deterministic for a given input."""
+    spec = _arranged(imported)
     doc = CommentedMap()
     doc["apiVersion"] = API_VERSION
     doc["kind"] = KIND
     doc["metadata"] = CommentedMap(name=imported.name)
     body = CommentedMap()
     body["platform"] = platform
-    for key in ("mesh", "defaults", "services", "gateways", "egress", "suppress"):
+    for key in SECTIONS:
         if spec.get(key):
             body[key] = _commented(spec[key], key)
     doc["spec"] = body

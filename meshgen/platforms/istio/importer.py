@@ -85,6 +85,7 @@ class _Run:
         self.handled: set[int] = set()
         self.mesh: dict[str, Any] = {}
         self.subset_sources: dict[tuple[str, str], SourceObject] = {}
+        self._versioned: dict[str, list[dict[str, Any]]] | None = None
         self._app_name(objects)
         self._services()
         self._deployments()
@@ -474,6 +475,33 @@ class _Run:
             return {"service": s["name"], **({"namespace": ns} if ns != self.home else {})}
         return {"serviceAccount": sa, "namespace": ns}
 
+    def _versions_of(self, ids: list[tuple[str, str]]) -> dict[str, Any] | None:
+        """Several principals in one source that are exactly one service's versions' accounts
+        (identity._identities: the sorted set of its workloads' accounts) -> that service."""
+        namespaces = {ns for ns, _ in ids}
+        if len(namespaces) != 1:
+            return None
+        ns = namespaces.pop()
+        wanted = {sa for _, sa in ids}
+        if self._versioned is None:  # services with versions by namespace, built once
+            self._versioned = {}
+            for key, svc in sorted(self.services.items()):
+                if svc.get("versions"):
+                    self._versioned.setdefault(key[0], []).append(svc)
+        for svc in self._versioned.get(ns, []):
+            versions = svc["versions"]
+            base = svc.get("serviceAccount", svc["name"])
+            chosen = {}
+            for v in versions:
+                own = v.get("serviceAccount") or next((sa for sa in sorted(wanted) if sa.endswith("-" + v["name"]) and svc["name"] in sa), None)
+                chosen[v["name"]] = own
+            if {sa or base for sa in chosen.values()} == wanted:
+                for v in versions:
+                    if chosen[v["name"]]:
+                        v["serviceAccount"] = chosen[v["name"]]
+                return {"service": svc["name"], **({"namespace": ns} if ns != self.home else {})}
+        return None
+
     def _authorization(self) -> None:
         policies = self.take("AuthorizationPolicy")
         allow_nothing = set()
@@ -561,7 +589,12 @@ class _Run:
                 else:
                     self.f.lost(obj, spath, f"ALLOW by {', '.join(sorted(extra))} is not expressible; this source is dropped (fail closed)")
                 continue
-            for p, principal in enumerate(source.get("principals") or []):
+            principals = [str(x).split("/") for x in source.get("principals") or []]
+            ids = [(x[2], x[4]) for x in principals if len(x) == 5 and x[1] == "ns" and x[3] == "sa" and "*" not in x[4]]
+            whole = self._versions_of(ids) if len(ids) > 1 and len(ids) == len(principals) else None
+            if whole is not None:
+                peers.append(whole)
+            for p, principal in enumerate(source.get("principals") or [] if whole is None else []):
                 parts = str(principal).split("/")
                 if len(parts) == 5 and parts[1] == "ns" and parts[3] == "sa" and "*" not in principal:
                     peers.append(self._identity_of(parts[2], parts[4]))
@@ -678,7 +711,41 @@ class _Run:
             self.f.approximated(obj, (), "no VirtualService: Istio retries twice by default; imported as attempts 2 on "
                                 f"{','.join(ISTIO_DEFAULT_RETRY_ON)} (retriable-status-codes has no intent equivalent)")
 
+    def _rate_limits(self) -> None:
+        """The local rate limit EnvoyFilter meshgen writes (platform._rate_limit), read back.
+
+        Envoy's local_ratelimit token bucket is per pod (https://www.envoyproxy.io/docs/envoy/latest/
+        configuration/http/http_filters/local_rate_limit_filter); the intent's rate is for the
+        whole service, so it is the bucket times the replicas (from a Deployment, else 1).
+        """
+        for obj in self.by_kind.get("EnvoyFilter", []):
+            patches = obj.spec.get("configPatches") or []
+            value = (((patches[0].get("patch") or {}).get("value") or {}) if len(patches) == 1 else {})
+            config = ((value.get("typed_config") or {}).get("value") or {})
+            bucket = config.get("token_bucket") or {}
+            labels = {str(k): str(v) for k, v in ((obj.spec.get("workloadSelector") or {}).get("labels") or {}).items()}
+            key = next((k for k, sel in self.selectors.items() if k[0] == self.ns(obj) and sel == labels), None)
+            if (
+                value.get("name") != "envoy.filters.http.local_ratelimit"
+                or ((patches[0].get("match") or {}).get("context")) != "SIDECAR_INBOUND"
+                or bucket.get("fill_interval") != "1s"
+                or key is None
+                or set(obj.spec) != {"workloadSelector", "configPatches"}
+            ):
+                continue  # any other EnvoyFilter is reported as not understood
+            self.handled.add(id(obj))
+            svc = self.services[key]
+            replicas = int(svc.get("replicas", 1))
+            tokens, burst = int(bucket.get("tokens_per_fill", 1)), int(bucket.get("max_tokens", 1))
+            svc["rateLimit"] = {"requestsPerSecond": tokens * replicas}
+            if burst != tokens:
+                svc["rateLimit"]["burst"] = burst * replicas
+            self.source(key, obj)
+            self.f.approximated(obj, ("spec", "configPatches", 0, "patch", "value", "typed_config", "value", "token_bucket"),
+                                f"a per-pod bucket of {tokens}/s on {replicas} pod(s) becomes rateLimit {tokens * replicas}/s for the service")
+
     def _leftovers(self, objects: list[SourceObject]) -> None:
+        self._rate_limits()
         self._default_retries()
         self._unweighted_versions()
         for svc in self.services.values():
