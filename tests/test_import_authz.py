@@ -63,3 +63,61 @@ def test_decisions_survive_the_import(policies, app, request_, before, after):
     labels = {"app": app, "version": "v1"}
     assert allowed(source, "default", labels, request_) is before
     assert allowed(rendered, "default", labels, request_) is after
+
+
+SERVICES = """\
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec: {selector: {app: api}, ports: [{name: http, port: 80, appProtocol: http}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}, ports: [{name: http, port: 80, appProtocol: http}]}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: shop}
+spec: {mtls: {mode: STRICT}}
+---
+"""
+
+
+def _policy(action: str, rule: str) -> str:
+    return (
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: shop}\n"
+        f"spec:\n  selector: {{matchLabels: {{app: api}}}}\n  action: {action}\n  rules:\n{rule}"
+    )
+
+
+def _import(tmp_path, text):
+    (tmp_path / "m.yaml").write_text(SERVICES + text)
+    result = import_manifests([tmp_path / "m.yaml"], "istio")
+    api = next(s for s in yaml.safe_load(result.text)["spec"]["services"] if s["name"] == "api")
+    return result, api, yaml.safe_load(result.text)["spec"]["mesh"]
+
+
+def test_allow_with_a_condition_is_dropped_closed(tmp_path):
+    rule = "    - from: [{source: {principals: [cluster.local/ns/shop/sa/web]}}]\n      when: [{key: 'request.headers[x-debug]', values: ['1']}]\n"
+    result, api, mesh = _import(tmp_path, _policy("ALLOW", rule))
+    assert "allowFrom" not in api  # the rule admitted web only with the header: now nobody
+    assert mesh["defaultDeny"] is True  # without it, no allowFrom would admit everyone
+    assert [(f.severity, f.field) for f in result.losses] == [("LOST", "spec.rules[0].when")]
+
+
+def test_deny_with_a_condition_is_widened_to_the_caller(tmp_path):
+    rule = "    - from: [{source: {principals: [cluster.local/ns/shop/sa/web]}}]\n      when: [{key: 'request.headers[x-debug]', values: ['1']}]\n"
+    result, api, _ = _import(tmp_path, _policy("DENY", rule))
+    assert api["denyFrom"] == [{"service": "web"}]  # denied always, not only with the header
+    assert result.losses == ()
+    assert any(f.field == "spec.rules[0].when" and "widened" in f.message for f in result.findings)
+
+
+def test_deny_of_an_unnameable_caller_closes_the_service(tmp_path):
+    allow = _policy("ALLOW", "    - from: [{source: {principals: [cluster.local/ns/shop/sa/web]}}]\n").replace("name: p,", "name: a,")
+    deny = _policy("DENY", "    - from: [{source: {ipBlocks: [10.0.0.0/8]}}]\n")
+    result, api, mesh = _import(tmp_path, allow + "---\n" + deny)
+    assert "allowFrom" not in api and "denyFrom" not in api
+    assert mesh["defaultDeny"] is True
+    assert [(f.severity, f.field) for f in result.losses] == [("LOST", "spec.rules[0].from[0].source")]

@@ -515,12 +515,21 @@ class _Run:
                 if action == "ALLOW" and spec.get("rules") == [{}] and all(r.get("kind") == "Gateway" for r in refs):
                     continue  # the gateway is open to the world: meshgen writes this for every gateway
                 self.f.lost(obj, ("spec", "targetRefs"), "policies attached by targetRefs are not expressible; dropped")
+                if action == "ALLOW":  # it closed the Services it names: keep them closed
+                    deny_all.update(k for r in refs if r.get("kind") == "Service" and (k := (self.ns(obj), str(r.get("name")))) in self.services)
+                else:
+                    for k in [(self.ns(obj), str(r.get("name"))) for r in refs if r.get("kind") == "Service"]:
+                        if k in self.services:
+                            self._close(self.services[k])
                 continue
             if action not in ("ALLOW", "DENY"):
                 self.f.lost(obj, ("spec", "action"), f"{action} policies have no intent equivalent; dropped")
                 continue
             selector = (spec.get("selector") or {}).get("matchLabels")
             targets = self._targets(obj, selector)
+            if selector is None and not targets and spec.get("rules"):
+                self.f.lost(obj, ("spec", "rules"), f"namespace {self.ns(obj)} has no Service read here (a root-namespace policy applies mesh-wide); dropped")
+                continue
             if not spec.get("rules") and action == "ALLOW":
                 if selector is None:
                     allow_nothing.add(self.ns(obj))
@@ -530,18 +539,27 @@ class _Run:
             for r, rule in enumerate(spec.get("rules") or []):
                 for key in targets:
                     self._rule(obj, r, rule, key, action == "DENY")
+            if action == "ALLOW":
+                # Any ALLOW policy closes its workloads to everything it does not allow, even
+                # when every rule of it was dropped: such a service must stay closed.
+                deny_all.update(targets)
         namespaces = {k[0] for k in self.services}
+        closed = self.mesh.get("defaultDeny", False)  # set by _close: a DENY that could not be named
         if allow_nothing:
             self.mesh["defaultDeny"] = True
             for ns in sorted(namespaces - allow_nothing):
                 self.f.approximated(policies[0], (), f"namespace {ns} has no allow-nothing policy; the intent's mesh-wide defaultDeny covers it too")
+        elif closed:
+            self.f.approximated(policies[0], (), "mesh.defaultDeny is true so that services closed by an unexpressible DENY admit nobody; "
+                                "every service without allowFrom is closed too (fail closed)")
         else:
             self.mesh["defaultDeny"] = False
         for key in sorted(deny_all):
             svc = self.services[key]
-            if not svc.get("allowFrom") and not allow_nothing:
+            if not svc.get("allowFrom") and not self.mesh["defaultDeny"]:
                 self.mesh["defaultDeny"] = True
-                self.f.items.append(_note(policies, key, "an ALLOW policy without rules admits nobody; defaultDeny set so the service stays closed"))
+                self.f.items.append(_note(policies, key, "its ALLOW policies admit nobody the intent can name; mesh.defaultDeny set so it "
+                                          "stays closed (every service without allowFrom is closed too)"))
 
     def _targets(self, obj: SourceObject, selector: Any) -> list[tuple[str, str]]:
         ns = self.ns(obj)
