@@ -117,7 +117,9 @@ def test_deny_with_a_condition_is_widened_to_the_caller(tmp_path):
 def test_deny_of_an_unnameable_caller_closes_the_service(tmp_path):
     allow = _policy("ALLOW", "    - from: [{source: {principals: [cluster.local/ns/shop/sa/web]}}]\n").replace("name: p,", "name: a,")
     deny = _policy("DENY", "    - from: [{source: {ipBlocks: [10.0.0.0/8]}}]\n")
+    # the DENY comes after the ALLOW here and before it in the second import: same result
     result, api, mesh = _import(tmp_path, allow + "---\n" + deny)
+    assert _import(tmp_path, deny + "---\n" + allow)[1] == api
     assert "allowFrom" not in api and "denyFrom" not in api
     assert mesh["defaultDeny"] is True
     assert [(f.severity, f.field) for f in result.losses] == [("LOST", "spec.rules[0].from[0].source")]

@@ -658,6 +658,8 @@ class _Run:
             if op.get("paths"):
                 narrow["paths"] = [str(p) for p in op["paths"]]
             for peer in peers:
+                if not deny and svc.get("_closed"):
+                    break  # a DENY the intent cannot name closed it, whatever the policy order
                 svc.setdefault("denyFrom" if deny else "allowFrom", []).append({**peer, **narrow})
 
     def _close(self, svc: dict) -> None:
