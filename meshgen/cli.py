@@ -503,7 +503,7 @@ def analyze(
 def import_(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Manifest files, directories of them, or - for stdin (kubectl get -o yaml lists too).", show_default=False),
+        typer.Argument(help="Manifest files, directories of them, or - for stdin (kubectl get -o yaml lists too).", show_default=False, metavar="PATH..."),
     ],
     source: Annotated[
         Optional[str],
