@@ -524,6 +524,41 @@ def analyze(
         raise typer.Exit(EXIT_INVALID)
 
 
+@app.command("import")
+def import_(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Manifest files, directories of them, or - for stdin (kubectl get -o yaml lists too).", show_default=False, metavar="PATH..."),
+    ],
+    source: Annotated[
+        Optional[str],
+        typer.Option("--from", help="The mesh the manifests are for (meshgen platforms lists them); default: guessed from their API groups."),
+    ] = None,
+    allow_loss: Annotated[
+        bool, typer.Option("--allow-loss", help="Write the intent even though parts of the manifests were dropped.")
+    ] = False,
+) -> None:
+    """Turn existing mesh manifests into an intent: the intent on stdout, what it could not carry on stderr."""
+    from meshgen.errors import IntentLossError, MeshgenError
+    from meshgen.importing.run import import_manifests
+
+    try:
+        if source:
+            _platform(source)
+        result = import_manifests(paths, source)
+        print_findings("\n".join("  " + f.text() for f in result.findings))
+        losses = result.losses
+        if losses and not allow_loss:
+            count = len(losses)
+            raise IntentLossError(
+                f"{count} part{'s' if count != 1 else ''} of the {result.platform} manifests cannot be carried into the "
+                "intent (LOST / not-understood above); nothing was written. Pass --allow-loss to write the intent without them."
+            )
+        sys.stdout.write(result.text)
+    except MeshgenError as exc:
+        raise _fail(exc) from None
+
+
 @app.command()
 def cost(
     intent_paths: IntentArgs,

@@ -81,3 +81,30 @@ def matrix() -> dict[Feature, dict[str, Capability]]:
             row[name] = cell(feature, platform.capabilities[feature])
         out[feature] = row
     return out
+
+
+def get_importer(name: str):
+    """The importer of platform ``name`` (its package's ``importer`` module's ``IMPORTER``, see
+    :class:`meshgen.importing.model.Importer`), or None when the platform has none.
+
+    Raises:
+        UnknownPlatformError: ``name`` is not registered.
+    """
+    get_platform(name)
+    package = PACKAGES[names().index(name)]
+    try:
+        module = importlib.import_module(f"meshgen.platforms.{package}.importer")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"meshgen.platforms.{package}.importer":
+            raise
+        return None
+    return module.IMPORTER
+
+
+def guess_importer(groups: set[str]) -> str | None:
+    """The first platform (registry order) whose importer claims one of these API ``groups``."""
+    for name in names():
+        importer = get_importer(name)
+        if importer is not None and groups & importer.groups:
+            return name
+    return None

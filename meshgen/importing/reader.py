@@ -1,0 +1,213 @@
+"""Read Kubernetes manifests with the position of every object and field.
+
+Inputs: files, directories (every ``*.yaml``/``*.yml`` below, sorted), ``-`` for stdin;
+multi-document YAML; ``kind: List`` objects as ``kubectl get -o yaml`` writes them (their
+``items`` are read one by one). Every mapping and sequence keeps the line of each of its keys
+and items, so findings point back into the source.
+
+Positions come from libyaml's composer (PyYAML's ``CSafeLoader``: node start marks), not from
+ruamel.yaml's round-trip loader: both give the same lines, but ruamel's pure-Python parser made
+importing 1,000 services' objects ~8x slower than rendering them (benchmarks/bench_import.py),
+and import should cost about what render does (issue 14).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from meshgen.errors import IntentError, IntentNotFoundError, Problem, SourceLocation
+
+STDIN = Path("-")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class PosMap(dict):
+    """A mapping read from YAML, with ``line`` (1-based, of its first key) and ``lines`` (key -> line)."""
+
+    line: int = 0
+    lines: dict
+
+
+class PosList(list):
+    """A sequence read from YAML, with ``line`` and ``lines`` (index -> line of the item)."""
+
+    line: int = 0
+    lines: list
+
+
+@dataclass(frozen=True, eq=False)
+class SourceObject:
+    """One Kubernetes object read from a manifest.
+
+    Attributes:
+        file: where it was read (``-`` for stdin).
+        line: 1-based line of the object's first key.
+        body: the object as read (a :class:`PosMap`: dict access plus positions).
+    """
+
+    file: str
+    line: int
+    body: PosMap
+
+    @property
+    def api_version(self) -> str:
+        """``apiVersion``, e.g. ``networking.istio.io/v1`` ('' when missing)."""
+        return str(self.body.get("apiVersion") or "")
+
+    @property
+    def group(self) -> str:
+        """The API group of ``apiVersion`` ('' for the core group)."""
+        return self.api_version.split("/")[0] if "/" in self.api_version else ""
+
+    @property
+    def kind(self) -> str:
+        """``kind`` ('' when missing)."""
+        return str(self.body.get("kind") or "")
+
+    @property
+    def metadata(self) -> dict:
+        """``metadata`` (empty when missing)."""
+        meta = self.body.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        """``metadata.name``."""
+        return str(self.metadata.get("name") or "")
+
+    @property
+    def namespace(self) -> str | None:
+        """``metadata.namespace``, None when not given (the importer picks the default)."""
+        ns = self.metadata.get("namespace")
+        return str(ns) if ns else None
+
+    @property
+    def spec(self) -> dict:
+        """``spec`` (empty when missing)."""
+        spec = self.body.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def ref(self) -> str:
+        """``Kind namespace/name`` for messages."""
+        return f"{self.kind or '?'} {self.namespace + '/' if self.namespace else ''}{self.name or '?'}"
+
+    def line_of(self, *path: str | int) -> int:
+        """1-based line of the field at ``path`` below the object (``"spec", "http", 0``), or of
+        the deepest mapping/sequence on the way when the field itself has no position."""
+        node: Any = self.body
+        line = self.line
+        for part in path:
+            if isinstance(node, (PosMap, PosList)):
+                try:
+                    line = node.lines[part]
+                except (KeyError, IndexError, TypeError):
+                    return line
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return line
+        return line
+
+
+def expand(paths: Sequence[Path]) -> list[Path]:
+    """Files to read, in a stable order: directories expand to their YAML files, sorted.
+
+    Raises:
+        IntentNotFoundError: a path does not exist (exit 2, as for a missing intent).
+    """
+    out: list[Path] = []
+    for path in paths:
+        if path == STDIN:
+            out.append(path)
+        elif path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise IntentNotFoundError([Problem("", "no such file or directory", SourceLocation(path, 0, 0))])
+    return out
+
+
+def read(paths: Sequence[Path]) -> tuple[list[SourceObject], list[tuple[str, int, str]]]:
+    """Every object in ``paths``, plus what was not an object (``(file, line, why)``).
+
+    ``kind: List`` objects are replaced by their ``items``. Documents that are empty are skipped;
+    documents that are not mappings with ``apiVersion`` and ``kind`` (Helm values files, for
+    example) are returned as not understood, never ignored.
+
+    Raises:
+        IntentError: YAML syntax errors, every one with ``file:line:col`` (exit 1).
+    """
+    objects: list[SourceObject] = []
+    others: list[tuple[str, int, str]] = []
+    problems: list[Problem] = []
+    for path in expand(paths):
+        name = "-" if path == STDIN else str(path)
+        text = sys.stdin.read() if path == STDIN else path.read_text(encoding="utf-8")
+        try:
+            docs = _load_all(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = SourceLocation(Path(name), (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1)
+            problems.append(Problem("", f"not valid YAML: {getattr(exc, 'problem', None) or exc}", where))
+            continue
+        for doc in docs:
+            _collect(doc, name, objects, others)
+    if problems:
+        raise IntentError(problems)
+    return objects, others
+
+
+def _collect(doc: Any, name: str, objects: list, others: list) -> None:
+    if doc is None:
+        return
+    line = doc.line if isinstance(doc, (PosMap, PosList)) else 1
+    if not isinstance(doc, PosMap) or not doc.get("apiVersion") or not doc.get("kind"):
+        others.append((name, line, "not a Kubernetes object (no apiVersion and kind)"))
+        return
+    if doc.get("kind") == "List" or str(doc.get("kind")).endswith("List") and isinstance(doc.get("items"), list):
+        for item in doc.get("items") or []:
+            _collect(item, name, objects, others)
+        return
+    objects.append(SourceObject(name, line, doc))
+
+
+def _load_all(text: str) -> list:
+    loader = _Loader(text)
+    try:
+        docs = []
+        while loader.check_node():
+            docs.append(_build(loader, loader.get_node()))
+        return docs
+    finally:
+        loader.dispose()
+
+
+def _build(loader, node) -> object:
+    """A composed node -> plain data with positions (anchors and aliases are shared nodes)."""
+    if isinstance(node, yaml.MappingNode):
+        out = PosMap()
+        out.line, out.lines = node.start_mark.line + 1, {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
+                merged = _build(loader, value_node)
+                for part in merged if isinstance(merged, list) else [merged]:
+                    for k, v in part.items():
+                        out.setdefault(k, v)
+                        out.lines.setdefault(k, part.lines.get(k, out.line))
+                continue
+            out[key] = _build(loader, value_node)
+            out.lines[key] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        seq = PosList(_build(loader, item) for item in node.value)
+        seq.line, seq.lines = node.start_mark.line + 1, [item.start_mark.line + 1 for item in node.value]
+        return seq
+    return loader.construct_object(node, deep=True)
