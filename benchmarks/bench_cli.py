@@ -240,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per cell, the fastest kept (default 3)")
     parser.add_argument("--skip-validate", action="store_true", help="do not time meshgen validate")
     parser.add_argument("--skip-startup", action="store_true", help="do not time start-up")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("/dev/shm") if Path("/dev/shm").is_dir() else None,
+        help="where intents and output are written (default /dev/shm, tmpfs: a shared disk's write "
+        "throttling would otherwise be most of what is measured, for render and floor alike)",
+    )
     parser.add_argument("--floor", nargs=3, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor:
@@ -254,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
           f"CPU seconds of each child (user + system), fastest of {args.repeat}", file=sys.stderr)
     starts = {} if args.skip_startup else startup(max(args.repeat, 5))
     rows = []
-    with tempfile.TemporaryDirectory(prefix="meshgen-bench-cli-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="meshgen-bench-cli-", dir=args.workdir) as tmp:
         for size in args.sizes:
             rows += measure_size(size, platforms, Path(tmp), args.repeat, not args.skip_validate)
     if not starts:

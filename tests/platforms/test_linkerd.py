@@ -355,6 +355,14 @@ def test_servers_selecting_the_same_pods_are_reported():
     assert "Servers api-admin-http and api-http select the same pods on port 8080" in finding.detail
 
 
+def test_servers_overlap_only_within_one_namespace_and_port():
+    # Same selector in another namespace, or on another port: distinct Servers, nothing refused.
+    other_namespace = "    - {name: api-admin, namespace: ops, selector: {app: api}, ports: [{name: http, port: 9000, targetPort: 8080}]}\n"
+    other_port = "    - {name: api-admin, selector: {app: api}, ports: [{name: http, port: 9000, targetPort: 8081}]}\n"
+    for rest in (other_namespace, other_port):
+        assert findings(render_text(intent(rest=rest)), Feature.AUTHZ_IDENTITY) == []
+
+
 # --- gateways and egress -----------------------------------------------------------------------
 
 GATEWAY = "  gateways:\n    - name: edge\n{extra}      listeners: [{{port: 80, protocol: HTTP}}]\n      routes: [{{service: api}}]\n"
