@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-
 if TYPE_CHECKING:
     from meshgen.errors import MeshgenError
     from meshgen.loader import LoadedIntent
@@ -323,7 +322,11 @@ def check(
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
             rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, None, phase, output)
-        result = check_folder(output / target, rendering.files)
+        files = rendering.files
+        # Comparing needs only the files: freeing the plan and the per-object documents first keeps
+        # check's peak memory (rendering plus reading the folder) within render's.
+        del rendering
+        result = check_folder(output / target, files)
         if fmt == "json":
             import json
 
@@ -387,7 +390,10 @@ def validate(
 
         catalog = (CRDCatalog.from_directory(crds, experimental=experimental) if crds is not None
                    else CRDCatalog.bundled(experimental=experimental))
-        violations = validate_objects(rendering.objects(), catalog)
+        from meshgen.gcpause import gc_paused
+
+        with gc_paused():  # parsing back and checking thousands of objects makes no garbage cycles
+            violations = validate_objects(rendering.objects(), catalog)
         if fmt == "json":
             problems = [{"apiVersion": v.api_version, "kind": v.kind, "namespace": v.namespace, "name": v.name,
                          "path": v.path, "message": v.message} for v in violations]

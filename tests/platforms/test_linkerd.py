@@ -18,9 +18,9 @@ from meshgen.capabilities import Feature, Support
 from meshgen.cli import app
 from meshgen.errors import IntentError
 from meshgen.intent.types import Duration
+from meshgen.kube import CRDCatalog, validate_objects
 from meshgen.platforms import get_platform
 from meshgen.platforms.linkerd.platform import linkerd_duration
-from meshgen.kube import CRDCatalog, validate_objects
 from tests.conftest import REPO, write_intent
 from tests.platforms.linkerd_sim import find, load_objects, one, render_text
 
