@@ -49,12 +49,48 @@ def namespace(i: int) -> str:
     return f"team-{i // TEAM_SIZE:03d}"
 
 
-def intent_data(n: int, seed: int = 7) -> dict[str, Any]:
+#: The features the synthetic intent uses (``Feature`` values, as ``meshgen platforms`` names them).
+#: With ``portable=True`` each is accepted as a loss on every platform (``spec.acceptedLosses``
+#: without ``platform``), so every registered platform, new ones included, renders the same intent
+#: without ``--allow-loss``. Accepting a loss never widens access (see ``meshgen/losses.py``):
+#: what a platform cannot enforce is still refused in its rendered policy.
+USED_FEATURES = (
+    "mtls-strict",
+    "metrics",
+    "alerts",
+    "timeout",
+    "retries",
+    "per-try-timeout",
+    "canary-weights",
+    "request-routing",
+    "outlier-detection",
+    "ejection-limits",
+    "connection-pool",
+    "rate-limit",
+    "authz-identity",
+    "authz-l7",
+    "authz-by-version",
+    "gateway-http",
+    "egress-allow-list",
+)
+
+
+def accepted_losses() -> list[dict[str, str]]:
+    """``spec.acceptedLosses`` entries, one per :data:`USED_FEATURES` entry, on every platform."""
+    return [
+        {"feature": f, "reason": "synthetic benchmark intent: it measures speed, the same intent on every platform"}
+        for f in USED_FEATURES
+    ]
+
+
+def intent_data(n: int, seed: int = 7, portable: bool = False) -> dict[str, Any]:
     """A MeshIntent document with ``n`` services, as plain data.
 
     Roughly 3 allow edges per service, 30% of services with two versions (a third of those with a
     service account per version, so allow rules can name versions), 10% with a header route to
-    the canary, 10% with circuit breaking, 3% with a rate limit.
+    the canary, 10% with circuit breaking, 3% with a rate limit. ``portable=True`` adds
+    :func:`accepted_losses`, so the intent renders without ``--allow-loss`` on every platform
+    (the intent is otherwise the same, so every platform is timed on the same work).
     """
     rng = random.Random(seed)
     services: list[dict[str, Any]] = []
@@ -135,7 +171,7 @@ def intent_data(n: int, seed: int = 7) -> dict[str, Any]:
         ]
         or [{"service": service_name(0), "namespace": namespace(0)}],
     }
-    return {
+    data = {
         "apiVersion": "meshgen.dev/v1alpha1",
         "kind": "MeshIntent",
         "metadata": {"name": "synthetic"},
@@ -158,6 +194,9 @@ def intent_data(n: int, seed: int = 7) -> dict[str, Any]:
             ],
         },
     }
+    if portable:
+        data["spec"]["acceptedLosses"] = accepted_losses()
+    return data
 
 
 def _callers(rng: random.Random, i: int) -> list[int]:
@@ -172,9 +211,9 @@ def _callers(rng: random.Random, i: int) -> list[int]:
     return out
 
 
-def intent_yaml(n: int, seed: int = 7) -> str:
+def intent_yaml(n: int, seed: int = 7, portable: bool = False) -> str:
     """:func:`intent_data` as YAML text, block style, keys in document order."""
-    return yaml.safe_dump(intent_data(n, seed), sort_keys=False, default_flow_style=None, width=120)
+    return yaml.safe_dump(intent_data(n, seed, portable), sort_keys=False, default_flow_style=None, width=120)
 
 
 def team_files(n: int, seed: int = 7) -> dict[str, str]:

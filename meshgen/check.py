@@ -8,7 +8,6 @@ format ``git diff`` and CI logs show; files meshgen did not write are never part
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -93,6 +92,8 @@ def unified_diff(folder: Path, files: Sequence[RenderedFile], changes: FolderCha
 
 
 def _diff(before: str, after: str, old_name: str, new_name: str) -> str:
+    import difflib  # only on drift: an up-to-date check stays as small as a render
+
     lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), old_name, new_name)
     out = []
     for line in lines:

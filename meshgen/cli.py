@@ -346,7 +346,11 @@ def check(
             rendering = _render(
                 loaded, intent_paths, target, allow_loss, accept_loss, None, phase, output, report_file=report_file
             )
-        result = check_folder(output / target, rendering.files)
+        files = rendering.files
+        # Comparing needs only the files: freeing the plan and the per-object documents first keeps
+        # check's peak memory (rendering plus reading the folder) within render's.
+        del rendering
+        result = check_folder(output / target, files)
         if fmt == "json":
             import json
 
@@ -411,7 +415,10 @@ def validate(
 
         catalog = (CRDCatalog.from_directory(crds, experimental=experimental) if crds is not None
                    else CRDCatalog.bundled(experimental=experimental))
-        violations = validate_objects(rendering.objects(), catalog)
+        from meshgen.gcpause import gc_paused
+
+        with gc_paused():  # parsing back and checking thousands of objects makes no garbage cycles
+            violations = validate_objects(rendering.objects(), catalog)
         if fmt == "json":
             problems = [{"apiVersion": v.api_version, "kind": v.kind, "namespace": v.namespace, "name": v.name,
                          "path": v.path, "message": v.message} for v in violations]

@@ -25,6 +25,7 @@ Rules (README "Nothing lost"):
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -70,7 +71,7 @@ def is_generated(path: Path) -> bool:
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 
 
-def _generated_bytes(path: Path) -> bytes | None:
+def _generated_bytes(path: str | Path) -> bytes | None:
     """The content of ``path`` if it is a regular file meshgen wrote, else None (read once: scans
     feed compares). Never follows a link and never blocks: opened with O_NOFOLLOW | O_NONBLOCK and
     read only when fstat says it is a regular file, so a FIFO put in its place cannot hang the run.
@@ -91,6 +92,11 @@ def _generated_bytes(path: Path) -> bytes | None:
         os.close(fd)
 
 
+def digest(data: bytes) -> bytes:
+    """A 16-byte BLAKE2b digest of ``data``: what a scan keeps of each generated file to compare."""
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
 def _special_kind(mode: int) -> str | None:
     """What a non-regular, non-directory, non-link file is (None for those three)."""
     if stat.S_ISFIFO(mode):
@@ -107,37 +113,39 @@ class FolderContents:
     """What is in a platform folder, keyed by relative POSIX path.
 
     Attributes:
-        generated: files meshgen wrote (first line carries :data:`GENERATED_MARKER`).
+        generated: files meshgen wrote (first line carries :data:`GENERATED_MARKER`), each with the
+            :func:`digest` of its bytes: neither the bytes nor a ``Path`` per file are kept, so
+            checking a folder of 65,000 files does not hold a second copy of the output.
         foreign: every other file and every symlink: the user's.
         empty_dirs: directories holding nothing (meshgen never leaves one, so they are the user's).
         special: named pipes, sockets and devices: the user's, never opened, ``{path: kind}``.
         directories: every directory (relative path), to find one where a file should be.
     """
 
-    generated: dict[str, Path]
+    generated: dict[str, bytes]
     foreign: dict[str, Path]
     empty_dirs: tuple[str, ...]
-    content: dict[str, bytes] = field(default_factory=dict, repr=False)  # of generated files
     special: dict[str, str] = field(default_factory=dict)
     directories: frozenset[str] = frozenset()
 
 
 def scan(folder: Path) -> FolderContents:
     """Split the contents of ``folder`` into meshgen's files and the user's (empty if missing)."""
-    generated: dict[str, Path] = {}
+    generated: dict[str, bytes] = {}
     foreign: dict[str, Path] = {}
-    content: dict[str, bytes] = {}
     special: dict[str, str] = {}
     directories: set[str] = set()
     empty: list[str] = []
     if folder.is_dir() and not folder.is_symlink():
         for root, dirs, names in os.walk(folder, followlinks=False):
             base = Path(root)
+            prefix = base.relative_to(folder).as_posix()
+            prefix = "" if prefix == "." else prefix + "/"
             for name in sorted(names):
-                path = base / name
-                rel = path.relative_to(folder).as_posix()
+                path = os.path.join(root, name)  # a str: a Path per file costs memory and time at scale
+                rel = prefix + name
                 try:
-                    kind = _special_kind(path.lstat().st_mode)
+                    kind = _special_kind(os.lstat(path).st_mode)
                 except OSError:
                     kind = None
                 if kind is not None:
@@ -145,10 +153,9 @@ def scan(folder: Path) -> FolderContents:
                     continue
                 data = _generated_bytes(path)
                 if data is None:
-                    foreign[rel] = path
+                    foreign[rel] = Path(path)
                 else:
-                    generated[rel] = path
-                    content[rel] = data
+                    generated[rel] = digest(data)
             for name in sorted(dirs):
                 path = base / name
                 rel = path.relative_to(folder).as_posix()
@@ -158,7 +165,7 @@ def scan(folder: Path) -> FolderContents:
                 directories.add(rel)
                 if not any(path.iterdir()):
                     empty.append(rel)
-    return FolderContents(generated, foreign, tuple(sorted(empty)), content, special, frozenset(directories))
+    return FolderContents(generated, foreign, tuple(sorted(empty)), special, frozenset(directories))
 
 
 @dataclass(frozen=True)
@@ -222,7 +229,7 @@ def _compare(contents: FolderContents, files: Sequence[RenderedFile]) -> FolderC
             clashes.append(f.path)
         elif f.path not in contents.generated:
             added.append(f.path)
-        elif contents.content[f.path] != f.text.encode("utf-8"):
+        elif contents.generated[f.path] != digest(f.text.encode("utf-8")):
             changed.append(f.path)
         else:
             unchanged.append(f.path)
@@ -298,7 +305,7 @@ def write_platform_folder(
         unchanged = set(changes.unchanged)
         for done, f in enumerate(files, 1):
             target = staging / f.path
-            if f.path not in unchanged or not _link(contents.generated[f.path], target):
+            if f.path not in unchanged or not _link(folder / f.path, target):
                 target.write_bytes(f.text.encode("utf-8"))
             if on_file is not None:
                 on_file(done, len(files))

@@ -18,9 +18,9 @@ from meshgen.capabilities import Feature, Support
 from meshgen.cli import app
 from meshgen.errors import IntentError
 from meshgen.intent.types import Duration
+from meshgen.kube import CRDCatalog, validate_objects
 from meshgen.platforms import get_platform
 from meshgen.platforms.linkerd.platform import linkerd_duration
-from meshgen.kube import CRDCatalog, validate_objects
 from tests.conftest import REPO, write_intent
 from tests.platforms.linkerd_sim import find, load_objects, one, render_text
 
@@ -353,6 +353,14 @@ def test_servers_selecting_the_same_pods_are_reported():
     [finding] = findings(render_text(text), Feature.AUTHZ_IDENTITY)
     assert finding.support is Support.NOT_EXPRESSIBLE
     assert "Servers api-admin-http and api-http select the same pods on port 8080" in finding.detail
+
+
+def test_servers_overlap_only_within_one_namespace_and_port():
+    # Same selector in another namespace, or on another port: distinct Servers, nothing refused.
+    other_namespace = "    - {name: api-admin, namespace: ops, selector: {app: api}, ports: [{name: http, port: 9000, targetPort: 8080}]}\n"
+    other_port = "    - {name: api-admin, selector: {app: api}, ports: [{name: http, port: 9000, targetPort: 8081}]}\n"
+    for rest in (other_namespace, other_port):
+        assert findings(render_text(intent(rest=rest)), Feature.AUTHZ_IDENTITY) == []
 
 
 # --- gateways and egress -----------------------------------------------------------------------
