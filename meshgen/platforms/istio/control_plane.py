@@ -10,6 +10,7 @@ from typing import Any
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms.high_availability import anti_affinity, single_point
+from meshgen.platforms.proxy_resources import kubernetes_shape, proxy_resources
 from meshgen.platforms.sections import Section
 
 
@@ -40,4 +41,15 @@ def plan_control_plane(intent: MeshIntent, report: Report, cp_ns: str) -> Sectio
         else:
             single_point(report, "istio-csr", "; no workload certificate is issued while it is down")
         out.add_values("istio-csr", csr)
+    return out
+
+
+def plan_proxy_resources(intent: MeshIntent, report: Report, cp_ns: str) -> Section:
+    """``mesh.proxy.resources`` -> istiod chart ``global.proxy.resources`` (charts/istiod values.yaml:
+    the injected istio-proxy container of every sidecar; defaults requests 100m/128Mi, limits 2000m/1024Mi)."""
+    out = Section()
+    resources = proxy_resources(intent)
+    if resources is not None:
+        report.use(Feature.PROXY_RESOURCES, "mesh")
+        out.add_values("istiod", {"global": {"proxy": {"resources": kubernetes_shape(resources)}}})
     return out
