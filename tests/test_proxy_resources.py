@@ -219,3 +219,21 @@ def test_memory_quantities(text, mib):
             memory_mib(text)
     else:
         assert memory_mib(text) == mib
+
+
+@pytest.mark.parametrize(("platform", "key"), [("istio", "global.proxy.resources.limits.cpu 2000m"),
+                                               ("istio-ambient", "global.waypoint.resources.limits.cpu 2")])
+def test_request_above_the_chart_default_limit_is_lost(tmp_path, platform, key):
+    # istiod values.yaml keeps limits cpu 2000m (sidecar) and 2 (waypoint) unless the intent sets one.
+    text = INTENT.replace("        limits: {cpu: 500m, memory: 128Mi}\n", "").replace("cpu: 50m", "cpu: 2500m")
+    rendering = render(load_intent(write_intent(tmp_path, text)), platform, "intent.yaml")
+    lost = [f for f in rendering.plan.findings if f.feature is Feature.PROXY_RESOURCES and f.loses_intent]
+    assert len(lost) == 1
+    assert key in lost[0].detail
+    assert "set limits.cpu" in lost[0].detail
+
+
+def test_request_within_the_chart_default_limit_is_kept(tmp_path):
+    text = INTENT.replace("        limits: {cpu: 500m, memory: 128Mi}\n", "").replace("cpu: 50m", "cpu: 2000m")
+    rendering = render(load_intent(write_intent(tmp_path, text)), "istio", "intent.yaml")
+    assert not [f for f in rendering.plan.findings if f.feature is Feature.PROXY_RESOURCES]

@@ -7,7 +7,9 @@ ztunnel ``resources``, cilium ``envoy.resources``, consul ``connectInject.sideca
 ``proxy.resources.memory.limit`` (charts/linkerd-control-plane values.yaml; :func:`linkerd_shape`).
 
 Only what the intent sets is written: Helm merges values files over the chart's defaults, so a
-value left out keeps the chart's default (its request or limit), never an empty one.
+value left out keeps the chart's default (its request or limit), never an empty one. That merge
+has one trap, checked by :func:`check_default_limits`: a request above the chart's default limit,
+with no limit in the intent, makes a container Kubernetes refuses (request > limit).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent, ProxyResources, ResourceAmounts
+from meshgen.intent.types import cpu_millicores, memory_mib
 
 SUBJECT = "mesh"
 
@@ -62,3 +65,25 @@ def report_per_node(report: Report, proxy: str, key: str) -> None:
         f"mesh.proxy.resources sizes {proxy} ({key}), one per node shared by every pod on it, not a proxy per pod: "
         "size it for a node's traffic",
     )
+
+
+def check_default_limits(report: Report, resources: ProxyResources, defaults: dict[str, str], key: str) -> None:
+    """Report as lost each request the intent sets above the chart's default limit (``defaults``,
+    e.g. ``{"cpu": "2000m", "memory": "1024Mi"}`` from the chart's values.yaml) when the intent sets
+    no limit for it: Helm keeps the default limit, and Kubernetes refuses a container whose request
+    exceeds its limit (https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#requests-and-limits).
+    ``key`` names the chart key for the message (``global.proxy.resources``).
+    """
+    requests, limits = resources.requests, resources.limits
+    for name, measure in (("cpu", cpu_millicores), ("memory", memory_mib)):
+        request = None if requests is None else getattr(requests, name)
+        limit = None if limits is None else getattr(limits, name)
+        default = defaults.get(name)
+        if request is None or limit is not None or default is None or measure(request) <= measure(default):
+            continue
+        report.lost(
+            Feature.PROXY_RESOURCES,
+            SUBJECT,
+            f"requests.{name} {request} is above the chart's default {key}.limits.{name} {default}, which Helm keeps "
+            f"since the intent sets no limits.{name}: Kubernetes would refuse the proxy container; set limits.{name}",
+        )

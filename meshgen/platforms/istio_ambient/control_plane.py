@@ -20,7 +20,7 @@ from meshgen.capabilities import Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms.istio.control_plane import plan_control_plane as istio_control_plane
 from meshgen.platforms.istio_ambient.traffic import mesh_retry_policy
-from meshgen.platforms.proxy_resources import kubernetes_shape, proxy_resources, report_per_node
+from meshgen.platforms.proxy_resources import check_default_limits, kubernetes_shape, proxy_resources, report_per_node
 from meshgen.platforms.sections import Section
 
 
@@ -38,6 +38,10 @@ def plan_control_plane(intent: MeshIntent, report: Report, cp_ns: str) -> Sectio
     return out
 
 
+#: istiod chart values.yaml global.waypoint.resources.limits (Istio 1.30.3); ztunnel sets no limits.
+WAYPOINT_DEFAULT_LIMITS = {"cpu": "2", "memory": "1Gi"}
+
+
 def plan_proxy_resources(intent: MeshIntent, report: Report, cp_ns: str) -> Section:
     """``mesh.proxy.resources`` -> ztunnel chart ``resources`` (charts/ztunnel values.yaml; defaults
     requests 200m/512Mi) and istiod chart ``global.waypoint.resources`` (charts/istiod values.yaml, the
@@ -53,4 +57,5 @@ def plan_proxy_resources(intent: MeshIntent, report: Report, cp_ns: str) -> Sect
         out.add_values("ztunnel", {"resources": shape})
         out.add_values("istiod", {"global": {"waypoint": {"resources": shape}}})
         report_per_node(report, "ztunnel", "ztunnel chart resources")
+        check_default_limits(report, resources, WAYPOINT_DEFAULT_LIMITS, "global.waypoint.resources")
     return out
