@@ -95,6 +95,7 @@ class Feature(str, Enum):
     GATEWAY_L4 = "gateway-l4"
     GATEWAY_FILTERS = "gateway-filters"
     CONTROL_PLANE_HA = "control-plane-ha"
+    PROXY_RESOURCES = "proxy-resources"
     TRACING = "tracing"
     ACCESS_LOGS = "access-logs"
     METRICS = "metrics"
@@ -169,6 +170,7 @@ FEATURE_INTENT: dict[Feature, str] = {
     Feature.GATEWAY_L4: "gateways (TCP / TLS passthrough listeners)",
     Feature.GATEWAY_FILTERS: "gateways[].routes[].rewrite / redirect / headers",
     Feature.CONTROL_PLANE_HA: "mesh.controlPlane.replicas",
+    Feature.PROXY_RESOURCES: "mesh.proxy.resources",
     Feature.TRACING: "telemetry.tracing",
     Feature.ACCESS_LOGS: "telemetry.accessLogs",
     Feature.METRICS: "telemetry.metrics",

@@ -108,6 +108,7 @@ TRIGGERS: dict[Feature, tuple[str, str, str, str]] = {
     Feature.CA_VAULT: ("  mesh: {ca: {type: vault, issuerRef: {kind: ClusterIssuer, name: vault}}}", "", "", ""),
     Feature.CA_SPIRE: ("  mesh: {ca: {type: spire}}", "", "", ""),
     Feature.CONTROL_PLANE_HA: ("  mesh: {controlPlane: {replicas: 3}}", "", "", ""),
+    Feature.PROXY_RESOURCES: ("  mesh: {proxy: {resources: {requests: {cpu: 100m, memory: 128Mi}}}}", "", "", ""),
     Feature.TRACING: ("", "", "", "  telemetry: {tracing: {samplingPercent: 5, endpoint: otel-collector.observability:4317}}"),
     Feature.ACCESS_LOGS: ("", "", "", "  telemetry: {accessLogs: {enabled: true, format: json}}"),
     Feature.METRICS: ("", "", "", "  telemetry: {metrics: true}"),

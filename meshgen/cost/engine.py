@@ -2,6 +2,8 @@
 
 For one platform (units: MiB, millicores, ms):
 
+- proxy sizes: where the intent sets ``mesh.proxy.resources``, they replace the figures of the
+  sidecar, waypoints and per-node proxies (:mod:`meshgen.cost.intent_sizes`; source "from the intent");
 - sidecar: ``pods x per-pod`` figure, pods = the sum of ``services[].replicas``;
 - per node (ztunnel, istio-cni, Cilium agent and Envoy): ``nodes x`` each component; nodes from
   ``--nodes`` or ``spec.context.nodes``; unknown nodes leave these out and say so;
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 
 from meshgen.callgraph.paths import CallPath, longest_paths
 from meshgen.cost.figures import ZERO, PlatformFigures, Range
+from meshgen.cost.intent_sizes import apply, proxy_size
 from meshgen.intent.model import MeshIntent
 
 
@@ -114,22 +117,25 @@ def estimate(intent: MeshIntent, platform: str, figures: PlatformFigures, nodes:
     spec = intent.spec
     pods = sum(s.replicas for s in spec.services)
     replicas = spec.mesh.control_plane.replicas
+    size = proxy_size(intent)
     if figures.sidecar is not None:
-        car = figures.sidecar
-        out.lines.append(Line("sidecar proxy", "pod", pods, car.memory, car.cpu, car.source))
-        out.services = [(f"{s.namespace}/{s.name}", s.replicas, car.memory.times(s.replicas), car.cpu.times(s.replicas))
+        memory, cpu, source = apply(size, figures.sidecar.memory, figures.sidecar.cpu, figures.sidecar.source)
+        out.lines.append(Line("sidecar proxy", "pod", pods, memory, cpu, source))
+        out.services = [(f"{s.namespace}/{s.name}", s.replicas, memory.times(s.replicas), cpu.times(s.replicas))
                         for s in spec.services]
     for part in figures.per_node:
         if nodes is None:
             out.unknown.append(f"{part.name} (per node): give --nodes N or spec.context.nodes")
         else:
-            _add(out, part.name, "node", nodes, part.memory, part.cpu, part.source)
+            memory, cpu, source = apply(size if part.proxy else None, part.memory, part.cpu, part.source)
+            _add(out, part.name, "node", nodes, memory, cpu, source)
     if figures.waypoint is not None:
         from meshgen import pipeline
 
         way = figures.waypoint
         count = sum(1 for o in pipeline.plan(intent, platform).objects if o.template == way.template)
-        out.lines.append(Line("waypoint", "waypoint replica", count * replicas, way.memory, way.cpu, way.source))
+        memory, cpu, source = apply(size, way.memory, way.cpu, way.source)
+        out.lines.append(Line("waypoint", "waypoint replica", count * replicas, memory, cpu, source))
     for part in figures.control_plane:
         _add(out, part.name, "control-plane replica", replicas, part.memory, part.cpu, part.source)
     for path in longest_paths(intent):

@@ -50,9 +50,14 @@ ZERO = Range(low=0, typical=0, high=0)
 
 
 class Component(_Model):
-    """A workload the platform adds: memory (MiB) and CPU (millicores) per instance; None = unknown."""
+    """A workload the platform adds: memory (MiB) and CPU (millicores) per instance; None = unknown.
+
+    ``proxy: true`` marks the platform's data-plane proxy when it runs per node (ztunnel,
+    cilium-envoy): the intent's ``mesh.proxy.resources`` then sizes it (:mod:`meshgen.cost.intent_sizes`).
+    """
 
     name: str
+    proxy: bool = False
     memory: Range | None = Field(alias="memoryMiB")
     cpu: Range | None = Field(alias="cpuMillicores")
     source: str = Field(min_length=1)

@@ -22,16 +22,20 @@ from pydantic.alias_generators import to_camel
 
 from meshgen.capabilities import Feature
 from meshgen.intent.types import (
+    CpuQuantity,
     Duration,
     HeaderName,
     Hostname,
     HttpPath,
     Labels,
+    MemoryQuantity,
     Name,
     QueryParamName,
     Subdomain,
     Text,
     Token,
+    cpu_millicores,
+    memory_mib,
 )
 
 API_VERSION = "meshgen.dev/v1alpha1"
@@ -754,6 +758,51 @@ class ControlPlane(IntentModel):
     )
 
 
+class ResourceAmounts(IntentModel):
+    """CPU and memory of one container, as Kubernetes quantities; either may be left out.
+
+    Semantics: a container's ``resources.requests`` / ``resources.limits``
+    (https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/).
+    """
+
+    cpu: CpuQuantity | None = Field(None, description="CPU, e.g. 100m or 0.5 (cores).")
+    memory: MemoryQuantity | None = Field(None, description="Memory, e.g. 128Mi or 1Gi.")
+
+
+class ProxyResources(IntentModel):
+    """Requests (what the scheduler reserves) and limits (the most the proxy may use) of the proxy.
+
+    A request above its limit is refused, as Kubernetes refuses the pod
+    (https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#requests-and-limits).
+    A value left out keeps the platform chart's default.
+    """
+
+    requests: ResourceAmounts | None = Field(None, description="Requests: cpu and memory.")
+    limits: ResourceAmounts | None = Field(None, description="Limits: cpu and memory.")
+
+    @model_validator(mode="after")
+    def _request_within_limit(self) -> ProxyResources:
+        if self.requests is None or self.limits is None:
+            return self
+        for name, measure in (("cpu", cpu_millicores), ("memory", memory_mib)):
+            request, limit = getattr(self.requests, name), getattr(self.limits, name)
+            if request is not None and limit is not None and measure(request) > measure(limit):
+                raise ValueError(f"requests.{name} {request} is above limits.{name} {limit}")
+        return self
+
+
+class Proxy(IntentModel):
+    """The data-plane proxy, mesh-wide (the sidecar, or the per-node proxy where the platform has one)."""
+
+    resources: ProxyResources | None = Field(
+        None,
+        description=(
+            "Requests and limits of every data-plane proxy, rendered into the platform's Helm values and used "
+            "by meshgen cost. Default: the chart's."
+        ),
+    )
+
+
 class Mesh(IntentModel):
     """Mesh-wide security settings."""
 
@@ -777,6 +826,9 @@ class Mesh(IntentModel):
     )
     ca: CertificateAuthority = Field(default_factory=CertificateAuthority)
     control_plane: ControlPlane = Field(default_factory=ControlPlane)
+    proxy: Proxy | None = Field(
+        None, description="The data-plane proxy's resources (meshgen platforms says which proxy each target has)."
+    )
     encryption: Literal["wireguard", "ipsec"] = Field(
         "wireguard",
         description=(

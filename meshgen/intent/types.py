@@ -213,3 +213,76 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
 
 #: Kubernetes labels: ``{key: value}`` with valid label keys and values.
 Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
+
+
+# --- Kubernetes resource quantities ------------------------------------------------------------
+
+# Kubernetes' quantity grammar (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/):
+# a decimal number and a suffix, binary (Ki Mi Gi Ti Pi Ei), decimal (m k M G T P E) or none. The
+# exponent form (1e3) is left out: no chart example uses it and it hides typos.
+_QUANTITY = re.compile(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?")
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+_CPU_PATTERN = r"^\d+(\.\d+)?m?$"
+_MEMORY_PATTERN = r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
+
+
+def cpu_millicores(text: str) -> float:
+    """A CPU quantity in millicores: ``100m`` -> 100, ``0.5`` -> 500, ``2`` -> 2000.
+
+    Raises:
+        ValueError: not ``<number>`` or ``<number>m``, zero, or finer than 1m (Kubernetes' CPU
+            precision, https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#meaning-of-cpu).
+    """
+    match = _QUANTITY.fullmatch(text) if isinstance(text, str) else None
+    if match is None or match.group(2) not in (None, "m"):
+        raise ValueError(f"expected a CPU quantity such as 100m, 0.5 or 2 (cores, or millicores with m), got {text!r}")
+    number = float(match.group(1))
+    milli = number if match.group(2) == "m" else number * 1000
+    if milli <= 0:
+        raise ValueError(f"CPU quantity {text!r} must be above zero")
+    if milli != int(milli):
+        raise ValueError(f"CPU quantity {text!r} is finer than 1m, the smallest CPU unit Kubernetes keeps")
+    return milli
+
+
+def memory_mib(text: str) -> float:
+    """A memory quantity in MiB (2^20 bytes): ``128Mi`` -> 128, ``1Gi`` -> 1024, ``500M`` -> 476.837...
+
+    Raises:
+        ValueError: not ``<number>[suffix]`` with a binary (Ki..Ei) or decimal (k..E) suffix, or zero.
+            ``m`` (milli) is refused: ``128m`` is 0.128 bytes to Kubernetes, always a typo for ``128Mi``.
+    """
+    match = _QUANTITY.fullmatch(text) if isinstance(text, str) else None
+    if match is not None and match.group(2) == "m":
+        raise ValueError(f"memory quantity {text!r} is in milli-bytes (m); did you mean {match.group(1)}Mi?")
+    if match is None:
+        raise ValueError(f"expected a memory quantity such as 128Mi, 1Gi or 500M (suffixes Ki Mi Gi Ti Pi Ei k M G T P E), got {text!r}")
+    suffix = match.group(2) or ""
+    number = float(match.group(1)) * (_BINARY.get(suffix) or _DECIMAL[suffix])
+    if number <= 0:
+        raise ValueError(f"memory quantity {text!r} must be above zero")
+    return number / 2**20
+
+
+def _check_cpu(text: str) -> str:
+    cpu_millicores(text)
+    return text
+
+
+def _check_memory(text: str) -> str:
+    memory_mib(text)
+    return text
+
+
+#: A Kubernetes CPU quantity (``100m``, ``0.5``, ``2``), kept as written for Helm values.
+CpuQuantity = Annotated[
+    str, AfterValidator(_check_cpu), Field(json_schema_extra={"pattern": _CPU_PATTERN, "examples": ["100m", "0.5", "2"]})
+]
+
+#: A Kubernetes memory quantity (``128Mi``, ``1Gi``, ``500M``), kept as written for Helm values.
+MemoryQuantity = Annotated[
+    str,
+    AfterValidator(_check_memory),
+    Field(json_schema_extra={"pattern": _MEMORY_PATTERN, "examples": ["128Mi", "1Gi"]}),
+]

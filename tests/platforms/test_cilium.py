@@ -473,6 +473,8 @@ CASES = [
     (Feature.ACCESS_LOGS, lambda d: d["spec"].update(telemetry={"accessLogs": {}}), A, "Hubble flow export", 0),
     (Feature.METRICS, lambda d: None, A, "Hubble HTTP metrics", 0),
     (Feature.ALERTS, lambda d: None, A, "Hubble metrics", 0),
+    (Feature.PROXY_RESOURCES, lambda d: d["spec"].setdefault("mesh", {}).update(
+        proxy={"resources": {"requests": {"cpu": "100m"}}}), A, "one per node", 0),
 ]
 
 

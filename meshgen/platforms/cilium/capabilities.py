@@ -81,6 +81,9 @@ COLUMN: dict[Feature, Capability] = {
     ),
     Feature.GATEWAY_FILTERS: Capability(N, "HTTPRoute filters"),
     Feature.CONTROL_PLANE_HA: Capability(N, "operator and Hubble Relay replicas with PodDisruptionBudgets"),
+    Feature.PROXY_RESOURCES: Capability(
+        A, "cilium chart envoy.resources: the per-node cilium-envoy DaemonSet, one proxy per node shared by its pods"
+    ),
     Feature.TRACING: Capability(X, "Cilium makes no spans (Hubble records flows)"),
     Feature.ACCESS_LOGS: Capability(A, "Hubble flow export, not per-request proxy logs"),
     Feature.METRICS: Capability(A, "Hubble HTTP metrics only where an L7 policy applies"),

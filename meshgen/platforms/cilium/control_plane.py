@@ -11,6 +11,7 @@ from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms.enforcement import audited_services, report_no_audit
 from meshgen.platforms.high_availability import anti_affinity, no_autoscaling, single_point
+from meshgen.platforms.proxy_resources import kubernetes_shape, proxy_resources, report_per_node
 from meshgen.platforms.sections import Section
 
 
@@ -54,3 +55,17 @@ def _audit_mode(intent: MeshIntent, report: Report, out: Section) -> None:
             "Cilium's policy audit mode (policyAuditMode) is agent-wide: it cannot audit some services and enforce others",
         )
 
+
+def plan_proxy_resources(intent: MeshIntent, report: Report, cp_ns: str) -> Section:
+    """``mesh.proxy.resources`` -> cilium chart ``envoy.resources`` with ``envoy.enabled: true``
+    (charts/cilium values.yaml: the standalone cilium-envoy DaemonSet, the default for new installs;
+    embedded in the agent, envoy.resources would not apply). The chart sets no resources by default.
+
+    cilium-envoy runs once per node, shared by every pod on it: reported (approximated).
+    """
+    out = Section()
+    resources = proxy_resources(intent)
+    if resources is not None:
+        out.add_values("cilium", {"envoy": {"enabled": True, "resources": kubernetes_shape(resources)}})
+        report_per_node(report, "cilium-envoy", "cilium chart envoy.resources")
+    return out

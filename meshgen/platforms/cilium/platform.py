@@ -70,7 +70,7 @@ from meshgen.platforms.base import Plan, PlannedObject, object_name, sort_object
 from meshgen.platforms.cilium.alerts import plan_alerts
 from meshgen.platforms.cilium.capabilities import COLUMN
 from meshgen.platforms.cilium.certificates import plan_certificates
-from meshgen.platforms.cilium.control_plane import plan_control_plane
+from meshgen.platforms.cilium.control_plane import plan_control_plane, plan_proxy_resources
 from meshgen.platforms.cilium.telemetry import plan_telemetry
 from meshgen.platforms.helm_values import Chart
 from meshgen.platforms.identity import Rule, rules_for
@@ -210,7 +210,7 @@ class CiliumPlatform:
     def operations(self, intent: MeshIntent, report: Report) -> Section:
         """Certificates, control-plane HA values, telemetry and alerts (see this package's modules). Pure."""
         cp_ns = control_plane_namespace(intent, self.control_plane_namespace)
-        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_telemetry), plan_alerts)
+        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_proxy_resources, plan_telemetry), plan_alerts)
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Decide every Cilium object for ``intent``. Pure."""

@@ -87,6 +87,7 @@ COLUMN: dict[Feature, Capability] = {
     Feature.CONTROL_PLANE_HA: Capability(
         N, "consul chart server.replicas (3 or 5 for Raft quorum) with its PodDisruptionBudget; connectInject.replicas"
     ),
+    Feature.PROXY_RESOURCES: Capability(N, "consul chart connectInject.sidecarProxy.resources (every injected Envoy)"),
     Feature.TRACING: Capability(
         A, "Envoy tracing through ProxyDefaults config escape hatches (envoy_tracing_json, envoy_extra_static_clusters_json)"
     ),

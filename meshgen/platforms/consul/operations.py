@@ -49,6 +49,7 @@ from meshgen.platforms import prometheus
 from meshgen.platforms.consul.common import INJECT_LABEL
 from meshgen.platforms.consul.traffic import duration
 from meshgen.platforms.high_availability import no_autoscaling
+from meshgen.platforms.proxy_resources import kubernetes_shape, proxy_resources
 from meshgen.platforms.sections import DAY_S, ExpiryWatch, Section
 
 CHART = "consul"
@@ -303,3 +304,14 @@ def plan_alerts(intent: MeshIntent, report: Report, cp_ns: str, watches: list[Ex
             "which with ACLs needs a token with agent:read: give Prometheus one (the chart does not), or the alert never fires",
         )
     return section
+
+
+def plan_proxy_resources(intent: MeshIntent, report: Report, cp_ns: str) -> Section:
+    """``mesh.proxy.resources`` -> consul chart ``connectInject.sidecarProxy.resources`` (requests and
+    limits of every injected Envoy sidecar; keys in tests/fixtures/consul-keys.txt)."""
+    out = Section()
+    resources = proxy_resources(intent)
+    if resources is not None:
+        report.use(Feature.PROXY_RESOURCES, "mesh")
+        out.add_values(CHART, {"connectInject": {"sidecarProxy": {"resources": kubernetes_shape(resources)}}})
+    return out

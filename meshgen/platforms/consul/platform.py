@@ -35,7 +35,13 @@ from meshgen.platforms.base import Plan, PlannedObject, sort_objects
 from meshgen.platforms.consul import gateways, intentions, mesh, traffic
 from meshgen.platforms.consul.capabilities import COLUMN
 from meshgen.platforms.consul.common import CONTROL_PLANE_NAMESPACE, control_plane_namespace, name_collisions
-from meshgen.platforms.consul.operations import plan_alerts, plan_certificates, plan_control_plane, plan_telemetry
+from meshgen.platforms.consul.operations import (
+    plan_alerts,
+    plan_certificates,
+    plan_control_plane,
+    plan_proxy_resources,
+    plan_telemetry,
+)
 from meshgen.platforms.enforcement import report_no_audit
 from meshgen.platforms.helm_values import Chart
 from meshgen.platforms.sections import Section, compose
@@ -84,5 +90,5 @@ class ConsulPlatform:
     def operations(self, intent: MeshIntent, report: Report) -> Section:
         """Helm values, monitors and alerts (certificates, HA, telemetry); findings go to ``report``. Pure."""
         cp_ns = control_plane_namespace(intent)
-        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_telemetry), plan_alerts)
+        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_proxy_resources, plan_telemetry), plan_alerts)
 

@@ -60,6 +60,7 @@ COLUMN: dict[Feature, Capability] = {
     Feature.CONTROL_PLANE_HA: Capability(
         N, "istiod chart replicaCount/autoscaleMin, PodDisruptionBudget, anti-affinity"
     ),
+    Feature.PROXY_RESOURCES: Capability(N, "istiod chart global.proxy.resources (every injected sidecar)"),
     Feature.TRACING: Capability(N, "Telemetry tracing randomSamplingPercentage"),
     Feature.ACCESS_LOGS: Capability(N, "Telemetry accessLogging"),
     Feature.METRICS: Capability(N, "istio_requests_total and friends, scraped through PodMonitor"),

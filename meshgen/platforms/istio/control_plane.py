@@ -10,6 +10,7 @@ from typing import Any
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms.high_availability import anti_affinity, single_point
+from meshgen.platforms.proxy_resources import check_default_limits, kubernetes_shape, proxy_resources
 from meshgen.platforms.sections import Section
 
 
@@ -40,4 +41,20 @@ def plan_control_plane(intent: MeshIntent, report: Report, cp_ns: str) -> Sectio
         else:
             single_point(report, "istio-csr", "; no workload certificate is issued while it is down")
         out.add_values("istio-csr", csr)
+    return out
+
+
+#: istiod chart values.yaml global.proxy.resources.limits (Istio 1.30.3).
+SIDECAR_DEFAULT_LIMITS = {"cpu": "2000m", "memory": "1024Mi"}
+
+
+def plan_proxy_resources(intent: MeshIntent, report: Report, cp_ns: str) -> Section:
+    """``mesh.proxy.resources`` -> istiod chart ``global.proxy.resources`` (charts/istiod values.yaml:
+    the injected istio-proxy container of every sidecar; defaults requests 100m/128Mi, limits 2000m/1024Mi)."""
+    out = Section()
+    resources = proxy_resources(intent)
+    if resources is not None:
+        report.use(Feature.PROXY_RESOURCES, "mesh")
+        check_default_limits(report, resources, SIDECAR_DEFAULT_LIMITS, "global.proxy.resources")
+        out.add_values("istiod", {"global": {"proxy": {"resources": kubernetes_shape(resources)}}})
     return out

@@ -29,7 +29,7 @@ from meshgen.platforms.identity import Rule, admits_exactly, rules_for
 from meshgen.platforms.istio.alerts import plan_alerts
 from meshgen.platforms.istio.capabilities import COLUMN
 from meshgen.platforms.istio.certificates import plan_certificates
-from meshgen.platforms.istio.control_plane import plan_control_plane
+from meshgen.platforms.istio.control_plane import plan_control_plane, plan_proxy_resources
 from meshgen.platforms.istio.telemetry import plan_telemetry
 from meshgen.platforms.sections import Section, compose, control_plane_namespace
 
@@ -75,7 +75,7 @@ class IstioPlatform:
     def operations(self, intent: MeshIntent, report: Report) -> Section:
         """Certificates, control-plane HA values, telemetry and alerts (see this package's modules). Pure."""
         cp_ns = control_plane_namespace(intent, self.control_plane_namespace)
-        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_telemetry), plan_alerts)
+        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_proxy_resources, plan_telemetry), plan_alerts)
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Decide every Istio object for ``intent``. Pure."""

@@ -121,6 +121,11 @@ COLUMN: dict[Feature, Capability] = {
         "istiod chart replicaCount/autoscaleMin, PodDisruptionBudget, anti-affinity; waypoints the same through their "
         "Gateway's parametersRef ConfigMap; ztunnel and istio-cni are DaemonSets",
     ),
+    Feature.PROXY_RESOURCES: Capability(
+        A,
+        "ztunnel chart resources (one ztunnel per node, shared by its pods) and istiod chart "
+        "global.waypoint.resources (every waypoint)",
+    ),
     Feature.TRACING: Capability(
         N, "Telemetry tracing randomSamplingPercentage, applied by waypoints (ztunnel makes no spans)"
     ),

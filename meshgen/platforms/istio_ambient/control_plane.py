@@ -20,6 +20,7 @@ from meshgen.capabilities import Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms.istio.control_plane import plan_control_plane as istio_control_plane
 from meshgen.platforms.istio_ambient.traffic import mesh_retry_policy
+from meshgen.platforms.proxy_resources import check_default_limits, kubernetes_shape, proxy_resources, report_per_node
 from meshgen.platforms.sections import Section
 
 
@@ -34,4 +35,27 @@ def plan_control_plane(intent: MeshIntent, report: Report, cp_ns: str) -> Sectio
     if cp_ns != "istio-system":
         # ztunnel finds istiod (XDS and CA) through this namespace.
         out.add_values("ztunnel", {"istioNamespace": cp_ns})
+    return out
+
+
+#: istiod chart values.yaml global.waypoint.resources.limits (Istio 1.30.3); ztunnel sets no limits.
+WAYPOINT_DEFAULT_LIMITS = {"cpu": "2", "memory": "1Gi"}
+
+
+def plan_proxy_resources(intent: MeshIntent, report: Report, cp_ns: str) -> Section:
+    """``mesh.proxy.resources`` -> ztunnel chart ``resources`` (charts/ztunnel values.yaml; defaults
+    requests 200m/512Mi) and istiod chart ``global.waypoint.resources`` (charts/istiod values.yaml, the
+    waypoint Deployments istiod generates; defaults requests 100m/128Mi, limits 2/1Gi).
+
+    ztunnel is a DaemonSet: the values size one proxy per node, shared by every pod on it, which
+    is reported (approximated).
+    """
+    out = Section()
+    resources = proxy_resources(intent)
+    if resources is not None:
+        shape = kubernetes_shape(resources)
+        out.add_values("ztunnel", {"resources": shape})
+        out.add_values("istiod", {"global": {"waypoint": {"resources": shape}}})
+        report_per_node(report, "ztunnel", "ztunnel chart resources")
+        check_default_limits(report, resources, WAYPOINT_DEFAULT_LIMITS, "global.waypoint.resources")
     return out

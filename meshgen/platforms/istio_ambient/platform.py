@@ -38,7 +38,7 @@ from meshgen.platforms.istio_ambient.alerts import plan_alerts
 from meshgen.platforms.istio_ambient.authorization import SECURITY, assert_l4_only, plan_authorization, policy
 from meshgen.platforms.istio_ambient.capabilities import COLUMN
 from meshgen.platforms.istio_ambient.certificates import plan_certificates
-from meshgen.platforms.istio_ambient.control_plane import plan_control_plane
+from meshgen.platforms.istio_ambient.control_plane import plan_control_plane, plan_proxy_resources
 from meshgen.platforms.istio_ambient.telemetry import plan_telemetry
 from meshgen.platforms.istio_ambient.traffic import NETWORKING, plan_traffic
 from meshgen.platforms.istio_ambient.waypoints import (
@@ -72,7 +72,7 @@ class IstioAmbientPlatform:
     def operations(self, intent: MeshIntent, report: Report) -> Section:
         """Certificates, control-plane values, telemetry and alerts (see this package's modules). Pure."""
         cp_ns = control_plane_namespace(intent, self.control_plane_namespace)
-        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_telemetry), plan_alerts)
+        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_proxy_resources, plan_telemetry), plan_alerts)
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Decide every object for ``intent`` in ambient mode. Pure."""

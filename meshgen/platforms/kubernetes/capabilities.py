@@ -109,6 +109,7 @@ COLUMN: dict[Feature, Capability] = {
         A,
         "no control plane: NetworkPolicy is enforced by the CNI's per-node agents, and controlPlane.replicas applies to nothing",
     ),
+    Feature.PROXY_RESOURCES: Capability(A, "no proxy: mesh.proxy.resources has nothing to size"),
     Feature.TRACING: Capability(X, "no proxy makes spans: the applications must be instrumented (OpenTelemetry SDK)"),
     Feature.ACCESS_LOGS: Capability(X, "no proxy logs requests: only the applications' own logs"),
     Feature.METRICS: Capability(

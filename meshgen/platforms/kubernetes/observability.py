@@ -22,6 +22,7 @@ from meshgen.intent.model import MeshIntent
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import PlannedObject, object_name
 from meshgen.platforms.prometheus import MONITORING
+from meshgen.platforms.proxy_resources import proxy_resources
 from meshgen.platforms.sections import ExpiryWatch, Section, human_seconds
 
 
@@ -100,3 +101,12 @@ def _expiry_rule(watch: ExpiryWatch) -> dict[str, Any]:
             "applications that use it fails.",
         },
     }
+
+
+def plan_proxy_resources(intent: MeshIntent, report: Report, cp_ns: str) -> Section:
+    """No proxy: ``mesh.proxy.resources`` has nothing to size (a finding, severity info)."""
+    if proxy_resources(intent) is not None:
+        report.no_effect(
+            Feature.PROXY_RESOURCES, "mesh", "no mesh, no proxy: mesh.proxy.resources sizes nothing and is not rendered"
+        )
+    return Section()

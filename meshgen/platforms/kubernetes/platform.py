@@ -29,7 +29,12 @@ from meshgen.platforms.helm_values import TRUST_MANAGER
 from meshgen.platforms.kubernetes.capabilities import COLUMN
 from meshgen.platforms.kubernetes.certificates import plan_certificates
 from meshgen.platforms.kubernetes.network_policy import namespace_policies, service_policy
-from meshgen.platforms.kubernetes.observability import plan_alerts, plan_control_plane, plan_telemetry
+from meshgen.platforms.kubernetes.observability import (
+    plan_alerts,
+    plan_control_plane,
+    plan_proxy_resources,
+    plan_telemetry,
+)
 from meshgen.platforms.kubernetes.traffic import gateways, service_findings, service_objects
 from meshgen.platforms.sections import Section, compose, control_plane_namespace
 
@@ -70,7 +75,7 @@ class KubernetesPlatform:
     def operations(self, intent: MeshIntent, report: Report) -> Section:
         """Workload certificates, the (absent) control plane, telemetry findings and certificate alerts. Pure."""
         cp_ns = control_plane_namespace(intent, self.control_plane_namespace)
-        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_telemetry), plan_alerts)
+        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_proxy_resources, plan_telemetry), plan_alerts)
 
     @staticmethod
     def _mesh_findings(intent: MeshIntent, report: Report) -> None:

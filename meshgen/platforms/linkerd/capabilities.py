@@ -76,6 +76,9 @@ COLUMN: dict[Feature, Capability] = {
         N, "HTTPRoute filters, applied by the gateways[].className implementation (Linkerd has no ingress controller)"
     ),
     Feature.CONTROL_PLANE_HA: Capability(N, "linkerd-control-plane HA values"),
+    Feature.PROXY_RESOURCES: Capability(
+        N, "linkerd-control-plane chart proxy.resources.{cpu,memory}.{request,limit} (every injected proxy)"
+    ),
     Feature.TRACING: Capability(
         A, "proxy.tracing exports spans but has no sampling rate: the caller's trace context decides"
     ),

@@ -10,6 +10,7 @@ from typing import Any
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent
 from meshgen.platforms.high_availability import no_autoscaling, single_point
+from meshgen.platforms.proxy_resources import linkerd_shape, proxy_resources
 from meshgen.platforms.sections import Section
 
 
@@ -39,4 +40,16 @@ def plan_control_plane(intent: MeshIntent, report: Report, cp_ns: str) -> Sectio
     if cp.max_replicas is not None:
         no_autoscaling(report, "linkerd-control-plane", cp.replicas, cp.max_replicas)
     out.add_values("linkerd-control-plane", values)
+    return out
+
+
+def plan_proxy_resources(intent: MeshIntent, report: Report, cp_ns: str) -> Section:
+    """``mesh.proxy.resources`` -> linkerd-control-plane chart ``proxy.resources.cpu.request|limit`` and
+    ``proxy.resources.memory.request|limit`` (charts/linkerd-control-plane values.yaml: every injected
+    linkerd-proxy; values-ha.yaml requests 100m/20Mi, limit 250Mi)."""
+    out = Section()
+    resources = proxy_resources(intent)
+    if resources is not None:
+        report.use(Feature.PROXY_RESOURCES, "mesh")
+        out.add_values("linkerd-control-plane", {"proxy": {"resources": linkerd_shape(resources)}})
     return out

@@ -73,7 +73,7 @@ from meshgen.platforms.linkerd.alerts import plan_alerts
 from meshgen.platforms.linkerd.authorization import plan_authorization, plan_namespace_findings
 from meshgen.platforms.linkerd.capabilities import COLUMN
 from meshgen.platforms.linkerd.certificates import plan_certificates
-from meshgen.platforms.linkerd.control_plane import plan_control_plane
+from meshgen.platforms.linkerd.control_plane import plan_control_plane, plan_proxy_resources
 from meshgen.platforms.linkerd.telemetry import plan_telemetry
 from meshgen.platforms.sections import Section, compose, control_plane_namespace
 
@@ -213,7 +213,7 @@ class LinkerdPlatform:
     def operations(self, intent: MeshIntent, report: Report) -> Section:
         """Certificates, control-plane HA values, telemetry and alerts (see this package's modules). Pure."""
         cp_ns = control_plane_namespace(intent, self.control_plane_namespace)
-        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_telemetry), plan_alerts)
+        return compose(intent, report, cp_ns, (plan_certificates, plan_control_plane, plan_proxy_resources, plan_telemetry), plan_alerts)
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Decide every Linkerd object for ``intent``. Pure."""
