@@ -93,6 +93,7 @@ class _Run:
         self.handled: set[int] = set()
         self.mesh: dict[str, Any] = {}
         self.closed: set[tuple[str, str]] = set()
+        self.closing: dict[tuple[str, str], SourceObject] = {}
         names = sorted({str((o.metadata.get("labels") or {}).get("app.kubernetes.io/part-of") or "") for o in objects} - {""})
         if names:
             self.out.name = names[0]
@@ -173,9 +174,10 @@ class _Run:
                                         f"{p} (callers from the cluster networks only) is imported as {policy.replace('cluster', 'all')}")
 
     def _services(self) -> None:
-        servers = {}
+        servers = []  # (namespace, port number or name, matchLabels, proxyProtocol)
         for srv in self.by_kind.get("Server", []):
-            servers[(self.ns(srv), str(srv.spec.get("port")))] = str(srv.spec.get("proxyProtocol") or "")
+            match = {str(k): str(v) for k, v in ((srv.spec.get("podSelector") or {}).get("matchLabels") or {}).items()}
+            servers.append((self.ns(srv), str(srv.spec.get("port")), match, str(srv.spec.get("proxyProtocol") or "")))
         for obj in self.take("Service", group=""):
             labels = obj.metadata.get("labels") or {}
             if labels.get("meshgen.dev/version-of"):
@@ -204,7 +206,9 @@ class _Run:
                         item["targetPort"] = int(target)
                 else:
                     self.f.lost(obj, (*path, "targetPort"), f"a named targetPort ({target}) is taken as the port number {item['port']}")
-                item["protocol"] = self._protocol(obj, path, port, servers.get((key[0], str(item.get("targetPort", item["port"])))))
+                declared = next((proto for ns, p, match, proto in servers if ns == key[0] and p in (str(target), item["name"])
+                                 and all(selector.get(a) == b for a, b in match.items())), None)
+                item["protocol"] = self._protocol(obj, path, port, declared)
                 ports.append(item)
             svc["ports"] = ports
             self._failure_accrual(obj, svc)
@@ -430,26 +434,42 @@ class _Run:
 
     # --- authorization -------------------------------------------------------------------
 
+    def _server_targets(self, obj: SourceObject) -> list[tuple[tuple[str, str], dict]]:
+        """The (service, port) pairs a Server covers: services whose pod selector satisfies its
+        ``podSelector`` (matchLabels and matchExpressions), the port by number or name."""
+        selector = obj.spec.get("podSelector") or {}
+        labels = {str(k): str(v) for k, v in (selector.get("matchLabels") or {}).items()}
+        expressions = selector.get("matchExpressions") or []
+        port = str(obj.spec.get("port"))
+        out = []
+        for key, sel in sorted(self.selectors.items()):
+            if key[0] != self.ns(obj) or any(sel.get(k) != v for k, v in labels.items()):
+                continue
+            if not all(_satisfies(sel, e) for e in expressions):
+                continue
+            for p in self.services[key]["ports"]:
+                if port in (str(p.get("targetPort", p["port"])), p["name"]):
+                    out.append((key, p))
+        return out
+
     def _authorization(self) -> None:
-        servers: dict[tuple[str, str], tuple[tuple[str, str], dict, SourceObject]] = {}
+        servers: dict[tuple[str, str], list[tuple[tuple[str, str], dict]]] = {}
+        server_objs: dict[tuple[str, str], SourceObject] = {}
         for obj in self.take("Server"):
             check_keys(obj, obj.spec, ("spec",), {"podSelector", "port", "proxyProtocol", "accessPolicy"}, self.f)
-            labels = {str(k): str(v) for k, v in ((obj.spec.get("podSelector") or {}).get("matchLabels") or {}).items()}
-            port = obj.spec.get("port")
-            found = None
-            for key, sel in self.selectors.items():
-                if key[0] == self.ns(obj) and sel == labels:
-                    for p in self.services[key]["ports"]:
-                        if str(port) in (str(p.get("targetPort", p["port"])), p["name"]):
-                            found = (key, p)
-            if found is None:
-                self.f.lost(obj, ("spec",), "selects no port of a Service read here; dropped")
+            targets = self._server_targets(obj)
+            if not targets:
+                self.f.lost(obj, ("spec",), f"port {obj.spec.get('port')} of the selected pods is no port of a Service read here; dropped")
                 continue
-            servers[(self.ns(obj), obj.name)] = (found[0], found[1], obj)
-            self.source(found[0], obj)
+            servers[(self.ns(obj), obj.name)] = targets
+            server_objs[(self.ns(obj), obj.name)] = obj
+            for key, _ in targets:
+                self.source(key, obj)
+                self.closing.setdefault(key, obj)
+            # accessPolicy defaults to deny (policy.linkerd.io/v1beta3 Server; v1beta1 Servers always deny)
             access = str(obj.spec.get("accessPolicy", "deny"))
             if access == "deny":
-                self.closed.add(found[0])
+                self.closed.update(key for key, _ in targets)
             elif access != ("audit" if self.mesh.get("enforcement") == "audit" else "deny" if self.mesh["defaultDeny"] else
                             "all-authenticated" if self.mesh["mtls"] == "strict" else "all-unauthenticated"):
                 self.f.approximated(obj, ("spec", "accessPolicy"), f"accessPolicy {access} differs from the namespace default; the intent's mesh-wide policy applies")
@@ -473,39 +493,100 @@ class _Run:
             tkey = (self.ns(obj), str(target.get("name")))
             narrow: dict[str, Any] = {}
             if target.get("kind") == "Server" and tkey in servers:
-                svc_key, port, _ = servers[tkey]
+                covered = servers[tkey]
             elif target.get("kind") in ("HTTPRoute", "GRPCRoute") and tkey in routes:
                 route, server = routes[tkey]
-                svc_key, port, _ = servers[server]
+                covered = servers[server]
                 narrow = self._route_narrowing(route, obj)
                 if narrow is None:
                     continue
+            elif target.get("kind") == "Namespace" and tkey[1] == self.ns(obj):
+                # every Server of the namespace (https://linkerd.io/2.19/reference/authorization-policy/#authorizationpolicy)
+                covered = [t for k, ts in sorted(servers.items()) if k[0] == tkey[1] for t in ts]
             else:
                 self.f.lost(obj, ("spec", "targetRef"), f"target {target.get('kind')} {tkey[1]} is not a Server or route on one read here; dropped (fail closed)")
                 continue
-            for a, ref in enumerate(obj.spec.get("requiredAuthenticationRefs") or []):
-                rkey = (self.ns(obj) if not ref.get("namespace") else str(ref["namespace"]), str(ref.get("name")))
+            refs = obj.spec.get("requiredAuthenticationRefs") or []
+            peers: list[dict] | None = []
+            for a, ref in enumerate(refs):
+                rkey = (str(ref.get("namespace") or self.ns(obj)), str(ref.get("name")))
                 rpath = ("spec", "requiredAuthenticationRefs", a)
                 if ref.get("kind") == "MeshTLSAuthentication" and rkey in authn:
-                    for peer in self._peers(authn[rkey], svc_key):
-                        grants.setdefault(svc_key, []).append((peer, port["name"], narrow))
-                elif ref.get("kind") == "NetworkAuthentication" and rkey in networks and rkey[1] == object_name(self.services[svc_key]["name"], "probes"):
-                    self._probe(obj, svc_key, port, narrow)
+                    found = self._peers(authn[rkey], covered[0][0] if covered else None)
+                elif ref.get("kind") == "ServiceAccount":
+                    found = [self._identity_of(rkey[0], rkey[1], None, None)]
+                elif ref.get("kind") == "NetworkAuthentication" and rkey in networks and covered and rkey[1] == object_name(self.services[covered[0][0]]["name"], "probes"):
+                    for key, port in covered:
+                        self._probe(key, port, narrow)
+                    found = None
                 else:
                     self.f.lost(obj, rpath, f"{ref.get('kind')} {rkey[1]}: callers by network or without a mesh identity are not expressible; "
                                 "this authorization is dropped (fail closed)")
-                if len(obj.spec.get("requiredAuthenticationRefs") or []) > 1:
-                    self.f.approximated(obj, rpath, "every required authentication must hold; each is imported as its own allow (read the allow-list)")
+                    found = None
+                if found is None or peers is None:
+                    peers = None
+                elif peers and found:
+                    # every required authentication must hold: only callers named by both pass
+                    peers = [p for p in peers if p in found]
+                    self.f.approximated(obj, rpath, "several required authentications: only callers named in all of them are imported")
+                else:
+                    peers = found
+            for peer in peers or []:
+                for key, port in covered:
+                    grants.setdefault(key, []).append((peer, port["name"], narrow))
         for obj in self.take("ServerAuthorization"):
-            self.f.lost(obj, ("spec",), "ServerAuthorization (deprecated) is not read; its callers are not admitted (fail closed)")
+            self._server_authorization(obj, servers, server_objs, grants)
         for key, items in sorted(grants.items()):
             self._allow_from(key, items)
         for key in sorted(self.closed):
             if not self.services[key].get("allowFrom") and not self.mesh["defaultDeny"]:
                 self.mesh["defaultDeny"] = True
                 svc = self.services[key]
-                self.f.items.append(_note(self.by_kind["Server"][0], key, f"its Servers deny and admit nobody the intent can name ({svc['name']}); "
+                self.f.items.append(_note(self.closing[key], key, f"its Servers deny and admit nobody the intent can name ({svc['name']}); "
                                           "mesh.defaultDeny set so it stays closed (every service without allowFrom is closed too)"))
+
+    def _server_authorization(self, obj: SourceObject, servers: dict, server_objs: dict, grants: dict) -> None:
+        """policy.linkerd.io/v1beta1 ServerAuthorization: ``server.name`` or ``server.selector``
+        (Server labels), ``client.meshTLS`` (serviceAccounts, identities); unauthenticated and
+        network clients cannot be named by the intent and are dropped (fail closed)."""
+        spec = obj.spec
+        check_keys(obj, spec, ("spec",), {"server", "client"}, self.f)
+        server = spec.get("server") or {}
+        if server.get("name"):
+            names = [(self.ns(obj), str(server["name"]))]
+        else:
+            wanted = {str(k): str(v) for k, v in ((server.get("selector") or {}).get("matchLabels") or {}).items()}
+            names = [k for k, o in sorted(server_objs.items()) if k[0] == self.ns(obj)
+                     and all(str((o.metadata.get("labels") or {}).get(a)) == b for a, b in wanted.items())]
+        covered = [t for n in names if n in servers for t in servers[n]]
+        if not covered:
+            self.f.lost(obj, ("spec", "server"), "names no Server read here; dropped")
+            return
+        client = spec.get("client") or {}
+        check_keys(obj, client, ("spec", "client"), {"meshTLS", "unauthenticated", "networks"}, self.f)
+        if client.get("unauthenticated") or client.get("networks"):
+            self.f.lost(obj, ("spec", "client"), "callers without a mesh identity (unauthenticated, networks) are not expressible; "
+                        "this authorization is dropped (fail closed)")
+            return
+        mtls = client.get("meshTLS") or {}
+        check_keys(obj, mtls, ("spec", "client", "meshTLS"), {"serviceAccounts", "identities"}, self.f)
+        peers = []
+        for account in mtls.get("serviceAccounts") or []:
+            peers.append(self._identity_of(str(account.get("namespace") or self.ns(obj)), str(account.get("name")), None, None))
+        for i, text in enumerate(mtls.get("identities") or []):
+            m = IDENTITY.fullmatch(str(text))
+            if m is None:
+                self.f.lost(obj, ("spec", "client", "meshTLS", "identities", i), f"identity {text} is not expressible; dropped (fail closed)")
+            elif m["sa"] == "*":
+                peers.append({"namespace": m["ns"]})
+            else:
+                peers.append(self._identity_of(m["ns"], m["sa"], None, None))
+        if not peers:
+            self.f.lost(obj, ("spec", "client", "meshTLS"), "no caller the intent can name; dropped (fail closed)")
+        self.f.approximated(obj, (), "ServerAuthorization (deprecated) imported as allowFrom; meshgen renders AuthorizationPolicy")
+        for peer in peers:
+            for key, port in covered:
+                grants.setdefault(key, []).append((peer, port["name"], {}))
 
     def _route_narrowing(self, route: SourceObject, policy: SourceObject) -> dict[str, Any] | None:
         """The requests a route on a Server matches, as Peer ``methods``/``paths``/``grpc``; {} for
@@ -547,7 +628,7 @@ class _Run:
                 return None
         return out
 
-    def _probe(self, obj: SourceObject, key: tuple[str, str], port: dict, narrow: dict) -> None:
+    def _probe(self, key: tuple[str, str], port: dict, narrow: dict) -> None:
         svc = self.services[key]
         probe: dict[str, Any] = {"port": port["name"]}
         if narrow.get("paths"):
@@ -555,7 +636,7 @@ class _Run:
         if probe not in svc.setdefault("probes", []):
             svc["probes"].append(probe)
 
-    def _peers(self, obj: SourceObject, callee: tuple[str, str]) -> list[dict[str, Any]]:
+    def _peers(self, obj: SourceObject, callee: tuple[str, str] | None) -> list[dict[str, Any]]:
         check_keys(obj, obj.spec, ("spec",), {"identities", "identityRefs"}, self.f)
         out = []
         for i, text in enumerate(obj.spec.get("identities") or []):
@@ -578,12 +659,14 @@ class _Run:
                 self.f.lost(obj, ("spec", "identityRefs", i), f"identityRef {ref.get('kind')} {ref.get('name')} is not expressible; dropped (fail closed)")
         return out
 
-    def _identity_of(self, ns: str, sa: str, authn: SourceObject, callee: tuple[str, str]) -> dict[str, Any]:
+    def _identity_of(self, ns: str, sa: str, authn: SourceObject | None, callee: tuple[str, str] | None) -> dict[str, Any]:
         qualify = {"namespace": ns} if ns != self.home else {}
         in_ns = {k: s for k, s in self.services.items() if k[0] == ns}
         for k, s in sorted(in_ns.items()):
             if s.get("serviceAccount", s["name"]) == sa and ("serviceAccount" in s or k[1] == sa):
                 return {"service": s["name"], **qualify}
+        if authn is None or callee is None:
+            return {"serviceAccount": sa, "namespace": ns}
         # meshgen names the authentication <callee>-<caller service> (authorization.caller_slug)
         callee_name = self.services[callee]["name"]
         slug = authn.name[len(callee_name) + 1:] if authn.name.startswith(callee_name + "-") else ""
@@ -726,6 +809,18 @@ class _Run:
                 self.f.add(obj, (), APPROXIMATED, "written by meshgen from spec.telemetry/spec.mesh; regenerated from the imported intent's defaults")
             else:
                 self.f.add(obj, (), NOT_UNDERSTOOD, f"{obj.api_version} {obj.kind} is not read by the linkerd importer")
+
+
+def _satisfies(labels: dict[str, str], expression: dict) -> bool:
+    """One ``LabelSelectorRequirement`` against a service's pod labels (Kubernetes semantics)."""
+    key, op, values = str(expression.get("key")), expression.get("operator"), [str(v) for v in expression.get("values") or []]
+    if op == "In":
+        return labels.get(key) in values
+    if op == "NotIn":
+        return labels.get(key) not in values
+    if op == "Exists":
+        return key in labels
+    return key not in labels
 
 
 def _merge_retries(retries: list[dict[str, Any]]) -> dict[str, Any]:
