@@ -81,3 +81,22 @@ def test_emojivoto_imports_the_intent_it_came_from(tmp_path):
         {"namespace": "linkerd-viz", "serviceAccount": "prometheus", "ports": ["prom"]},
     ]
     assert spec["defaults"]["timeout"] == "1s" and web["timeout"] == "2s"
+
+
+def test_synthetic_intent_round_trips(tmp_path):
+    """benchmarks/synthetic.py's intent at 60 services (versions with their own accounts, callers
+    limited to versions, rate limits, failure accrual, egress). Linkerd's render drops what it
+    cannot say (--allow-loss); the import of that render renders back to the same bytes."""
+    from benchmarks.synthetic import intent_yaml
+
+    source = tmp_path / "intent.yaml"
+    source.write_text(intent_yaml(60))
+    out = tmp_path / "out"
+    assert run("render", source, "--platform", "linkerd", "--allow-loss", "--output", out).exit_code == 0
+    imported = run("import", out / "linkerd")
+    assert imported.exit_code == 0, imported.stderr
+    assert "versions: [v2]" in imported.stdout  # a caller limited to one version
+    intent = tmp_path / "imported.yaml"
+    intent.write_text(imported.stdout)
+    checked = run("check", intent, "--platform", "linkerd", "--allow-loss", "--output", out)
+    assert checked.exit_code == 0, checked.stdout[:2000]

@@ -639,6 +639,9 @@ class _Run:
     def _peers(self, obj: SourceObject, callee: tuple[str, str] | None) -> list[dict[str, Any]]:
         check_keys(obj, obj.spec, ("spec",), {"identities", "identityRefs"}, self.f)
         out = []
+        versioned = self._versioned_peer(obj, callee)
+        if versioned is not None:
+            return [versioned]
         for i, text in enumerate(obj.spec.get("identities") or []):
             m = IDENTITY.fullmatch(str(text))
             if m is None:
@@ -658,6 +661,54 @@ class _Run:
             else:
                 self.f.lost(obj, ("spec", "identityRefs", i), f"identityRef {ref.get('kind')} {ref.get('name')} is not expressible; dropped (fail closed)")
         return out
+
+    def _versioned_peer(self, obj: SourceObject, callee: tuple[str, str] | None) -> dict[str, Any] | None:
+        """A MeshTLSAuthentication meshgen named ``<callee>-<service>[-<version>...]`` for a service
+        whose versions run as their own accounts (identity._identities: one identity per version
+        account) -> that service (and versions), each version's account read off its identity."""
+        if callee is None:
+            return None
+        matches = [IDENTITY.fullmatch(str(t)) for t in obj.spec.get("identities") or []]
+        if not matches or any(m is None or m["sa"] == "*" for m in matches) or obj.spec.get("identityRefs"):
+            return None
+        namespaces = {m["ns"] for m in matches}
+        callee_name = self.services[callee]["name"]
+        if len(namespaces) != 1 or not obj.name.startswith(callee_name + "-"):
+            return None
+        ns = namespaces.pop()
+        slug = obj.name[len(callee_name) + 1:]
+        if ns != callee[0] and slug.startswith(ns + "-"):
+            slug = slug[len(ns) + 1:]
+        accounts = sorted({m["sa"] for m in matches})
+        for key, svc in sorted(self.services.items()):
+            versions = svc.get("versions") or []
+            if key[0] != ns or not versions or not slug.startswith(svc["name"]):
+                continue
+            rest = slug[len(svc["name"]):]
+            chosen = [v for v in versions if rest == "" or rest.startswith("-")]
+            if rest:
+                wanted = rest[1:].split("-")
+                chosen = [v for v in versions if v["name"] in wanted]
+                if len(chosen) != len(wanted):
+                    continue
+            own: dict[str, str] = {}
+            for v in chosen:
+                found = v.get("serviceAccount") or next((a for a in accounts if a.endswith("-" + v["name"])), None)
+                if found is None:
+                    break
+                own[v["name"]] = found
+            else:
+                if sorted(set(own.values())) != accounts:
+                    continue
+                for v in chosen:
+                    v["serviceAccount"] = own[v["name"]]
+                peer: dict[str, Any] = {"service": svc["name"]}
+                if ns != self.home:
+                    peer["namespace"] = ns
+                if rest:
+                    peer["versions"] = [v["name"] for v in chosen]
+                return peer
+        return None
 
     def _identity_of(self, ns: str, sa: str, authn: SourceObject | None, callee: tuple[str, str] | None) -> dict[str, Any]:
         qualify = {"namespace": ns} if ns != self.home else {}
