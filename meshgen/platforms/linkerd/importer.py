@@ -94,6 +94,8 @@ class _Run:
         self.mesh: dict[str, Any] = {}
         self.closed: set[tuple[str, str]] = set()
         self.closing: dict[tuple[str, str], SourceObject] = {}
+        self.accounts: dict[tuple[str, str], tuple[str, str]] | None = None
+        self.by_label: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
         names = sorted({str((o.metadata.get("labels") or {}).get("app.kubernetes.io/part-of") or "") for o in objects} - {""})
         if names:
             self.out.name = names[0]
@@ -174,10 +176,10 @@ class _Run:
                                         f"{p} (callers from the cluster networks only) is imported as {policy.replace('cluster', 'all')}")
 
     def _services(self) -> None:
-        servers = []  # (namespace, port number or name, matchLabels, proxyProtocol)
+        servers: dict[tuple[str, str], list[tuple[dict, str]]] = {}  # (namespace, port number or name) -> (matchLabels, proxyProtocol)
         for srv in self.by_kind.get("Server", []):
             match = {str(k): str(v) for k, v in ((srv.spec.get("podSelector") or {}).get("matchLabels") or {}).items()}
-            servers.append((self.ns(srv), str(srv.spec.get("port")), match, str(srv.spec.get("proxyProtocol") or "")))
+            servers.setdefault((self.ns(srv), str(srv.spec.get("port"))), []).append((match, str(srv.spec.get("proxyProtocol") or "")))
         for obj in self.take("Service", group=""):
             labels = obj.metadata.get("labels") or {}
             if labels.get("meshgen.dev/version-of"):
@@ -206,8 +208,8 @@ class _Run:
                         item["targetPort"] = int(target)
                 else:
                     self.f.lost(obj, (*path, "targetPort"), f"a named targetPort ({target}) is taken as the port number {item['port']}")
-                declared = next((proto for ns, p, match, proto in servers if ns == key[0] and p in (str(target), item["name"])
-                                 and all(selector.get(a) == b for a, b in match.items())), None)
+                candidates = servers.get((key[0], str(target)), []) + servers.get((key[0], item["name"]), [])
+                declared = next((proto for match, proto in candidates if all(selector.get(a) == b for a, b in match.items())), None)
                 item["protocol"] = self._protocol(obj, path, port, declared)
                 ports.append(item)
             svc["ports"] = ports
@@ -442,8 +444,16 @@ class _Run:
         expressions = selector.get("matchExpressions") or []
         port = str(obj.spec.get("port"))
         out = []
-        for key, sel in sorted(self.selectors.items()):
-            if key[0] != self.ns(obj) or any(sel.get(k) != v for k, v in labels.items()):
+        ns = self.ns(obj)
+        if not self.by_label:
+            for key, sel in sorted(self.selectors.items()):
+                for k, v in sel.items():
+                    self.by_label.setdefault((key[0], k, v), []).append(key)
+                self.by_label.setdefault((key[0], "", ""), []).append(key)
+        first = next(iter(sorted(labels.items())), ("", ""))
+        for key in self.by_label.get((ns, *first), []):
+            sel = self.selectors[key]
+            if any(sel.get(k) != v for k, v in labels.items()):
                 continue
             if not all(_satisfies(sel, e) for e in expressions):
                 continue
@@ -680,9 +690,11 @@ class _Run:
         if ns != callee[0] and slug.startswith(ns + "-"):
             slug = slug[len(ns) + 1:]
         accounts = sorted({m["sa"] for m in matches})
-        for key, svc in sorted(self.services.items()):
-            versions = svc.get("versions") or []
-            if key[0] != ns or not versions or not slug.startswith(svc["name"]):
+        cuts = [len(slug)] + [i for i, c in enumerate(slug) if c == "-"]
+        for key in [(ns, slug[:i]) for i in sorted(cuts)]:
+            svc = self.services.get(key)
+            versions = (svc or {}).get("versions") or []
+            if svc is None or not versions:
                 continue
             rest = slug[len(svc["name"]):]
             chosen = [v for v in versions if rest == "" or rest.startswith("-")]
@@ -712,19 +724,25 @@ class _Run:
 
     def _identity_of(self, ns: str, sa: str, authn: SourceObject | None, callee: tuple[str, str] | None) -> dict[str, Any]:
         qualify = {"namespace": ns} if ns != self.home else {}
-        in_ns = {k: s for k, s in self.services.items() if k[0] == ns}
-        for k, s in sorted(in_ns.items()):
-            if s.get("serviceAccount", s["name"]) == sa and ("serviceAccount" in s or k[1] == sa):
-                return {"service": s["name"], **qualify}
+        if self.accounts is None:  # (namespace, account) -> service, built once (services are all read)
+            self.accounts = {}
+            for k, s in sorted(self.services.items()):
+                if "serviceAccount" in s or k[1] == s["name"]:
+                    self.accounts.setdefault((k[0], s.get("serviceAccount", s["name"])), k)
+        owner = self.accounts.get((ns, sa))
+        if owner is not None:
+            return {"service": self.services[owner]["name"], **qualify}
         if authn is None or callee is None:
             return {"serviceAccount": sa, "namespace": ns}
         # meshgen names the authentication <callee>-<caller service> (authorization.caller_slug)
         callee_name = self.services[callee]["name"]
         slug = authn.name[len(callee_name) + 1:] if authn.name.startswith(callee_name + "-") else ""
         for key in ((ns, slug), (ns, slug[len(ns) + 1:] if slug.startswith(ns + "-") else "")):
-            s = in_ns.get(key)
-            if s is not None and "serviceAccount" not in s:
+            s = self.services.get(key)
+            if s is not None and "serviceAccount" not in s and self.accounts.get((ns, s["name"])) in (None, key):
                 s["serviceAccount"] = sa
+                self.accounts.pop((ns, s["name"]), None)
+                self.accounts[(ns, sa)] = key
                 return {"service": s["name"], **qualify}
         return {"serviceAccount": sa, "namespace": ns}
 
