@@ -1,7 +1,7 @@
 """Time ``meshgen import`` of 1,000 services' rendered Istio objects against rendering them
 (a script, not a test). Run from the repository root::
 
-    python benchmarks/bench_import.py [--services 1000] [--repeat 3]
+    python benchmarks/bench_import.py [--services 1000] [--repeat 3] [--platform linkerd]
 
 ``render`` is load + plan + lay out + write the folder (what ``meshgen render --output`` does);
 ``import`` is read + Istio importer + write + validate the intent (what ``meshgen import`` does on
@@ -24,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--platform", default="istio", help="a platform with an importer (its losses in render are ignored)")
     args = parser.parse_args()
 
     from benchmarks.synthetic import intent_yaml
@@ -38,14 +39,14 @@ def main() -> None:
         intent.write_text(intent_yaml(args.services))
         renders, imports = [], []
         for run in range(args.repeat):
-            folder = Path(tmp) / f"out{run}" / "istio"
+            folder = Path(tmp) / f"out{run}" / args.platform
             with gc_paused():
                 t0 = time.perf_counter()
                 loaded = load([intent])
-                rendering = pipeline.render(loaded.intent, "istio", "bench")
+                rendering = pipeline.render(loaded.intent, args.platform, "bench")
                 write_platform_folder(folder, rendering.files, None)
                 t1 = time.perf_counter()
-                result = import_manifests([folder], "istio")
+                result = import_manifests([folder], args.platform)
                 t2 = time.perf_counter()
             renders.append(t1 - t0)
             imports.append(t2 - t1)

@@ -47,7 +47,7 @@ def test_every_platform_has_an_importer_or_none():
     importers = {name: registry.get_importer(name) for name in registry.names()}
     assert importers["istio"] is not None
     assert importers["istio-ambient"] is importers["istio"]
-    assert importers["linkerd"] is None
+    assert importers["linkerd"] is not None and "policy.linkerd.io" in importers["linkerd"].groups
 
 
 def test_reader_expands_lists_and_keeps_lines(tmp_path):
@@ -105,12 +105,22 @@ def test_platform_cannot_be_guessed_without_mesh_objects(tmp_path):
     assert "pass --from" in result.stderr
 
 
-@pytest.mark.parametrize(("option", "message"), [("linkerd", "no importer for linkerd"), ("istoi", "did you mean 'istio'")])
+@pytest.mark.parametrize(("option", "message"), [("istoi", "did you mean 'istio'")])
 def test_from_without_importer_or_unknown_is_a_usage_error(tmp_path, option, message):
     (tmp_path / "m.yaml").write_text(SERVICE)
     result = run("import", tmp_path / "m.yaml", "--from", option)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_from_a_platform_without_importer_is_a_usage_error(tmp_path):
+    missing = [name for name in registry.names() if registry.get_importer(name) is None]
+    if not missing:
+        pytest.skip("every platform has an importer")
+    (tmp_path / "m.yaml").write_text(SERVICE)
+    result = run("import", tmp_path / "m.yaml", "--from", missing[0])
+    assert result.exit_code == 2
+    assert f"no importer for {missing[0]}" in result.stderr
 
 
 def test_missing_path_is_a_usage_error(tmp_path):
