@@ -217,3 +217,24 @@ def test_a_wildcard_allow_and_a_header_allow_are_dropped_closed(tmp_path):
 def test_consul_is_guessed_from_its_api_group(tmp_path):
     _with_services(tmp_path, ["api"], "apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceDefaults\nmetadata: {name: api}\nspec: {protocol: http}\n")
     assert import_manifests([tmp_path]).platform == "consul"
+
+
+def test_synthetic_intent_differs_only_in_reported_descriptions(tmp_path):
+    """benchmarks/synthetic.py's intent at 60 services (versions, circuit breakers, rate limits,
+    cross-namespace callers): every changed line is an intention's description naming a caller
+    narrowed to some versions, which render reports (Consul names whole services)."""
+    from benchmarks.synthetic import intent_yaml
+
+    source = tmp_path / "intent.yaml"
+    source.write_text(intent_yaml(60))
+    out = tmp_path / "out"
+    assert run("render", source, "--platform", "consul", "--allow-loss", "--output", out).exit_code == 0
+    imported = run("import", out / "consul")
+    assert imported.exit_code == 0, imported.stderr
+    intent = tmp_path / "imported.yaml"
+    intent.write_text(imported.stdout)
+    checked = run("check", intent, "--platform", "consul", "--allow-loss", "--output", out)
+    diff = [line for line in checked.stdout.splitlines() if line[:1] in "+-" and not line.startswith(("---", "+++"))]
+    assert diff, "the version-narrowed callers' descriptions are expected to differ"
+    assert all(line.lstrip("+- ").startswith("description: \"allowFrom service ") for line in diff), diff[:5]
+    assert sum(line.endswith(' versions v2"') for line in diff if line.startswith("-")) == len(diff) // 2
