@@ -36,18 +36,7 @@ LOSSES = {
         ("httproute-public-api.yaml", "spec.rules[0].backendRefs"),
         ("httproute-public-api.yaml", "spec.rules[0].backendRefs[0].weight"),
     ],
-    # cert-manager issuers, certificates and the trust-manager bundle are not read yet
-    "production-identity": [
-        ("bundle-shop-ca-bundle.yaml", ""),
-        ("certificate-api-workload-tls.yaml", ""),
-        ("certificate-payments-workload-tls.yaml", ""),
-        ("certificate-shop-root-ca.yaml", ""),
-        ("certificate-shop-workload-ca.yaml", ""),
-        ("certificate-web-workload-tls.yaml", ""),
-        ("clusterissuer-shop-root-ca.yaml", ""),
-        ("clusterissuer-shop-workload-ca.yaml", ""),
-        ("issuer-shop-selfsigned.yaml", ""),
-    ],
+    "production-identity": [],
 }
 #: Connections the import closes (source, target), each the consequence of a loss above: none.
 CLOSED: dict[str, list[tuple[str, str]]] = {}
@@ -167,3 +156,13 @@ def test_unexpressible_peers_are_dropped_closed(tmp_path):
     assert spec["mesh"]["defaultDeny"] is True
     # line 13 is "    - from: [{ipBlock: ...}]" (4 lines of Service, "---", then line 8 of the policy)
     assert [(f.line, f.field) for f in result.losses] == [(13, "spec.ingress[0].from[0]"), (14, "spec.ingress[1]")]
+
+
+def test_the_cert_manager_chain_imports_as_mesh_ca(tmp_path):
+    """production-identity: 24h workload certificates (the default), a 90-day workload CA, a
+    10-year root (the default), both renewed 30 days before expiry; trust-manager's Bundle too."""
+    out = tmp_path / "out"
+    assert run("render", "examples/production-identity/intent.yaml", "--platform", "kubernetes", "--allow-loss", "--output", out).exit_code == 0
+    result = import_manifests([out / "kubernetes"])
+    assert yaml.safe_load(result.text)["spec"]["mesh"]["ca"] == {"type": "cert-manager", "issuerLifetime": "2160h", "renewBefore": "720h"}
+    assert not any(f.ref.startswith(("Certificate", "ClusterIssuer", "Issuer", "Bundle")) for f in result.findings)

@@ -2,8 +2,11 @@
 
 Read: Service and Deployment (through the Kubernetes readers the Istio importer shares),
 ``networking.k8s.io/v1`` NetworkPolicy (``allowFrom``, ``mesh.defaultDeny``,
-``mesh.egressDefaultDeny``) and Gateway API gateways and routes (class ``nginx`` by default).
-cert-manager objects are not read yet: they are listed as not understood.
+``mesh.egressDefaultDeny``), Gateway API gateways and routes (class ``nginx`` by default), and
+the cert-manager chain meshgen writes for application TLS (kubernetes.certificates: a
+self-signed root, a workload CA behind a ClusterIssuer, one Certificate per workload identity,
+a trust-manager Bundle) as ``mesh.ca`` (type cert-manager, lifetimes, renewBefore, caNamespace)
+and ``mesh.trustDomain`` (the SPIFFE URI SAN). Other cert-manager objects are not understood.
 
 How ambiguity is resolved, as the data plane would
 (https://kubernetes.io/docs/concepts/services-networking/network-policies/):
@@ -94,6 +97,7 @@ class _Run(_KubeRun):
         self.handled.update(id(o) for o in used)
         self.gateways = gateways
         self._policies()
+        self._certificates()
         self._leftovers(objects)
         spec: dict[str, Any] = {"mesh": self.mesh, "defaults": {"namespace": self.home}}
         spec["services"] = [self.services[k] for k in sorted(self.services)]
@@ -271,6 +275,57 @@ class _Run(_KubeRun):
             if k[0] == ns and sel == labels:
                 return {"service": k[1], **where}
         return {"selector": labels, "namespace": ns}
+
+    # --- cert-manager ---------------------------------------------------------------------------
+
+    def _certificates(self) -> None:
+        """The chain of kubernetes.certificates.plan_certificates, read back; any other shape is
+        left to the leftovers (not understood). Fields: https://cert-manager.io/docs/usage/certificate/."""
+        certs = [o for o in self.by_kind.get("Certificate", []) if o.group == "cert-manager.io"]
+        issuers = {(o.namespace, o.name): o for o in self.by_kind.get("Issuer", []) if o.group == "cert-manager.io"}
+        cluster = {str((o.spec.get("ca") or {}).get("secretName")): o for o in self.by_kind.get("ClusterIssuer", []) if o.group == "cert-manager.io"}
+
+        def issued_by(cert: SourceObject) -> tuple[str, str]:
+            ref = cert.spec.get("issuerRef") or {}
+            return str(ref.get("kind") or "Issuer"), str(ref.get("name") or "")
+
+        roots = [c for c in certs if c.spec.get("isCA") and issued_by(c)[0] == "Issuer"
+                 and "selfSigned" in (issuers.get((c.namespace, issued_by(c)[1])).spec if (c.namespace, issued_by(c)[1]) in issuers else {})]
+        if len(roots) != 1:
+            return
+        root = roots[0]
+        root_issuer = cluster.get(str(root.spec.get("secretName")))
+        inter = next((c for c in certs if c.spec.get("isCA") and root_issuer is not None and issued_by(c) == ("ClusterIssuer", root_issuer.name)), None)
+        inter_issuer = cluster.get(str(inter.spec.get("secretName"))) if inter is not None else None
+        if inter is None or inter_issuer is None:
+            return
+        leaves = [c for c in certs if not c.spec.get("isCA") and issued_by(c) == ("ClusterIssuer", inter_issuer.name)]
+        ca: dict[str, Any] = {"type": "cert-manager"}
+        lifetimes = sorted({str(c.spec.get("duration") or "2160h") for c in leaves})  # cert-manager's default: 90 days
+        for value, key, default in ((lifetimes[0] if lifetimes else "24h", "certLifetime", "24h"),
+                                    (str(inter.spec.get("duration") or "2160h"), "issuerLifetime", "8760h"),
+                                    (str(root.spec.get("duration") or "2160h"), "rootLifetime", "87600h")):
+            if value != default:
+                ca[key] = value
+        if len(lifetimes) > 1:
+            self.f.approximated(leaves[0], ("spec", "duration"), f"workload certificates live {', '.join(lifetimes)}; the intent has one lifetime: {lifetimes[0]}")
+        renew = {str(c.spec.get("renewBefore")) for c in (root, inter) if c.spec.get("renewBefore")}
+        if len(renew) == 1:
+            ca["renewBefore"] = renew.pop()
+        elif renew:
+            self.f.approximated(root, ("spec", "renewBefore"), "root and workload CA renew at different times; the intent's default (a third of each lifetime) is kept")
+        if root.namespace and root.namespace != "cert-manager":
+            ca["caNamespace"] = root.namespace
+        self.mesh["ca"] = ca
+        for c in leaves:
+            for uri in c.spec.get("uris") or []:
+                parts = str(uri).split("/")
+                if str(uri).startswith("spiffe://") and len(parts) > 2 and parts[2] != "cluster.local":
+                    self.mesh["trustDomain"] = parts[2]
+        used = [root, inter, root_issuer, inter_issuer, issuers[(root.namespace, issued_by(root)[1])], *leaves]
+        used += [b for b in self.by_kind.get("Bundle", []) if b.group == "trust.cert-manager.io"
+                 and any((s.get("secret") or {}).get("name") == root.spec.get("secretName") for s in b.spec.get("sources") or [])]
+        self.handled.update(id(o) for o in used)
 
     # --- what is left ----------------------------------------------------------------------
 
