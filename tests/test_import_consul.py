@@ -110,6 +110,8 @@ def test_upstream_intentions_import_without_loss(upstream):
     assert sorted((Path(f.file).name, f.line, f.field) for f in result.findings if f.severity == "approximated") == [
         ("m0.yaml", 5, ""),  # the first ServiceIntentions carries the defaultDeny note
         ("m1.yaml", 12, "spec.protocol"),  # line 12: svc2's "apiVersion" (it has no spec)
+        # line 35: svc3's permissions, with no catch-all: other requests get the ACL default
+        ("m1.yaml", 35, "spec.sources[1].permissions"),
     ]
     spec = yaml.safe_load(result.text)["spec"]
     svc1 = next(s for s in spec["services"] if s["name"] == "svc1")
@@ -238,3 +240,24 @@ def test_synthetic_intent_differs_only_in_reported_descriptions(tmp_path):
     assert diff, "the version-narrowed callers' descriptions are expected to differ"
     assert all(line.lstrip("+- ").startswith("description: \"allowFrom service ") for line in diff), diff[:5]
     assert sum(line.endswith(' versions v2"') for line in diff if line.startswith("-")) == len(diff) // 2
+
+
+def test_deny_permissions_closed_by_a_catch_all_deny_deny_the_caller(tmp_path):
+    sources = (
+        "    - name: web\n      permissions:\n"
+        "        - {action: deny, http: {pathPrefix: /admin/}}\n"
+        "        - {action: deny, http: {pathPrefix: /}}\n"
+    )
+    text = (
+        "apiVersion: consul.hashicorp.com/v1alpha1\nkind: ServiceIntentions\nmetadata: {name: mesh-default}\n"
+        "spec:\n  destination: {name: '*'}\n  sources: [{name: '*', action: allow}]\n---\n"
+    )
+    _intentions(tmp_path, sources)  # writes the Services and the api intentions as m0.yaml
+    (tmp_path / "m1.yaml").write_text(text)
+    result = import_manifests([tmp_path], "consul")
+    spec = yaml.safe_load(result.text)["spec"]
+    api = next(s for s in spec["services"] if s["name"] == "api")
+    assert spec["mesh"]["defaultDeny"] is False  # the * -> * allow
+    # web may call nothing of api: the intent denies web outright (the /admin/ deny is inside it)
+    assert api["denyFrom"] == [{"service": "web", "paths": ["/admin/*"]}, {"service": "web"}]
+    assert "allowFrom" not in api

@@ -73,7 +73,7 @@ class ConsulImporter:
 
 
 class _Run(_KubeRun):
-    def __init__(self, importer: ConsulImporter, objects: list[SourceObject]) -> None:  # noqa: PLR0915
+    def __init__(self, importer: ConsulImporter, objects: list[SourceObject]) -> None:
         from meshgen.importing.model import Imported
 
         self.out = Imported()
@@ -418,6 +418,10 @@ class _Run(_KubeRun):
             for name, (caller, action) in catch_all.items():
                 if action == "allow" and exclusive and not svc.get("_closed"):
                     svc.setdefault("allowFrom", []).append(dict(caller))
+                elif action == "deny" and not exclusive:
+                    # only deny permissions before it (an allow would have made the service exclusive):
+                    # the caller is denied everything
+                    svc.setdefault("denyFrom", []).append(dict(caller))
         for name, obj in jwt_providers.items():
             if name not in used_providers:
                 self.f.add(obj, (), NOT_UNDERSTOOD, "a JWTProvider no ServiceIntentions requires")
@@ -497,6 +501,9 @@ class _Run(_KubeRun):
                 entries[-1][1]["paths"] += narrow["paths"]
             else:
                 entries.append((action, narrow))
+        if name not in catch_all:
+            self.f.approximated(obj, (*path, "permissions"), "requests no permission matches get the ACL default policy, not a lower "
+                                "intention; the intent decides them as for any caller of the service")
         for action, narrow in entries:
             if action not in ("allow", "deny"):
                 continue
