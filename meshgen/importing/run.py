@@ -45,7 +45,7 @@ def import_manifests(paths: Sequence[Path], platform: str | None = None) -> Impo
     if platform is None:
         platform = guess_importer({o.group for o in objects})
         if platform is None:
-            raise UsageError("cannot tell which mesh these manifests are for (no Istio, Linkerd or Cilium API group); pass --from")
+            raise UsageError("cannot tell which platform these manifests are for (no API group an importer reads); pass --from")
     importer = get_importer(platform)
     if importer is None:
         raise UsageError(f"meshgen has no importer for {platform} yet")
