@@ -122,9 +122,20 @@ def upstream_overrides(intent: MeshIntent, report: Report) -> dict[str, list[dic
             continue
         overrides.append((svc, entry))
         outside = _callers_outside_intent(intent, svc)
+        feature = Feature.OUTLIER_DETECTION if cb.has_outlier_detection else Feature.CONNECTION_POOL
+        if not outside and not _intent_callers(intent, svc):
+            # The settings live in the callers' ServiceDefaults: with no caller they are written nowhere.
+            detail = (
+                f"circuit breaking is configured in the callers' ServiceDefaults (upstreamConfig.overrides) and no "
+                f"other service may call {svc.name}, so it is written nowhere"
+            )
+            if any(p.service == svc.name for p in svc.allow_from):
+                report.approximated(feature, subject(svc), detail + f"; {svc.name} calls itself without it")
+            else:
+                report.no_effect(feature, subject(svc), detail)
         if outside:
             report.approximated(
-                Feature.OUTLIER_DETECTION if cb.has_outlier_detection else Feature.CONNECTION_POOL,
+                feature,
                 subject(svc),
                 f"circuit breaking is configured in the callers' ServiceDefaults (upstreamConfig.overrides), so only the "
                 f"intent's services apply it; {outside} call {svc.name} without it",

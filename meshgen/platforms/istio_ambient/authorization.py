@@ -46,7 +46,7 @@ from typing import Any
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import Gateway, MeshIntent, Service
 from meshgen.platforms.base import PlannedObject, object_name
-from meshgen.platforms.identity import Rule, rules_for
+from meshgen.platforms.identity import Rule, admits_exactly, rules_for
 from meshgen.platforms.istio_ambient.waypoints import Waypoint
 
 SECURITY = "security.istio.io/v1"
@@ -215,10 +215,11 @@ def _rule(
             f"{caller.description} admitted as the service accounts of the intent's workloads carrying those labels: {admitted}",
         )
     if caller.unenforceable:
-        kind = Feature.AUTHZ_BY_VERSION if caller.kind == "service" else Feature.AUTHZ_BY_SELECTOR
-        report.lost(kind, subject, f"cannot admit exactly {caller.description}: {caller.unenforceable}")
-        if not caller.identities:
-            return None  # nobody to admit: leave the rule out, which denies (the safe side)
+        # An allow entry that cannot be kept exactly fails closed (the whole shared identity is
+        # admitted only under widenAccess: shared-identity); a deny entry covers the whole identity.
+        allow = feature is not Feature.AUTHZ_DENY_RULES
+        if not admits_exactly(caller, allow, tuple(svc.widen_access), report, subject):
+            return None  # refused: leaving the rule out admits nobody in its place (the safe side)
     source: dict[str, Any]
     if caller.kind == "namespace":
         source = {"namespaces": list(caller.namespaces)}
