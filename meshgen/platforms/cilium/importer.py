@@ -44,7 +44,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from meshgen.importing.common import check_keys, plain
+from meshgen.importing.common import APP_PROTOCOLS, check_keys, plain
 from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD
 from meshgen.importing.gateway_api import ROUTE_KINDS, http_match, import_gateways
 from meshgen.importing.model import Imported
@@ -91,7 +91,7 @@ def path_glob(regex: str) -> tuple[str, bool] | None:
             return make(_unescape(found.group(1))), False
     if re.fullmatch(r"\^?/[A-Za-z0-9_\-/.~]*\$?", regex) and not re.search(r"\.(?=[*+?])", regex):
         # No regex operators but the unescaped dot, which matches itself among others: a literal path.
-        return regex.strip("^$"), "." not in regex
+        return regex.strip("^$"), True
     return None
 
 
@@ -163,6 +163,22 @@ class _Run(istio._Run):
         self.result = self.out
 
     # --- Services: the service's own, and one per version -------------------------------------
+
+    def _protocol(self, obj: SourceObject, path: tuple, port: dict, has_http_rules: bool) -> str:
+        """appProtocol or the port name's prefix, else http where an L7 ``rules.http`` of a policy in
+        the namespace covers the pod port (Cilium's proxy parses HTTP there), else tcp."""
+        if str(port.get("protocol", "TCP")) == "UDP" or port.get("appProtocol") in APP_PROTOCOLS or str(port.get("name") or "").split("-")[0] in APP_PROTOCOLS:
+            return super()._protocol(obj, path, port, False)
+        target = str(port.get("targetPort", port.get("port")))
+        http = any(
+            str(p.get("port")) == target and (t.get("rules") or {}).get("http")
+            for cnp in self.by_kind.get("CiliumNetworkPolicy", []) if self.ns(cnp) == self.ns(obj)
+            for rule in cnp.spec.get("ingress") or [] for t in rule.get("toPorts") or [] for p in t.get("ports") or []
+        )
+        guess = "http" if http else "tcp"
+        self.f.approximated(obj, path, f"no appProtocol or protocol name prefix; imported as {guess}"
+                            + (" (a policy's L7 HTTP rules cover this port)" if http else ""))
+        return guess
 
     def _split_version_services(self) -> list[tuple[SourceObject, str]]:
         """Services that are a version of another: labelled ``meshgen.dev/version-of``, or named
@@ -369,6 +385,15 @@ class _Run(istio._Run):
 
     def _selected(self, obj: SourceObject, labels: dict[str, str]) -> list[tuple[str, str]]:
         ns = self.ns(obj)
+        labels = {k: v for k, v in labels.items() if k != _NS or v != ns}
+        if SA_LABEL in labels:
+            # Cilium derives this label from the pod's service account: the services running as it
+            account = labels.pop(SA_LABEL)
+            found = [k for k, svc in sorted(self.services.items()) if k[0] == ns and svc.get("serviceAccount", svc["name"]) == account
+                     and labels.items() <= self.selectors[k].items()]
+            if not found:
+                self.f.lost(obj, ("spec", "endpointSelector"), f"no Service read here runs as service account {account}; dropped")
+            return found
         exact = [k for k, sel in sorted(self.selectors.items()) if k[0] == ns and sel == labels]
         if exact:
             return exact
