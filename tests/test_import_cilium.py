@@ -181,3 +181,14 @@ spec:
     assert web["timeout"] == "2s"
     assert web["routes"] == [{"version": "v2", "match": {"headers": {"end-user": {"exact": "jason"}}}}]
     assert "retries" not in web  # Cilium does not retry
+
+
+def test_a_rule_admitting_any_caller_is_dropped_not_widened(tmp_path):
+    spec, services, stderr = imported(tmp_path, SERVICE + policy("""\
+  endpointSelector: {matchLabels: {app: web}}
+  ingress:
+    - toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+"""))
+    assert "allowFrom" not in services["web"]
+    assert spec["mesh"]["defaultDeny"] is True  # the policy closed web: it stays closed
+    assert "LOST CiliumNetworkPolicy shop/web spec.ingress[0]: a rule without fromEndpoints or fromEntities" in stderr

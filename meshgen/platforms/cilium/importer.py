@@ -422,6 +422,13 @@ class _Run(istio._Run):
             return
         if extra:
             return  # reported by check_keys: the rule admits nobody now (fail closed)
+        if not rule.get("fromEndpoints") and not rule.get("fromEntities") and rule.get("toPorts"):
+            # Cilium: a rule without from* selects every source (world included) on these ports
+            self.f.lost(obj, path, "a rule without fromEndpoints or fromEntities (any caller, even outside the cluster) is not expressible; "
+                        + ("every allow of the service is removed (fail closed)" if deny else "dropped (fail closed)"))
+            if deny:
+                self._close(svc)
+            return
         peers = self._peers(obj, path, rule, key, deny)
         for narrow in self._to_ports(obj, path, rule.get("toPorts"), svc, deny):
             for peer in peers:
