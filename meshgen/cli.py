@@ -145,24 +145,25 @@ def _platform(name: str) -> str:
     return name
 
 
-def _analyzed(paths: list[Path]):
-    """Load and analyze: analyzer errors refuse the intent (exit 1); returns the intent and its warnings."""
+def _analyzed(paths: list[Path], platform: str | None = None):
+    """Load and analyze for ``platform`` (default ``spec.platform``): analyzer errors refuse the
+    intent (exit 1); returns the intent and its warnings."""
     from meshgen.analyze import AnalysisError, Severity, analyze
     from meshgen.gcpause import gc_paused
     from meshgen.loader import load
 
     with gc_paused():  # see meshgen.gcpause: a process-wide setting, so the CLI's to make
         loaded = load(paths)
-        analysis = analyze(loaded)
+        analysis = analyze(loaded, platform=platform)
     errors = [f for f in analysis.findings if f.severity is Severity.error]
     if errors:
         raise AnalysisError(errors)
     return loaded, [f for f in analysis.findings if f.severity is Severity.warning]
 
 
-def _load(paths: list[Path]) -> LoadedIntent:
-    """Load and analyze; analyzer warnings go to stderr, one line each."""
-    loaded, warnings = _analyzed(paths)
+def _load(paths: list[Path], platform: str | None = None) -> LoadedIntent:
+    """Load and analyze for ``platform``; analyzer warnings go to stderr, one line each."""
+    loaded, warnings = _analyzed(paths, platform)
     for finding in warnings:
         _err(finding.text())
     return loaded
@@ -277,12 +278,12 @@ def render(
         if platform:  # a usage error comes before any work on the intent
             _platform(platform)
         if report is ReportFormat.json or report_file is not None:
-            loaded, warnings = _analyzed(intent_paths)  # the JSON document carries the analyzers' warnings
+            loaded, warnings = _analyzed(intent_paths, platform)  # the JSON document carries the analyzers' warnings
             if report is not ReportFormat.json:
                 for finding in warnings:
                     _err(finding.text())
         else:
-            loaded, warnings = _load(intent_paths), []
+            loaded, warnings = _load(intent_paths, platform), []
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
             rendering = _render(
@@ -340,7 +341,7 @@ def check(
     try:
         if platform:
             _platform(platform)
-        loaded = _load(intent_paths)
+        loaded = _load(intent_paths, platform)
         target = platform or loaded.intent.spec.platform
         with progress() as phase:
             rendering = _render(
@@ -402,7 +403,7 @@ def validate(
     try:
         if platform:
             _platform(platform)
-        loaded = _load(intent_paths)
+        loaded = _load(intent_paths, platform)
         name = pipeline.source_name(intent_paths)
         target = _platform(platform or loaded.intent.spec.platform)
         rendering = _render(loaded, intent_paths, target, allow_loss, accept_loss, None, report_file=report_file)

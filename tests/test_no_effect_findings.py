@@ -116,3 +116,26 @@ def test_rate_limit_on_a_tcp_only_istio_service_fails_the_gate(tmp_path):
     assert result.exit_code == 3
     assert "LOST         shop/api                     rate-limit: rateLimit 100 requests/s has no effect" in result.stderr
     assert "EnvoyFilter" not in result.stdout
+
+
+def test_linkerd_permissive_under_default_deny_works_when_every_server_audits():
+    # Server.spec.accessPolicy audit admits (and logs) traffic that no authorization matches,
+    # unmeshed callers included: the permissive migration works, so nothing is lost.
+    audited = text(mesh="{mtls: permissive, defaultDeny: true, enforcement: audit}")
+    assert [f for f in findings(audited, "linkerd", Feature.MTLS_PERMISSIVE, "mesh") if f.support is Support.NOT_EXPRESSIBLE] == []
+
+
+def test_linkerd_permissive_under_default_deny_is_lost_while_one_service_enforces():
+    one_enforced = text(mesh="{mtls: permissive, defaultDeny: true, enforcement: audit}", api="      enforcement: enforce")
+    lost = [f for f in findings(one_enforced, "linkerd", Feature.MTLS_PERMISSIVE, "mesh") if f.support is Support.NOT_EXPRESSIBLE]
+    assert len(lost) == 1 and "has no effect under defaultDeny" in lost[0].detail
+
+
+def test_mg302_speaks_of_the_platform_being_rendered(tmp_path):
+    # The unrotated-CA warning is Linkerd's: rendering a linkerd intent for istio must not print
+    # it, and rendering an istio intent for linkerd must.
+    linkerd_intent = write_intent(tmp_path, text().replace("spec:\n", "spec:\n  platform: linkerd\n", 1), "l.yaml")
+    istio_intent = write_intent(tmp_path, text().replace("spec:\n", "spec:\n  platform: istio\n", 1), "i.yaml")
+    assert "MG302" in run("render", str(linkerd_intent)).stderr
+    assert "MG302" not in run("render", str(linkerd_intent), "-p", "istio").stderr
+    assert "MG302 warning: ca.type: mesh on linkerd" in run("render", str(istio_intent), "-p", "linkerd").stderr

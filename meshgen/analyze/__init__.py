@@ -115,27 +115,35 @@ def parse_suppress(values: Iterable[str]) -> list[tuple[str, str | None]]:
     return out
 
 
-def run(loaded_intent) -> list[Finding]:
-    """Every finding of every analyzer on a validated intent, ordered by code (unpositioned)."""
+def run(loaded_intent, platform: str | None = None) -> list[Finding]:
+    """Every finding of every analyzer on a validated intent, ordered by code (unpositioned).
+
+    ``platform``: the target being rendered (default ``spec.platform``), for the few analyzers
+    that ask the platform a question (MG302).
+    """
     graph = build(loaded_intent)
+    graph.platform = platform or loaded_intent.spec.platform
     out: list[Finding] = []
     for code in sorted(ANALYZERS):
         out.extend(ANALYZERS[code].run(graph))
     return out
 
 
-def analyze(loaded: LoadedIntent, suppress: Sequence[tuple[str, str | None]] = ()) -> Analysis:
+def analyze(
+    loaded: LoadedIntent, suppress: Sequence[tuple[str, str | None]] = (), platform: str | None = None
+) -> Analysis:
     """Run every analyzer on ``loaded``, apply suppressions, and position the findings.
 
     Args:
         loaded: a validated intent and its source files.
         suppress: command-line suppressions from :func:`parse_suppress`.
+        platform: the target being rendered, when not ``spec.platform`` (``render -p``).
 
     Returns:
         The findings, sorted by file, line, column and code; suppressed findings apart.
     """
     intent = loaded.intent
-    findings = run(intent)
+    findings = run(intent, platform)
     by_service = {
         (s.namespace or "", s.name): {x.code: x.reason for x in s.suppress} for s in intent.spec.services if s.suppress
     }

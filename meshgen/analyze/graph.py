@@ -55,6 +55,7 @@ class CallGraph:
             them, in document order).
         factor: service index -> ``1 + attempts``, the most tries one call to it can make
             (its own retries or any of its routes'); 1 without retries.
+        platform: the target analyzed for (``spec.platform`` unless ``render -p`` says otherwise).
     """
 
     intent: MeshIntent
@@ -66,6 +67,7 @@ class CallGraph:
     back_edges: set[tuple[int, int]] = field(default_factory=set)
     factor: list[int] = field(default_factory=list)
     cache: dict = field(default_factory=dict)  # results several analyzers share, by name
+    platform: str = ""  # the target analyzed for; set by meshgen.analyze.run
 
     @property
     def services(self) -> list[Service]:

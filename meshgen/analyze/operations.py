@@ -30,12 +30,13 @@ def unrotated_ca(graph: CallGraph) -> Iterator[Finding]:
     from meshgen.platforms import get_platform
 
     spec = graph.intent.spec
-    why = get_platform(spec.platform).unrotated_mesh_ca
+    target = graph.platform or spec.platform
+    why = get_platform(target).unrotated_mesh_ca
     if why and spec.mesh.ca.type == "mesh":
         yield Finding(
             "MG302",
             Severity.warning,
-            f"ca.type: mesh on {spec.platform}: {why}; they expire after {spec.mesh.ca.issuer_lifetime} "
+            f"ca.type: mesh on {target}: {why}; they expire after {spec.mesh.ca.issuer_lifetime} "
             "and then every meshed connection fails. Use ca.type: cert-manager",
             ("spec", "mesh", "ca", "type"),
         )

@@ -68,6 +68,7 @@ from meshgen.intent.model import MeshIntent, Port, Retries, Route, Service
 from meshgen.intent.types import Duration
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, egress_object_names, object_name, sort_objects
+from meshgen.platforms.enforcement import audited
 from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
 from meshgen.platforms.linkerd.alerts import plan_alerts
 from meshgen.platforms.linkerd.authorization import plan_authorization, plan_namespace_findings
@@ -229,8 +230,12 @@ class LinkerdPlatform:
                 PlannedObject("core/namespace.yaml.j2", "v1", "Namespace", ns, None, {"labels": labels, "annotations": annotations})
             )
         report.use(Feature.MTLS_STRICT if mesh.mtls == "strict" else Feature.MTLS_PERMISSIVE, "mesh", _mtls_detail(intent, policy))
+        # An audited Server admits (and logs) traffic no authorization matches, unmeshed callers
+        # included (Server.spec.accessPolicy, policy.linkerd.io/v1beta3): there permissive works.
         if mesh.mtls == "permissive" and mesh.default_deny:
-            report.lost(Feature.MTLS_PERMISSIVE, "mesh", _PERMISSIVE_UNDER_DEFAULT_DENY)
+            enforced = [svc for svc in intent.spec.services if not audited(intent, svc)]
+            if enforced or not intent.spec.services:
+                report.lost(Feature.MTLS_PERMISSIVE, "mesh", _PERMISSIVE_UNDER_DEFAULT_DENY)
         plan_namespace_findings(intent, namespaces, policy, report)
         # CA, control plane and telemetry findings come from meshgen.platforms.operations.
 
