@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.workflow_helpers import run
+from tests.workflow_helpers import import_stops, round_trip, run
 
 #: Examples whose Linkerd render imports back to the same render (hand-listed).
 ROUND_TRIP = {"emojivoto"}
@@ -31,32 +31,16 @@ def test_every_example_is_classified():
 
 @pytest.mark.parametrize("example", sorted(p for p in EXAMPLES if p.parent.name in ROUND_TRIP), ids=lambda p: p.parent.name)
 def test_render_import_render_is_identical(tmp_path, example):
-    out = tmp_path / "out"
-    assert run("render", example, "--platform", "linkerd", "--output", out).exit_code == 0
-    imported = run("import", out / "linkerd")
-    assert imported.exit_code == 0, imported.stderr
+    imported = round_trip(tmp_path, example, "linkerd")
     assert "LOST" not in imported.stderr and "not-understood" not in imported.stderr
     assert "platform: linkerd" in imported.stdout  # guessed from policy.linkerd.io
-    intent = tmp_path / "imported.yaml"
-    intent.write_text(imported.stdout)
-    checked = run("check", intent, "--platform", "linkerd", "--output", out)
-    assert checked.exit_code == 0, checked.stdout + checked.stderr
-    assert checked.stdout == ""
 
 
 @pytest.mark.parametrize("example", sorted(STOPPED))
 def test_examples_outside_the_loop_stop_where_expected(tmp_path, example):
-    step, code = STOPPED[example]
-    out = tmp_path / "out"
-    rendered = run("render", f"examples/{example}/intent.yaml", "--platform", "linkerd", "--output", out)
-    if step == "render":
-        assert rendered.exit_code == code
-        return
-    assert rendered.exit_code == 0
-    imported = run("import", out / "linkerd", "--from", "linkerd")
-    assert imported.exit_code == code
-    assert imported.stdout == ""
-    assert "not-understood ClusterIssuer linkerd-identity-issuer" in imported.stderr
+    imported = import_stops(tmp_path, example, "linkerd", *STOPPED[example], "--from", "linkerd")
+    if imported is not None:
+        assert "not-understood ClusterIssuer linkerd-identity-issuer" in imported.stderr
 
 
 def test_emojivoto_imports_the_intent_it_came_from(tmp_path):
@@ -91,12 +75,5 @@ def test_synthetic_intent_round_trips(tmp_path):
 
     source = tmp_path / "intent.yaml"
     source.write_text(intent_yaml(60))
-    out = tmp_path / "out"
-    assert run("render", source, "--platform", "linkerd", "--allow-loss", "--output", out).exit_code == 0
-    imported = run("import", out / "linkerd")
-    assert imported.exit_code == 0, imported.stderr
+    imported = round_trip(tmp_path, source, "linkerd", "--allow-loss")
     assert "versions: [v2]" in imported.stdout  # a caller limited to one version
-    intent = tmp_path / "imported.yaml"
-    intent.write_text(imported.stdout)
-    checked = run("check", intent, "--platform", "linkerd", "--allow-loss", "--output", out)
-    assert checked.exit_code == 0, checked.stdout[:2000]

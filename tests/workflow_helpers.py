@@ -43,3 +43,37 @@ def kubectl() -> str:
             "kubectl not found on PATH: install Debian's kubernetes-client (.ci/run does) to run kustomize tests"
         )
     return found
+
+
+def round_trip(tmp_path: Path, source: str | Path, platform: str, *flags: str):
+    """render(import(render(source))) on ``platform``: render with ``--output``, import the render
+    (platform guessed), and ``meshgen check`` the imported intent against it. ``flags`` (e.g.
+    ``--allow-loss``) go to render and check. Asserts each step exits 0 and check reports nothing
+    (identical bytes); returns the import's Result for platform-specific assertions."""
+    out = tmp_path / "out"
+    rendered = run("render", source, "--platform", platform, *flags, "--output", out)
+    assert rendered.exit_code == 0, rendered.stderr
+    imported = run("import", out / platform)
+    assert imported.exit_code == 0, imported.stderr
+    intent = tmp_path / "imported.yaml"
+    intent.write_text(imported.stdout)
+    checked = run("check", intent, "--platform", platform, *flags, "--output", out)
+    assert checked.exit_code == 0, checked.stdout[:2000] + checked.stderr
+    assert checked.stdout == ""
+    return imported
+
+
+def import_stops(tmp_path: Path, example: str, platform: str, step: str, code: int, *import_flags: str):
+    """Render ``examples/<example>`` on ``platform`` and import it: the ``step`` ("render" or
+    "import") exits ``code``; a refused import writes nothing. Returns the import's Result (None
+    when render stopped)."""
+    out = tmp_path / "out"
+    rendered = run("render", f"examples/{example}/intent.yaml", "--platform", platform, "--output", out)
+    if step == "render":
+        assert rendered.exit_code == code
+        return None
+    assert rendered.exit_code == 0
+    imported = run("import", out / platform, *import_flags)
+    assert imported.exit_code == code
+    assert imported.stdout == ""
+    return imported

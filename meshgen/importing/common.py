@@ -6,6 +6,7 @@ meshgen wrote imports back to the intent that produced it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from meshgen.importing.findings import Findings
@@ -22,6 +23,9 @@ APP_PROTOCOLS = {
     "tls": "tls",
     "https": "tls",
 }
+
+#: spec.egress[].host of the intent model (EgressHost.host).
+EGRESS_HOST = re.compile(r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+")
 
 
 def plain(value: Any) -> Any:

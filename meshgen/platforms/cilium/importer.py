@@ -44,13 +44,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from meshgen.importing.common import APP_PROTOCOLS, check_keys, plain
-from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD
-from meshgen.importing.gateway_api import ROUTE_KINDS, http_match, import_gateways
+from meshgen.importing.common import APP_PROTOCOLS, EGRESS_HOST, check_keys, plain
+from meshgen.importing.gateway_api import ROUTE_KINDS, http_match
+from meshgen.importing.identities import IdentityRun
 from meshgen.importing.model import Imported
 from meshgen.importing.reader import SourceObject
 from meshgen.platforms.cilium.platform import GATEWAY_ENTITY, NS_LABEL, SA_LABEL
-from meshgen.platforms.istio import importer as istio
 
 CILIUM_GROUPS = frozenset({"cilium.io"})
 GATEWAY_API = "gateway.networking.k8s.io"
@@ -114,26 +113,20 @@ class CiliumImporter:
         return _Run(self, objects).result
 
 
-class _Run(istio._Run):
+class _Run(IdentityRun):
+    platform = "cilium"
+    # Inherited from the Istio importer unchanged (a refactor, not a fix); whether Cilium's
+    # gateway pods run as <gateway>-istio is not checked here.
+    gateway_account_class = "istio"
+
     def __init__(self, importer: CiliumImporter, objects: list[SourceObject]) -> None:
-        self.out = Imported()
-        self.f = self.out.findings
+        super().__init__(objects)
         self.importer = importer
-        by_kind: dict[str, list[SourceObject]] = {}
-        for obj in objects:
-            by_kind.setdefault(obj.kind, []).append(obj)
-        self.by_kind = by_kind
-        namespaces = [o.namespace for o in by_kind.get("Service", []) if o.namespace]
-        self.home = max(sorted(set(namespaces)), key=namespaces.count) if namespaces else "default"
-        self.services: dict[tuple[str, str], dict[str, Any]] = {}
-        self.selectors: dict[tuple[str, str], dict[str, str]] = {}
-        self.handled: set[int] = set()
-        self.mesh: dict[str, Any] = {}
-        self.subset_sources: dict[tuple[str, str], SourceObject] = {}
-        self._versioned = None
+        by_kind = self.by_kind
         self.gateways: list[dict[str, Any]] = []
         self.strict: list[bool] = []
         self._app_name(objects)
+        self._namespaces()
         version_objs = self._split_version_services()
         self._services()
         self._versions(version_objs)
@@ -141,26 +134,10 @@ class _Run(istio._Run):
         self._service_accounts()
         routes = [o for k in (*ROUTE_KINDS, "GRPCRoute") for o in by_kind.get(k, []) if o.group == GATEWAY_API]
         self._gamma([r for r in routes if _is_gamma(r)])
-        gateways, used = import_gateways(
-            self.take("Gateway", group=GATEWAY_API),
-            [r for r in routes if not _is_gamma(r)],
-            importer.gateway_class,
-            self.f,
-            self.home,
-            set(self.services),
-        )
-        self.handled.update(id(o) for o in used)
-        self.gateways = gateways
+        self.gateways = gateways = self._gateways([r for r in routes if not _is_gamma(r)], importer.gateway_class)
         egress = self._policies()
         self._leftovers(objects)
-        spec: dict[str, Any] = {"mesh": self.mesh, "defaults": {"namespace": self.home}}
-        spec["services"] = [self.services[k] for k in sorted(self.services)]
-        if gateways:
-            spec["gateways"] = gateways
-        if egress:
-            spec["egress"] = egress
-        self.out.spec = spec
-        self.result = self.out
+        self._spec(gateways, egress)
 
     # --- Services: the service's own, and one per version -------------------------------------
 
@@ -661,7 +638,7 @@ class _Run(istio._Run):
                 self.f.lost(obj, (*path, "toPorts"), "L7 rules on egress are not expressible; dropped")
             for n, name in enumerate(rule["toFQDNs"]):
                 host = name.get("matchName") or name.get("matchPattern")
-                if not host or not istio.EGRESS_HOST.fullmatch(str(host)):
+                if not host or not EGRESS_HOST.fullmatch(str(host)):
                     self.f.lost(obj, (*path, "toFQDNs", n), f"{host} is not a DNS name (or *.name) the intent accepts; dropped")
                     continue
                 entry: dict[str, Any] = {"host": str(host)}
@@ -674,18 +651,8 @@ class _Run(istio._Run):
 
     def _leftovers(self, objects: list[SourceObject]) -> None:
         self._unweighted_versions()
-        for svc in self.services.values():
-            svc.pop("_closed", None)
-        for obj in objects:
-            if id(obj) in self.handled:
-                continue
-            if obj.kind == "Kustomization":
-                self.f.add(obj, (), APPROXIMATED, "a kustomization only lists files; meshgen render writes its own")
-            elif obj.kind in istio.OPERATIONS_KINDS and istio._managed(obj):
-                self.f.add(obj, (), APPROXIMATED, "written by meshgen from spec.telemetry/spec.mesh; regenerated from the imported intent's defaults")
-            else:
-                self.f.add(obj, (), NOT_UNDERSTOOD, f"{obj.api_version} {obj.kind} is not read by the cilium importer")
-
+        self._drop_markers()
+        self._report_leftovers(objects)
 
 def _is_gamma(route: SourceObject) -> bool:
     parents = route.spec.get("parentRefs") or []

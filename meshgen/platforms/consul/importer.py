@@ -44,14 +44,14 @@ import re
 from typing import Any
 
 from meshgen.importing.common import check_keys, number, plain
-from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD
-from meshgen.importing.gateway_api import ROUTE_KINDS, import_gateways
+from meshgen.importing.findings import NOT_UNDERSTOOD
+from meshgen.importing.gateway_api import ROUTE_KINDS
+from meshgen.importing.identities import IdentityRun
 from meshgen.importing.reader import PosList, PosMap, SourceObject
+from meshgen.importing.workloads import GATEWAY_API, managed
 from meshgen.platforms.base import egress_object_names
 from meshgen.platforms.consul.common import GATEWAY_CLASS, PROTOCOL
 from meshgen.platforms.consul.mesh import TERMINATING_GATEWAY
-from meshgen.platforms.istio.importer import OPERATIONS_KINDS, _managed
-from meshgen.platforms.istio.importer import _Run as _KubeRun
 
 CONSUL_GROUPS = frozenset({"consul.hashicorp.com"})
 #: ``filter`` meshgen writes for a subset (traffic.subset_filter).
@@ -72,27 +72,15 @@ class ConsulImporter:
         return _Run(self, objects).result
 
 
-class _Run(_KubeRun):
-    def __init__(self, importer: ConsulImporter, objects: list[SourceObject]) -> None:
-        from meshgen.importing.model import Imported
+class _Run(IdentityRun):
+    platform = "consul"
 
-        self.out = Imported()
-        self.f = self.out.findings
+    def __init__(self, importer: ConsulImporter, objects: list[SourceObject]) -> None:
+        super().__init__(objects)
         self.importer = importer
-        by_kind: dict[str, list[SourceObject]] = {}
-        for obj in objects:
-            by_kind.setdefault(obj.kind, []).append(obj)
-        self.by_kind = by_kind
-        namespaces = [o.namespace for o in by_kind.get("Service", []) if o.namespace]
-        self.home = max(sorted(set(namespaces)), key=namespaces.count) if namespaces else "default"
-        self.services: dict[tuple[str, str], dict[str, Any]] = {}
-        self.selectors: dict[tuple[str, str], dict[str, str]] = {}
-        self.handled: set[int] = set()
-        self.mesh: dict[str, Any] = {}
-        self.subset_sources: dict[tuple[str, str], SourceObject] = {}
-        self._versioned = None
         self._copies: dict[int, SourceObject] = {}  # id(route read with its timeouts) -> the route read
         self._app_name(objects)
+        self._namespaces()
         self._services()
         self._deployments()
         self._service_accounts()
@@ -102,26 +90,14 @@ class _Run(_KubeRun):
         self._resolvers()
         self._splitters()
         self._routers()
-        gateways, used = import_gateways(
-            self.take("Gateway", group="gateway.networking.k8s.io"),
-            [self._with_timeouts(o) for k in ROUTE_KINDS for o in self.by_kind.get(k, []) if o.group == "gateway.networking.k8s.io"],
+        self.gateways = gateways = self._gateways(
+            [self._with_timeouts(o) for k in ROUTE_KINDS for o in self.by_kind.get(k, []) if o.group == GATEWAY_API],
             importer.gateway_class,
-            self.f,
-            self.home,
-            set(self.services),
+            original=lambda o: self._copies.get(id(o), o),
         )
-        self.handled.update(id(self._copies.get(id(o), o)) for o in used)
-        self.gateways = gateways
         self._intentions()
         self._leftovers(objects)
-        spec: dict[str, Any] = {"mesh": self.mesh, "defaults": {"namespace": self.home}}
-        spec["services"] = [self.services[k] for k in sorted(self.services)]
-        if gateways:
-            spec["gateways"] = gateways
-        if egress:
-            spec["egress"] = egress
-        self.out.spec = spec
-        self.result = self.out
+        self._spec(gateways, egress)
 
     # --- lookups ---------------------------------------------------------------------------
 
@@ -149,7 +125,7 @@ class _Run(_KubeRun):
             check_keys(obj, spec, ("spec",), {"mutualTLSMode", "accessLogs", "config"}, self.f)
             for key in ("accessLogs", "config"):
                 if key in spec:
-                    if _managed(obj):
+                    if managed(obj):
                         self.f.approximated(obj, ("spec", key), "written by meshgen from spec.telemetry; regenerated from the imported intent's defaults")
                     else:
                         self.f.lost(obj, ("spec", key), f"{key} has no equivalent in the intent; dropped")
@@ -671,18 +647,8 @@ class _Run(_KubeRun):
 
     def _leftovers(self, objects: list[SourceObject]) -> None:
         self._unweighted_versions()
-        for svc in self.services.values():
-            svc.pop("_closed", None)
-        for obj in objects:
-            if id(obj) in self.handled:
-                continue
-            if obj.kind == "Kustomization":
-                self.f.add(obj, (), APPROXIMATED, "a kustomization only lists files; meshgen render writes its own")
-            elif obj.kind in OPERATIONS_KINDS and _managed(obj):
-                self.f.add(obj, (), APPROXIMATED, "written by meshgen from spec.telemetry/spec.mesh; regenerated from the imported intent's defaults")
-            else:
-                self.f.add(obj, (), NOT_UNDERSTOOD, f"{obj.api_version} {obj.kind} is not read by the consul importer")
-
+        self._drop_markers()
+        self._report_leftovers(objects)
 
 class _Host:
     """Just enough of an intent ``EgressHost`` for :func:`egress_object_names`."""

@@ -29,14 +29,15 @@ How ambiguity is resolved, as the data plane would:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from meshgen.importing.common import APP_PROTOCOLS, check_keys, host_service, number, plain, string_match
-from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD, Findings
-from meshgen.importing.gateway_api import ROUTE_KINDS, import_gateways
+from meshgen.importing.common import EGRESS_HOST, check_keys, host_service, number, plain, string_match
+from meshgen.importing.findings import APPROXIMATED
+from meshgen.importing.gateway_api import ROUTE_KINDS
+from meshgen.importing.identities import IdentityRun
 from meshgen.importing.model import Imported
 from meshgen.importing.reader import SourceObject
+from meshgen.importing.workloads import GATEWAY_API
 
 ISTIO_GROUPS = frozenset({"networking.istio.io", "security.istio.io", "telemetry.istio.io"})
 #: Istio's default retry policy when a route says nothing (HTTPRetry docs, above).
@@ -45,17 +46,8 @@ RETRY_CONDITIONS = {
     "5xx", "gateway-error", "reset", "connect-failure", "refused-stream", "retriable-4xx",
     "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable",
 }
-#: Objects meshgen writes from ``spec.telemetry``/``spec.mesh`` (operations), regenerated from
-#: the imported intent's defaults; other tools' objects of these kinds are not understood.
-OPERATIONS_KINDS = {"PodMonitor", "ServiceMonitor", "PrometheusRule", "Telemetry", "Kustomization", "ReferenceGrant"}
-#: spec.egress[].host of the intent model (EgressHost.host).
-EGRESS_HOST = re.compile(r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+")
 METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 
-
-def _managed(obj: SourceObject) -> bool:
-    labels = obj.metadata.get("labels") or {}
-    return labels.get("app.kubernetes.io/managed-by") == "meshgen" or obj.kind == "Kustomization"
 
 
 class IstioImporter:
@@ -69,151 +61,28 @@ class IstioImporter:
         return _Run(self, objects).result
 
 
-class _Run:
+class _Run(IdentityRun):
+    platform = "istio"
+    gateway_account_class = IstioImporter.gateway_class
+
     def __init__(self, importer: IstioImporter, objects: list[SourceObject]) -> None:
-        self.out = Imported()
-        self.f: Findings = self.out.findings
+        super().__init__(objects)
         self.importer = importer
-        by_kind: dict[str, list[SourceObject]] = {}
-        for obj in objects:
-            by_kind.setdefault(obj.kind, []).append(obj)
-        self.by_kind = by_kind
-        namespaces = [o.namespace for o in by_kind.get("Service", []) if o.namespace]
-        self.home = max(sorted(set(namespaces)), key=namespaces.count) if namespaces else "default"
-        self.services: dict[tuple[str, str], dict[str, Any]] = {}
-        self.selectors: dict[tuple[str, str], dict[str, str]] = {}
-        self.handled: set[int] = set()
-        self.mesh: dict[str, Any] = {}
-        self.subset_sources: dict[tuple[str, str], SourceObject] = {}
-        self._versioned: dict[str, list[dict[str, Any]]] | None = None
         self._app_name(objects)
+        self._namespaces()
         self._services()
         self._deployments()
         self._service_accounts()
         self._destination_rules()
         self._virtual_services()
-        gateways, used = import_gateways(
-            self.take("Gateway", group="gateway.networking.k8s.io"),
-            [o for k in ROUTE_KINDS for o in self.by_kind.get(k, []) if o.group == "gateway.networking.k8s.io"],
-            importer.gateway_class,
-            self.f,
-            self.home,
-            set(self.services),
+        self.gateways = gateways = self._gateways(
+            [o for k in ROUTE_KINDS for o in self.by_kind.get(k, []) if o.group == GATEWAY_API], importer.gateway_class
         )
-        self.handled.update(id(o) for o in used)
-        self.gateways = gateways
         self._peer_authentication()
         self._authorization()
         egress = self._egress()
         self._leftovers(objects)
-        spec: dict[str, Any] = {"mesh": self.mesh, "defaults": {"namespace": self.home}}
-        spec["services"] = [self.services[k] for k in sorted(self.services)]
-        if gateways:
-            spec["gateways"] = gateways
-        if egress:
-            spec["egress"] = egress
-        self.out.spec = spec
-        self.result = self.out
-
-    # --- bookkeeping ---------------------------------------------------------------------
-
-    def take(self, kind: str, group: str | None = None) -> list[SourceObject]:
-        objs = [o for o in self.by_kind.get(kind, []) if group is None or o.group == group]
-        self.handled.update(id(o) for o in objs)
-        return objs
-
-    def source(self, key: tuple[str, str], obj: SourceObject) -> None:
-        self.out.sources.setdefault(key, []).append(f"{obj.ref} ({obj.file}:{obj.line})")
-
-    def ns(self, obj: SourceObject) -> str:
-        return obj.namespace or self.home
-
-    def _app_name(self, objects: list[SourceObject]) -> None:
-        names = sorted({str((o.metadata.get("labels") or {}).get("app.kubernetes.io/part-of") or "") for o in objects} - {""})
-        if names:
-            self.out.name = names[0]
-        for obj in self.take("Namespace"):
-            labels = obj.metadata.get("labels") or {}
-            if labels.get("istio-injection") not in ("enabled", None):
-                self.f.approximated(obj, ("metadata", "labels"), "sidecar injection is not enabled here; the intent's services are always in the mesh")
-
-    # --- Service, Deployment ------------------------------------------------------------------
-
-    def _services(self) -> None:
-        vs_hosts = set()
-        for vs in self.by_kind.get("VirtualService", []):
-            if vs.spec.get("http"):
-                for host in vs.spec.get("hosts") or []:
-                    vs_hosts.add(host_service(str(host), self.ns(vs)))
-        for obj in self.take("Service", group=""):
-            spec = obj.spec
-            key = (self.ns(obj), obj.name)
-            svc: dict[str, Any] = {"name": obj.name}
-            if key[0] != self.home:
-                svc["namespace"] = key[0]
-            selector = {str(k): str(v) for k, v in (spec.get("selector") or {}).items()}
-            if not selector:
-                self.f.lost(obj, ("spec", "selector"), "a Service without selector (external endpoints) is not an intent service; dropped")
-                continue
-            if selector != {"app": obj.name}:
-                svc["selector"] = selector
-            self.selectors[key] = selector
-            ports = []
-            for i, port in enumerate(spec.get("ports") or []):
-                path = ("spec", "ports", i)
-                item: dict[str, Any] = {"name": str(port.get("name") or f"port-{port.get('port')}"), "port": int(port["port"])}
-                if not port.get("name"):
-                    self.f.approximated(obj, path, f"unnamed port named {item['name']}")
-                target = port.get("targetPort", port["port"])
-                if isinstance(target, int):
-                    if target != item["port"]:
-                        item["targetPort"] = int(target)
-                else:
-                    self.f.lost(obj, (*path, "targetPort"), f"a named targetPort ({target}) is taken as the port number {item['port']}")
-                item["protocol"] = self._protocol(obj, path, port, key in vs_hosts)
-                ports.append(item)
-            svc["ports"] = ports
-            self.services[key] = svc
-            self.source(key, obj)
-
-    def _protocol(self, obj: SourceObject, path: tuple, port: dict, has_http_rules: bool) -> str:
-        if str(port.get("protocol", "TCP")) == "UDP":
-            return "udp"
-        app = port.get("appProtocol")
-        if app in APP_PROTOCOLS:
-            return APP_PROTOCOLS[str(app)]
-        prefix = str(port.get("name") or "").split("-")[0]
-        if prefix in APP_PROTOCOLS:  # Istio's <protocol>[-<suffix>] port naming
-            return APP_PROTOCOLS[prefix]
-        guess = "http" if has_http_rules else "tcp"
-        self.f.approximated(obj, path, f"no appProtocol or protocol name prefix, so Istio sniffs the protocol; imported as {guess}")
-        return guess
-
-    def _deployments(self) -> None:
-        for obj in self.take("Deployment") + self.take("StatefulSet"):
-            template = obj.spec.get("template") or {}
-            labels = (template.get("metadata") or {}).get("labels") or {}
-            matched = False
-            for key, selector in self.selectors.items():
-                if key[0] == self.ns(obj) and all(labels.get(k) == v for k, v in selector.items()):
-                    matched = True
-                    svc = self.services[key]
-                    sa = str((template.get("spec") or {}).get("serviceAccountName") or "default")
-                    if sa != svc["name"]:
-                        svc["serviceAccount"] = sa
-                    replicas = int(obj.spec.get("replicas", 1))
-                    svc["replicas"] = max(replicas, svc.get("replicas", 1)) if replicas > 1 else svc.get("replicas", 1)
-                    if svc["replicas"] == 1:
-                        del svc["replicas"]
-                    self.source(key, obj)
-            if not matched:
-                self.f.add(obj, (), NOT_UNDERSTOOD, "no Service selects these pods; the intent describes services")
-
-    def _service_accounts(self) -> None:
-        used = {(k[0], s.get("serviceAccount", s["name"])) for k, s in self.services.items()}
-        for obj in self.by_kind.get("ServiceAccount", []):
-            if (self.ns(obj), obj.name) in used:
-                self.handled.add(id(obj))  # the identity of a service read above
+        self._spec(gateways, egress)
 
     # --- DestinationRule ----------------------------------------------------------------
 
@@ -460,48 +329,6 @@ class _Run:
         else:
             self.mesh["mtls"] = modes[0].lower()
 
-    def _identity_of(self, ns: str, sa: str) -> dict[str, Any]:
-        for gw in self.gateways:
-            if (gw.get("namespace") or self.home) == ns and sa == f"{gw['name']}-{gw.get('className') or 'istio'}":
-                return {"gateway": gw["name"]}
-        in_ns = [(k, s) for k, s in self.services.items() if k[0] == ns]
-        for k, s in in_ns:
-            if s.get("serviceAccount", s["name"]) == sa and ("serviceAccount" in s or k[1] == sa):
-                return {"service": s["name"], **({"namespace": ns} if ns != self.home else {})}
-        suffixed = [(k, s) for k, s in in_ns if sa.endswith("-" + s["name"]) and "serviceAccount" not in s]
-        if len(suffixed) == 1:
-            s = suffixed[0][1]
-            s["serviceAccount"] = sa  # the only service whose name the account carries
-            return {"service": s["name"], **({"namespace": ns} if ns != self.home else {})}
-        return {"serviceAccount": sa, "namespace": ns}
-
-    def _versions_of(self, ids: list[tuple[str, str]]) -> dict[str, Any] | None:
-        """Several principals in one source that are exactly one service's versions' accounts
-        (identity._identities: the sorted set of its workloads' accounts) -> that service."""
-        namespaces = {ns for ns, _ in ids}
-        if len(namespaces) != 1:
-            return None
-        ns = namespaces.pop()
-        wanted = {sa for _, sa in ids}
-        if self._versioned is None:  # services with versions by namespace, built once
-            self._versioned = {}
-            for key, svc in sorted(self.services.items()):
-                if svc.get("versions"):
-                    self._versioned.setdefault(key[0], []).append(svc)
-        for svc in self._versioned.get(ns, []):
-            versions = svc["versions"]
-            base = svc.get("serviceAccount", svc["name"])
-            chosen = {}
-            for v in versions:
-                own = v.get("serviceAccount") or next((sa for sa in sorted(wanted) if sa.endswith("-" + v["name"]) and svc["name"] in sa), None)
-                chosen[v["name"]] = own
-            if {sa or base for sa in chosen.values()} == wanted:
-                for v in versions:
-                    if chosen[v["name"]]:
-                        v["serviceAccount"] = chosen[v["name"]]
-                return {"service": svc["name"], **({"namespace": ns} if ns != self.home else {})}
-        return None
-
     def _authorization(self) -> None:
         policies = self.take("AuthorizationPolicy")
         allow_nothing = set()
@@ -560,23 +387,6 @@ class _Run:
                 self.mesh["defaultDeny"] = True
                 self.f.items.append(_note(policies, key, "its ALLOW policies admit nobody the intent can name; mesh.defaultDeny set so it "
                                           "stays closed (every service without allowFrom is closed too)"))
-
-    def _targets(self, obj: SourceObject, selector: Any) -> list[tuple[str, str]]:
-        ns = self.ns(obj)
-        if selector is None:
-            return [k for k in sorted(self.services) if k[0] == ns]
-        labels = {str(k): str(v) for k, v in selector.items()}
-        exact = [k for k, sel in self.selectors.items() if k[0] == ns and sel == labels]
-        if exact:
-            return exact
-        wider = [k for k, sel in self.selectors.items() if k[0] == ns and all(labels.get(a) == b for a, b in sel.items())]
-        narrower = [k for k, sel in self.selectors.items() if k[0] == ns and all(sel.get(a) == b for a, b in labels.items())]
-        found = sorted(set(wider + narrower))
-        if found:
-            self.f.approximated(obj, ("spec", "selector"), f"the selector does not match one service exactly; applied to {', '.join(k[1] for k in found)}")
-        else:
-            self.f.lost(obj, ("spec", "selector"), "selects no Service read here; dropped")
-        return found
 
     def _rule(self, obj: SourceObject, r: int, rule: dict, key: tuple[str, str], deny: bool) -> None:
         path = ("spec", "rules", r)
@@ -662,11 +472,6 @@ class _Run:
                     break  # a DENY the intent cannot name closed it, whatever the policy order
                 svc.setdefault("denyFrom" if deny else "allowFrom", []).append({**peer, **narrow})
 
-    def _close(self, svc: dict) -> None:
-        svc.pop("allowFrom", None)
-        svc["_closed"] = True
-        self.mesh["defaultDeny"] = True
-
     # --- egress --------------------------------------------------------------------------
 
     def _egress(self) -> list[dict[str, Any]]:
@@ -703,21 +508,6 @@ class _Run:
         return out
 
     # --- what is left --------------------------------------------------------------------
-
-    def _unweighted_versions(self) -> None:
-        """Subsets that no VirtualService weighs: Envoy sends the service's traffic to every pod."""
-        for key, svc in self.services.items():
-            versions = svc.get("versions") or []
-            if not versions or sum(v.get("weight", 0) for v in versions) == 100:
-                continue
-            obj = self.subset_sources[key]
-            used = {r.get("version") for r in svc.get("routes") or []} | {(r.get("mirror") or {}).get("version") for r in svc.get("routes") or []}
-            if used - {None}:
-                versions[0]["weight"] = 100
-                self.f.approximated(obj, ("spec", "subsets"), f"requests no rule sends to a subset reached every pod; the intent sends them to {versions[0]['name']}")
-            else:
-                del svc["versions"]
-                self.f.approximated(obj, ("spec", "subsets"), "no route uses these subsets, so traffic reaches every pod; versions left out (same routing)")
 
     def _default_retries(self) -> None:
         """An HTTP service no VirtualService routes still gets Istio's default retry policy."""
@@ -768,18 +558,8 @@ class _Run:
         self._rate_limits()
         self._default_retries()
         self._unweighted_versions()
-        for svc in self.services.values():
-            svc.pop("_closed", None)
-        for obj in objects:
-            if id(obj) in self.handled:
-                continue
-            if obj.kind == "Kustomization":
-                self.f.add(obj, (), APPROXIMATED, "a kustomization only lists files; meshgen render writes its own")
-            elif obj.kind in OPERATIONS_KINDS and _managed(obj):
-                self.f.add(obj, (), APPROXIMATED, "written by meshgen from spec.telemetry/spec.mesh; regenerated from the imported intent's defaults")
-            else:
-                self.f.add(obj, (), NOT_UNDERSTOOD, f"{obj.api_version} {obj.kind} is not read by the istio importer")
-
+        self._drop_markers()
+        self._report_leftovers(objects)
 
 def _destinations(route: list) -> list[tuple[str | None, int]]:
     out = []

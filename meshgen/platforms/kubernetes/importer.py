@@ -1,6 +1,6 @@
 """Kubernetes (no mesh) manifests -> an intent: the inverse of :mod:`meshgen.platforms.kubernetes.platform`.
 
-Read: Service and Deployment (through the Kubernetes readers the Istio importer shares),
+Read: Service and Deployment (through the shared readers of meshgen.importing.workloads),
 ``networking.k8s.io/v1`` NetworkPolicy (``allowFrom``, ``mesh.defaultDeny``,
 ``mesh.egressDefaultDeny``), Gateway API gateways and routes (class ``nginx`` by default), and
 the cert-manager chain meshgen writes for application TLS (kubernetes.certificates: a
@@ -31,12 +31,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshgen.importing.common import check_keys, plain
-from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD
-from meshgen.importing.gateway_api import ROUTE_KINDS, import_gateways
+from meshgen.importing.common import APP_PROTOCOLS, check_keys, plain
+from meshgen.importing.gateway_api import ROUTE_KINDS
+from meshgen.importing.identities import IdentityRun
 from meshgen.importing.reader import SourceObject
-from meshgen.platforms.istio.importer import OPERATIONS_KINDS, _managed
-from meshgen.platforms.istio.importer import _Run as _KubeRun
+from meshgen.importing.workloads import GATEWAY_API
 from meshgen.platforms.kubernetes.network_policy import GATEWAY_NAME_LABEL, KUBE_DNS, NAMESPACE_LABEL
 from meshgen.platforms.kubernetes.traffic import DEFAULT_GATEWAY_CLASS
 
@@ -62,49 +61,26 @@ class KubernetesImporter:
         return _Run(self, objects).result
 
 
-class _Run(_KubeRun):
-    def __init__(self, importer: KubernetesImporter, objects: list[SourceObject]) -> None:
-        from meshgen.importing.model import Imported
+class _Run(IdentityRun):
+    platform = "kubernetes"
 
-        self.out = Imported()
-        self.f = self.out.findings
+    def __init__(self, importer: KubernetesImporter, objects: list[SourceObject]) -> None:
+        super().__init__(objects)
         self.importer = importer
-        by_kind: dict[str, list[SourceObject]] = {}
-        for obj in objects:
-            by_kind.setdefault(obj.kind, []).append(obj)
-        self.by_kind = by_kind
-        namespaces = [o.namespace for o in by_kind.get("Service", []) if o.namespace]
-        self.home = max(sorted(set(namespaces)), key=namespaces.count) if namespaces else "default"
-        self.services: dict[tuple[str, str], dict[str, Any]] = {}
-        self.selectors: dict[tuple[str, str], dict[str, str]] = {}
-        self.handled: set[int] = set()
-        self.mesh: dict[str, Any] = {"defaultDeny": False}
-        self.subset_sources: dict[tuple[str, str], SourceObject] = {}
-        self._versioned = None
+        self.mesh["defaultDeny"] = False
         self._app_name(objects)
+        self._namespaces()
         self._services()
         self._version_services()
         self._deployments()
         self._service_accounts()
-        gateways, used = import_gateways(
-            self.take("Gateway", group="gateway.networking.k8s.io"),
-            [o for k in ROUTE_KINDS for o in self.by_kind.get(k, []) if o.group == "gateway.networking.k8s.io"],
-            importer.gateway_class,
-            self.f,
-            self.home,
-            set(self.services),
+        self.gateways = gateways = self._gateways(
+            [o for k in ROUTE_KINDS for o in self.by_kind.get(k, []) if o.group == GATEWAY_API], importer.gateway_class
         )
-        self.handled.update(id(o) for o in used)
-        self.gateways = gateways
         self._policies()
         self._certificates()
         self._leftovers(objects)
-        spec: dict[str, Any] = {"mesh": self.mesh, "defaults": {"namespace": self.home}}
-        spec["services"] = [self.services[k] for k in sorted(self.services)]
-        if gateways:
-            spec["gateways"] = gateways
-        self.out.spec = spec
-        self.result = self.out
+        self._spec(gateways)
 
     def _version_services(self) -> None:
         """``<service>-<version>`` Services selecting a subset of ``<service>``'s pods: those meshgen
@@ -121,18 +97,10 @@ class _Run(_KubeRun):
                 del self.services[key], self.selectors[key]
                 self.out.sources.pop(key, None)
 
-    def _protocol(self, obj: SourceObject, path: tuple, port: dict, has_http_rules: bool) -> str:
-        """Without a proxy nothing sniffs: a port without appProtocol is plain TCP."""
-        from meshgen.importing.common import APP_PROTOCOLS
-
-        if str(port.get("protocol", "TCP")) == "UDP":
-            return "udp"
-        app = port.get("appProtocol")
-        if app in APP_PROTOCOLS:
-            return APP_PROTOCOLS[str(app)]
-        prefix = str(port.get("name") or "").split("-")[0]
-        if prefix in APP_PROTOCOLS:
-            return APP_PROTOCOLS[prefix]
+    def _protocol(self, obj: SourceObject, path: tuple, port: dict, hint: Any) -> str:
+        """Without a proxy nothing sniffs: a port without appProtocol or name prefix is plain TCP."""
+        if str(port.get("protocol", "TCP")) == "UDP" or port.get("appProtocol") in APP_PROTOCOLS or str(port.get("name") or "").split("-")[0] in APP_PROTOCOLS:
+            return super()._protocol(obj, path, port, False)
         self.f.approximated(obj, path, "no appProtocol or protocol name prefix; imported as tcp")
         return "tcp"
 
@@ -330,15 +298,6 @@ class _Run(_KubeRun):
     # --- what is left ----------------------------------------------------------------------
 
     def _leftovers(self, objects: list[SourceObject]) -> None:
-        for obj in objects:
-            if id(obj) in self.handled:
-                continue
-            if obj.kind == "Kustomization":
-                self.f.add(obj, (), APPROXIMATED, "a kustomization only lists files; meshgen render writes its own")
-            elif obj.kind in OPERATIONS_KINDS and _managed(obj):
-                self.f.add(obj, (), APPROXIMATED, "written by meshgen from spec.telemetry/spec.mesh; regenerated from the imported intent's defaults")
-            else:
-                self.f.add(obj, (), NOT_UNDERSTOOD, f"{obj.api_version} {obj.kind} is not read by the kubernetes importer")
-
+        self._report_leftovers(objects)
 
 IMPORTER = KubernetesImporter()

@@ -37,10 +37,11 @@ import re
 from typing import Any
 
 from meshgen.importing.common import APP_PROTOCOLS, check_keys, number
-from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD, Findings
+from meshgen.importing.findings import APPROXIMATED
 from meshgen.importing.gateway_api import ROUTE_KINDS, http_match, import_gateways
 from meshgen.importing.model import Imported
 from meshgen.importing.reader import SourceObject
+from meshgen.importing.workloads import WorkloadRun, managed
 from meshgen.platforms.base import object_name
 
 LINKERD_GROUPS = frozenset({"policy.linkerd.io", "linkerd.io"})
@@ -50,7 +51,6 @@ PROXY_PROTOCOLS = {"HTTP/1": "http", "HTTP/2": "http2", "gRPC": "grpc", "opaque"
 #: retry.linkerd.io/http element -> intent retryOn (the inverse of platform._HTTP_RETRY).
 HTTP_RETRY = {"5xx": "5xx", "gateway-error": "gateway-error", "409": "retriable-4xx"}
 GRPC_RETRY = ("cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable")
-OPERATIONS_KINDS = {"PodMonitor", "ServiceMonitor", "PrometheusRule", "Kustomization"}
 IDENTITY = re.compile(r"(?P<sa>\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.serviceaccount\.identity\.linkerd\.(?P<td>.+)")
 #: Service annotations meshgen writes (read here or implied by the ports' protocols).
 SERVICE_ANNOTATIONS = {
@@ -59,11 +59,6 @@ SERVICE_ANNOTATIONS = {
     "config.linkerd.io/opaque-ports",
 }
 ROUTE_ANNOTATIONS = {"timeout.linkerd.io/request", "retry.linkerd.io/http", "retry.linkerd.io/grpc", "retry.linkerd.io/limit", "retry.linkerd.io/timeout"}
-
-
-def _managed(obj: SourceObject) -> bool:
-    labels = obj.metadata.get("labels") or {}
-    return labels.get("app.kubernetes.io/managed-by") == "meshgen" or obj.kind == "Kustomization"
 
 
 class LinkerdImporter:
@@ -77,31 +72,24 @@ class LinkerdImporter:
         return _Run(objects).result
 
 
-class _Run:
+class _Run(WorkloadRun):
+    platform = "linkerd"
+    # Linkerd has no Telemetry API and meshgen writes no ReferenceGrant for it: those kinds are
+    # another tool's here, reported not understood.
+    operations_kinds = frozenset({"PodMonitor", "ServiceMonitor", "PrometheusRule", "Kustomization"})
+
     def __init__(self, objects: list[SourceObject]) -> None:
-        self.out = Imported()
-        self.f: Findings = self.out.findings
-        by_kind: dict[str, list[SourceObject]] = {}
-        for obj in objects:
-            by_kind.setdefault(obj.kind, []).append(obj)
-        self.by_kind = by_kind
-        namespaces = [o.namespace for o in by_kind.get("Service", []) if o.namespace]
-        self.home = max(sorted(set(namespaces)), key=namespaces.count) if namespaces else "default"
-        self.services: dict[tuple[str, str], dict[str, Any]] = {}
-        self.selectors: dict[tuple[str, str], dict[str, str]] = {}
+        super().__init__(objects)
         self.version_services: dict[tuple[str, str], tuple[tuple[str, str], str]] = {}
-        self.handled: set[int] = set()
-        self.mesh: dict[str, Any] = {}
         self.closed: set[tuple[str, str]] = set()
         self.closing: dict[tuple[str, str], SourceObject] = {}
         self.accounts: dict[tuple[str, str], tuple[str, str]] | None = None
         self.by_label: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
-        names = sorted({str((o.metadata.get("labels") or {}).get("app.kubernetes.io/part-of") or "") for o in objects} - {""})
-        if names:
-            self.out.name = names[0]
+        self._app_name(objects)
         self._namespaces()
         self._services()
         self._deployments()
+        self._service_accounts()
         self._version_services()
         self._mesh_routes()
         gateways, used = import_gateways(
@@ -118,27 +106,7 @@ class _Run:
         self._service_profiles()
         egress = self._egress()
         self._leftovers(objects)
-        spec: dict[str, Any] = {"mesh": self.mesh, "defaults": {"namespace": self.home}}
-        spec["services"] = [self.services[k] for k in sorted(self.services)]
-        if gateways:
-            spec["gateways"] = gateways
-        if egress:
-            spec["egress"] = egress
-        self.out.spec = spec
-        self.result = self.out
-
-    # --- bookkeeping ---------------------------------------------------------------------
-
-    def take(self, kind: str, group: str | None = None) -> list[SourceObject]:
-        objs = [o for o in self.by_kind.get(kind, []) if group is None or o.group == group]
-        self.handled.update(id(o) for o in objs)
-        return objs
-
-    def source(self, key: tuple[str, str], obj: SourceObject) -> None:
-        self.out.sources.setdefault(key, []).append(f"{obj.ref} ({obj.file}:{obj.line})")
-
-    def ns(self, obj: SourceObject) -> str:
-        return obj.namespace or self.home
+        self._spec(gateways, egress)
 
     # --- Namespace, Service, Deployment --------------------------------------------------
 
@@ -147,7 +115,7 @@ class _Run:
         for obj in self.take("Namespace"):
             annotations = obj.metadata.get("annotations") or {}
             for key in annotations:
-                if key == "config.linkerd.io/access-log" and _managed(obj):
+                if key == "config.linkerd.io/access-log" and managed(obj):
                     self.f.approximated(obj, ("metadata", "annotations", key), "written by meshgen from spec.telemetry; regenerated from the imported intent's defaults")
                 elif key not in ("config.linkerd.io/default-inbound-policy", "linkerd.io/inject"):
                     self.f.lost(obj, ("metadata", "annotations", key), f"annotation {key} has no equivalent in the intent; dropped")
@@ -175,47 +143,22 @@ class _Run:
                     self.f.approximated(obj, ("metadata", "annotations", "config.linkerd.io/default-inbound-policy"),
                                         f"{p} (callers from the cluster networks only) is imported as {policy.replace('cluster', 'all')}")
 
-    def _services(self) -> None:
-        servers: dict[tuple[str, str], list[tuple[dict, str]]] = {}  # (namespace, port number or name) -> (matchLabels, proxyProtocol)
+    def _prepare_ports(self) -> None:
+        self._servers: dict[tuple[str, str], list[tuple[dict, str]]] = {}  # (namespace, port number or name) -> (matchLabels, proxyProtocol)
         for srv in self.by_kind.get("Server", []):
             match = {str(k): str(v) for k, v in ((srv.spec.get("podSelector") or {}).get("matchLabels") or {}).items()}
-            servers.setdefault((self.ns(srv), str(srv.spec.get("port"))), []).append((match, str(srv.spec.get("proxyProtocol") or "")))
-        for obj in self.take("Service", group=""):
-            labels = obj.metadata.get("labels") or {}
-            if labels.get("meshgen.dev/version-of"):
-                continue  # a version's Service: read in _version_services
-            spec = obj.spec
-            key = (self.ns(obj), obj.name)
-            selector = {str(k): str(v) for k, v in (spec.get("selector") or {}).items()}
-            if not selector:
-                self.f.lost(obj, ("spec", "selector"), "a Service without selector (external endpoints) is not an intent service; dropped")
-                continue
-            svc: dict[str, Any] = {"name": obj.name}
-            if key[0] != self.home:
-                svc["namespace"] = key[0]
-            if selector != {"app": obj.name}:
-                svc["selector"] = selector
-            self.selectors[key] = selector
-            ports = []
-            for i, port in enumerate(spec.get("ports") or []):
-                path = ("spec", "ports", i)
-                item: dict[str, Any] = {"name": str(port.get("name") or f"port-{port.get('port')}"), "port": int(port["port"])}
-                if not port.get("name"):
-                    self.f.approximated(obj, path, f"unnamed port named {item['name']}")
-                target = port.get("targetPort", port["port"])
-                if isinstance(target, int):
-                    if target != item["port"]:
-                        item["targetPort"] = int(target)
-                else:
-                    self.f.lost(obj, (*path, "targetPort"), f"a named targetPort ({target}) is taken as the port number {item['port']}")
-                candidates = servers.get((key[0], str(target)), []) + servers.get((key[0], item["name"]), [])
-                declared = next((proto for match, proto in candidates if all(selector.get(a) == b for a, b in match.items())), None)
-                item["protocol"] = self._protocol(obj, path, port, declared)
-                ports.append(item)
-            svc["ports"] = ports
-            self._failure_accrual(obj, svc)
-            self.services[key] = svc
-            self.source(key, obj)
+            self._servers.setdefault((self.ns(srv), str(srv.spec.get("port"))), []).append((match, str(srv.spec.get("proxyProtocol") or "")))
+
+    def _port_hint(self, key: tuple[str, str], selector: dict[str, str], target: Any, name: str) -> str | None:
+        """The ``proxyProtocol`` of the Server for this port of the service's pods, if any."""
+        candidates = self._servers.get((key[0], str(target)), []) + self._servers.get((key[0], name), [])
+        return next((proto for match, proto in candidates if all(selector.get(a) == b for a, b in match.items())), None)
+
+    def _skip_service(self, obj: SourceObject) -> bool:
+        return bool((obj.metadata.get("labels") or {}).get("meshgen.dev/version-of"))  # read in _version_services
+
+    def _service_read(self, obj: SourceObject, svc: dict[str, Any]) -> None:
+        self._failure_accrual(obj, svc)
 
     def _protocol(self, obj: SourceObject, path: tuple, port: dict, proxy_protocol: str | None) -> str:
         if str(port.get("protocol", "TCP")) == "UDP":
@@ -245,28 +188,6 @@ class _Run:
             cb["consecutiveErrors"] = 7  # Linkerd's default (https://linkerd.io/2.19/reference/circuit-breaking/)
             self.f.approximated(obj, ("metadata", "annotations"), "failure accrual with Linkerd's default of 7 consecutive failures")
         svc["circuitBreaker"] = cb
-
-    def _deployments(self) -> None:
-        for obj in self.take("Deployment") + self.take("StatefulSet"):
-            template = obj.spec.get("template") or {}
-            labels = (template.get("metadata") or {}).get("labels") or {}
-            matched = False
-            for key, selector in self.selectors.items():
-                if key[0] == self.ns(obj) and all(labels.get(k) == v for k, v in selector.items()):
-                    matched = True
-                    svc = self.services[key]
-                    sa = str((template.get("spec") or {}).get("serviceAccountName") or "default")
-                    if sa != svc["name"]:
-                        svc["serviceAccount"] = sa
-                    replicas = int(obj.spec.get("replicas", 1))
-                    if replicas > svc.get("replicas", 1):
-                        svc["replicas"] = replicas
-                    self.source(key, obj)
-            if not matched:
-                self.f.add(obj, (), NOT_UNDERSTOOD, "no Service selects these pods; the intent describes services")
-        for obj in self.by_kind.get("ServiceAccount", []):
-            if any(k[0] == self.ns(obj) and s.get("serviceAccount", s["name"]) == obj.name for k, s in self.services.items()):
-                self.handled.add(id(obj))
 
     def _version_services(self) -> None:
         """gateway_api.version_services: ``<svc>-<version>`` selecting the service's pods plus the version label."""
@@ -869,16 +790,7 @@ class _Run:
     # --- what is left --------------------------------------------------------------------
 
     def _leftovers(self, objects: list[SourceObject]) -> None:
-        for obj in objects:
-            if id(obj) in self.handled:
-                continue
-            if obj.kind == "Kustomization":
-                self.f.add(obj, (), APPROXIMATED, "a kustomization only lists files; meshgen render writes its own")
-            elif obj.kind in OPERATIONS_KINDS and _managed(obj):
-                self.f.add(obj, (), APPROXIMATED, "written by meshgen from spec.telemetry/spec.mesh; regenerated from the imported intent's defaults")
-            else:
-                self.f.add(obj, (), NOT_UNDERSTOOD, f"{obj.api_version} {obj.kind} is not read by the linkerd importer")
-
+        self._report_leftovers(objects)
 
 def _satisfies(labels: dict[str, str], expression: dict) -> bool:
     """One ``LabelSelectorRequirement`` against a service's pod labels (Kubernetes semantics)."""
