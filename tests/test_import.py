@@ -171,3 +171,41 @@ def test_upstream_files_import_alone_without_crashing(path):
     result = run("import", path, "--from", "istio", "--allow-loss")
     assert result.exit_code == 0, result.stderr
     assert yaml.safe_load(result.stdout)["kind"] == "MeshIntent"
+
+
+GATEWAY_ROUTES = """\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: redirect-gateway, namespace: shop}
+spec:
+  gatewayClassName: istio
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: redirects, namespace: shop}
+spec:
+  parentRefs: [{name: redirect-gateway}]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /old-api}}]
+      filters: [{type: RequestRedirect, requestRedirect: {path: {type: ReplaceFullPath, replaceFullPath: /new-api}, statusCode: 308}}]
+    - matches: [{path: {type: PathPrefix, value: /broken}}]
+    - matches: [{path: {type: PathPrefix, value: /}}]
+      backendRefs: [{name: web, port: 80}]
+"""
+
+
+def test_gateway_rules_the_intent_cannot_say_are_reported_not_an_invalid_intent(tmp_path):
+    # Found importing Gateway API's own examples: a 308 redirect and a rule without backendRefs
+    # made an intent that failed validation (exit 1) instead of findings.
+    source = tmp_path / "in.yaml"
+    source.write_text(SERVICE + "---\n" + GATEWAY_ROUTES)
+    refused = run("import", str(source), "--from", "istio")
+    assert refused.exit_code == 3 and refused.stdout == ""
+    assert "no backendRefs and no redirect" in refused.stderr
+    result = run("import", str(source), "--from", "istio", "--allow-loss")
+    assert result.exit_code == 0, result.stderr
+    assert "statusCode 308 is not expressible; written as 301" in result.stderr
+    routes = yaml.safe_load(result.stdout)["spec"]["gateways"][0]["routes"]
+    assert [r.get("redirect", {}).get("statusCode") for r in routes] == [301, None]
+    assert routes[1]["service"] == "web"

@@ -131,6 +131,18 @@ def _routes(route: SourceObject, gw: SourceObject, entry: dict, listeners: dict,
             common["timeout"] = str(timeouts["request"])
         for f, flt in enumerate(rule.get("filters") or []):
             _filter(route, (*path, "filters", f), flt, common, findings)
+        if "redirect" in common and "service" in common:
+            # A redirect answers the request itself: the backend is never reached.
+            findings.approximated(route, (*path, "backendRefs"), "the rule redirects, so its backendRefs are never used; dropped")
+            common.pop("service")
+            common.pop("namespace", None)
+            common.pop("port", None)
+        if "redirect" not in common and "service" not in common:
+            findings.lost(
+                route, path,
+                "a rule with no backendRefs and no redirect answers with an error status; the intent cannot say that; rule dropped",
+            )
+            continue
         matches = rule.get("matches") or [None]
         for m, match in enumerate(matches):
             item = dict(common)
@@ -151,7 +163,18 @@ def _filter(obj: SourceObject, path: tuple, flt: dict, into: dict, findings: Fin
         out: dict[str, Any] = {k: rd[k] for k in ("scheme", "hostname", "port") if k in rd}
         if isinstance(rd.get("path"), dict) and rd["path"].get("type") == "ReplaceFullPath":
             out["path"] = rd["path"]["replaceFullPath"]
-        out["statusCode"] = rd.get("statusCode", 302)
+        code = rd.get("statusCode", 302)
+        if code not in (301, 302):
+            # The intent has 301 and 302 only (Gateway API's standard set also has 303, 307 and
+            # 308): keep the redirect with the code of the same permanence, and say what changes.
+            nearest = 301 if code == 308 else 302
+            findings.approximated(
+                obj,
+                (*path, "requestRedirect", "statusCode"),
+                f"statusCode {code} is not expressible; written as {nearest} (clients may change the method to GET)",
+            )
+            code = nearest
+        out["statusCode"] = code
         into["redirect"] = out
     elif kind == "URLRewrite":
         rw = plain(flt.get("urlRewrite") or {})
