@@ -32,12 +32,25 @@ def import_gateways(
     not among ``services`` (``(namespace, name)`` read from the manifests) is reported and dropped."""
     out = []
     used: set[SourceObject] = set()
+    named: dict[str, SourceObject] = {}
+    shared_names = {name for name in {n for _, n in services} if sum(1 for _, n in services if n == name) > 1}
     for gw in gateways:
+        if gw.name in named:
+            # spec.gateways[].name is unique across namespaces (intent/rules.py); the data plane
+            # has both, so the later one is reported rather than merged into the first
+            first = named[gw.name]
+            findings.lost(gw, ("metadata", "name"), f"the intent names gateways uniquely and {first.ref} ({first.file}:{first.line}) "
+                          "already has this name; gateway and its routes dropped (rename one)")
+            for route in routes:
+                if _attached(route, gw, home):
+                    used.add(route)
+                    findings.lost(route, ("spec", "parentRefs"), f"attached to {gw.ref}, which was dropped (its name repeats); route dropped")
+            continue
+        named[gw.name] = gw
         entry = _gateway(gw, default_class, findings, home)
         listeners = {lst.get("name") or f"{lst['protocol'].lower()}-{lst['port']}": lst for lst in entry["listeners"]}
         for route in routes:
-            parents = [p for p in route.spec.get("parentRefs") or [] if p.get("name") == gw.name and p.get("kind", "Gateway") == "Gateway"]
-            if not parents or (route.namespace or home) != (gw.namespace or home):
+            if not _attached(route, gw, home):
                 continue
             used.add(route)
             for item in _routes(route, gw, entry, listeners, findings, home):
@@ -45,6 +58,9 @@ def import_gateways(
                 if item.get("service") is not None and backend not in services:
                     findings.lost(route, ("spec", "rules"), f"backend {backend[0]}/{backend[1]} is not a Service read here; route dropped")
                     continue
+                if item.get("service") in shared_names and "namespace" not in item:
+                    # Services of this name in several namespaces: the intent needs to be told which
+                    item = {**item, "namespace": backend[0]}
                 entry["routes"].append(item)
         if not entry["routes"]:
             del entry["routes"]
@@ -53,6 +69,12 @@ def import_gateways(
             continue
         out.append(entry)
     return out, used
+
+
+def _attached(route: SourceObject, gw: SourceObject, home: str) -> bool:
+    """Whether ``route`` names ``gw`` in a parentRef (same namespace: parentRefs here carry none)."""
+    parents = [p for p in route.spec.get("parentRefs") or [] if p.get("name") == gw.name and p.get("kind", "Gateway") == "Gateway"]
+    return bool(parents) and (route.namespace or home) == (gw.namespace or home)
 
 
 def _gateway(obj: SourceObject, default_class: str, findings: Findings, home: str) -> dict[str, Any]:
@@ -101,6 +123,12 @@ def _routes(route: SourceObject, gw: SourceObject, entry: dict, listeners: dict,
     check_keys(route, spec, ("spec",), {"parentRefs", "hostnames", "rules"}, findings)
     parents = [p.get("sectionName") for p in spec.get("parentRefs") or [] if p.get("name") == gw.name]
     listener = parents[0] if len(parents) == 1 and parents[0] else None
+    if listener is not None and listener not in listeners:
+        # ParentReference.sectionName (bundled CRD httproutes.gateway.networking.k8s.io): no
+        # listener accepts the route, so it "MUST be considered detached from the Gateway"
+        findings.lost(route, ("spec", "parentRefs"), f"{gw.ref} has no listener {listener}, so the route is detached "
+                      "from it (Gateway API sectionName); route dropped")
+        return []
     own = sorted({listeners[p].get("hostname") or "" for p in parents if p in listeners} - {""})
     hostnames = list(spec.get("hostnames") or [])
     default_hosts = own or entry.get("hostnames") or []

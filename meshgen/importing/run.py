@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from meshgen.errors import UsageError
+from meshgen.importing.duplicates import merge_duplicates
 from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD, ImportFinding
 from meshgen.importing.reader import read
 from meshgen.importing.writer import draft, write
@@ -29,6 +30,9 @@ class ImportResult:
 def import_manifests(paths: Sequence[Path], platform: str | None = None) -> ImportResult:
     """Import the manifests under ``paths`` (files, directories, ``-``) as ``platform``'s.
 
+    Repeated objects are read once; same-named copies that differ are LOST findings, the last
+    read kept (:func:`meshgen.importing.duplicates.merge_duplicates`).
+
     ``platform`` None: guessed from the objects' API groups
     (:func:`meshgen.platforms.registry.guess_importer`).
 
@@ -42,6 +46,7 @@ def import_manifests(paths: Sequence[Path], platform: str | None = None) -> Impo
     from meshgen.platforms.registry import get_importer, guess_importer
 
     objects, others = read(paths)
+    objects, conflicts = merge_duplicates(objects)
     if platform is None:
         platform = guess_importer({o.group for o in objects})
         if platform is None:
@@ -50,7 +55,7 @@ def import_manifests(paths: Sequence[Path], platform: str | None = None) -> Impo
     if importer is None:
         raise UsageError(f"meshgen has no importer for {platform} yet")
     imported = importer.run(objects)
-    findings = list(imported.findings.sorted())
+    findings = list(imported.findings.sorted()) + conflicts
     for file, line, why in others:
         generated = _generated_by_meshgen(file)
         findings.append(
