@@ -1,7 +1,8 @@
 """Istio (sidecar) manifests -> an intent: the inverse of :mod:`meshgen.platforms.istio.platform`.
 
 Read: Service (ports, selector), Deployment (service account, replicas), PeerAuthentication
-(``mesh.mtls``), AuthorizationPolicy (allow-lists and deny rules), DestinationRule (versions from
+(``mesh.mtls``), AuthorizationPolicy (allow-lists and deny rules), RequestAuthentication with its
+require-token DENY rules (``requestAuthentication``, :mod:`.jwt_import`), DestinationRule (versions from
 subsets, connection pool, outlier detection, retry budget), VirtualService (weights, header routes,
 timeouts, retries, faults, mirroring), ServiceEntry and Sidecar (egress), Gateway API Gateway and
 routes (gateways).
@@ -38,6 +39,7 @@ from meshgen.importing.identities import IdentityRun
 from meshgen.importing.model import Imported
 from meshgen.importing.reader import SourceObject
 from meshgen.importing.workloads import GATEWAY_API
+from meshgen.platforms.istio import jwt_import
 
 ISTIO_GROUPS = frozenset({"networking.istio.io", "security.istio.io", "telemetry.istio.io"})
 #: Istio's default retry policy when a route says nothing (HTTPRetry docs, above).
@@ -79,7 +81,10 @@ class _Run(IdentityRun):
             [o for k in ROUTE_KINDS for o in self.by_kind.get(k, []) if o.group == GATEWAY_API], importer.gateway_class
         )
         self._peer_authentication()
+        for obj in self.take("RequestAuthentication"):
+            jwt_import.read_request_authentication(self, obj)
         self._authorization()
+        jwt_import.finish(self)
         egress = self._egress()
         self._leftovers(objects)
         self._spec(gateways, egress)
@@ -365,6 +370,8 @@ class _Run(IdentityRun):
                 continue
             for r, rule in enumerate(spec.get("rules") or []):
                 for key in targets:
+                    if action == "DENY" and jwt_import.deny_rule(self.services[key], rule):
+                        continue
                     self._rule(obj, r, rule, key, action == "DENY")
             if action == "ALLOW":
                 # Any ALLOW policy closes its workloads to everything it does not allow, even
@@ -408,6 +415,8 @@ class _Run(IdentityRun):
             return
         for s, entry in enumerate(sources):
             source = entry.get("source") or {}
+            if not deny:
+                source = jwt_import.allow_source(svc, source)
             spath = (*path, "from", s, "source")
             extra = set(source) - {"principals", "namespaces", "serviceAccounts"}
             if extra:
