@@ -324,6 +324,8 @@ class _Run(WorkloadRun):
                 item = dict(route)
                 if obj.kind == "GRPCRoute":
                     converted = self._grpc_route_match(obj, (*path, "matches", m), match)
+                    if converted.get("_unmatchable"):
+                        continue  # reported: a catch-all in its place would route every call
                 else:
                     converted = http_match(obj, (*path, "matches", m), match, self.f)
                 if converted:
@@ -332,8 +334,18 @@ class _Run(WorkloadRun):
         return routes, weights
 
     def _grpc_route_match(self, obj: SourceObject, path: tuple, match: dict) -> dict[str, Any]:
-        check_keys(obj, match, path, {"headers"}, self.f)
+        """A GAMMA ``GRPCRouteMatch`` -> the intent's ``RequestMatch``: the inverse of
+        :func:`meshgen.platforms.gateway_api.grpc_match` (``method`` Exact -> ``grpc``, exact
+        headers). ``GRPCMethodMatch`` fields ``type`` (Exact default, RegularExpression),
+        ``service``, ``method``: bundled CRD grpcroutes.gateway.networking.k8s.io v1."""
+        check_keys(obj, match, path, {"headers", "method"}, self.f)
         out: dict[str, Any] = {}
+        method = match.get("method")
+        if method is not None:
+            grpc = self._grpc_method(obj, (*path, "method"), method)
+            if grpc is None:
+                return {"_unmatchable": True}
+            out["grpc"] = grpc
         headers = {}
         for h, header in enumerate(match.get("headers") or []):
             if header.get("type", "Exact") == "Exact":
@@ -342,6 +354,21 @@ class _Run(WorkloadRun):
                 self.f.lost(obj, (*path, "headers", h), "only exact header matches are read on a GRPCRoute; dropped")
         if headers:
             out["headers"] = headers
+        return out
+
+    def _grpc_method(self, obj: SourceObject, path: tuple, method: dict) -> dict[str, str] | None:
+        """``GRPCMethodMatch`` -> ``{service, method?}``; None (reported LOST) when the intent's
+        GrpcMethodMatch cannot hold it: a regular expression, or a method without its service."""
+        check_keys(obj, method, path, {"type", "service", "method"}, self.f)
+        if method.get("type", "Exact") != "Exact":
+            self.f.lost(obj, (*path, "type"), f"{method.get('type')} gRPC method matches are not expressible (exact only); the rule is dropped")
+            return None
+        if not method.get("service"):
+            self.f.lost(obj, path, "a gRPC method match without its service is not expressible; the rule is dropped")
+            return None
+        out = {"service": str(method["service"])}
+        if method.get("method"):
+            out["method"] = str(method["method"])
         return out
 
     def _weights(self, obj: SourceObject, svc: dict, weights: list[tuple[str | None, int]]) -> None:
@@ -418,6 +445,7 @@ class _Run(WorkloadRun):
                     else:
                         self.f.lost(obj, ("spec", "parentRefs"), "its Server is not read here; dropped")
         grants: dict[tuple[str, str], list[tuple[dict, str, dict]]] = {}
+        self._unreferenced_authentications([*authn.values(), *networks.values()], self.by_kind.get("AuthorizationPolicy", []))
         for obj in self.take("AuthorizationPolicy"):
             check_keys(obj, obj.spec, ("spec",), {"targetRef", "requiredAuthenticationRefs"}, self.f)
             target = obj.spec.get("targetRef") or {}
@@ -475,6 +503,24 @@ class _Run(WorkloadRun):
                 svc = self.services[key]
                 self.f.items.append(_note(self.closing[key], key, f"its Servers deny and admit nobody the intent can name ({svc['name']}); "
                                           "mesh.defaultDeny set so it stays closed (every service without allowFrom is closed too)"))
+
+    def _unreferenced_authentications(self, authentications: list[SourceObject], policies: list[SourceObject]) -> None:
+        """Report each MeshTLSAuthentication and NetworkAuthentication no AuthorizationPolicy names.
+
+        An authentication authorizes nothing by itself: only an AuthorizationPolicy's
+        ``requiredAuthenticationRefs`` make it admit callers
+        (https://linkerd.io/2.19/reference/authorization-policy/), so leaving one out changes no
+        decision. It is said anyway, at its ``file:line``: the policy naming it may be in a file
+        that was not passed, and nothing read is dropped silently.
+        """
+        referenced = set()
+        for policy in policies:
+            for ref in policy.spec.get("requiredAuthenticationRefs") or []:
+                referenced.add((str(ref.get("kind")), str(ref.get("namespace") or self.ns(policy)), str(ref.get("name"))))
+        for obj in authentications:
+            if (obj.kind, self.ns(obj), obj.name) not in referenced:
+                self.f.approximated(obj, (), f"no AuthorizationPolicy read here requires this {obj.kind}, so it admits nobody and "
+                                    "is not carried over (the intent names callers in allowFrom); import it with the policy that uses it")
 
     def _server_authorization(self, obj: SourceObject, servers: dict, server_objs: dict, grants: dict) -> None:
         """policy.linkerd.io/v1beta1 ServerAuthorization: ``server.name`` or ``server.selector``
@@ -673,6 +719,7 @@ class _Run(WorkloadRun):
         svc = self.services[key]
         all_ports = [p["name"] for p in svc["ports"] if p["protocol"] != "udp"]
         merged: dict[str, dict[str, Any]] = {}
+        whole: set[str] = set()
         import json
 
         for peer, port, narrow in items:
@@ -689,11 +736,17 @@ class _Run(WorkloadRun):
                 for m in grpc["methods"]:
                     if m not in methods:
                         methods.append(m)
+            elif grpc:
+                # a grant on the whole-service route admits every method: the per-method
+                # routes it is also authorized on (grpc_covers) add nothing to it
+                whole.add(ident)
         out = []
-        for entry in merged.values():
+        for ident, entry in merged.items():
             if sorted(entry["ports"]) == sorted(all_ports):
                 del entry["ports"]
-            if entry.get("grpc", {}).get("methods"):
+            if ident in whole:
+                entry["grpc"].pop("methods", None)
+            elif entry.get("grpc", {}).get("methods"):
                 entry["grpc"]["methods"].sort()
             out.append(entry)
         if out:
