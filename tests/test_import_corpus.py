@@ -151,3 +151,15 @@ def test_same_name_in_different_namespaces_is_not_a_conflict(tmp_path):
     assert ("Gateway shop2/edge", str(two)) in lost and ("HTTPRoute shop2/web", str(two)) in lost
     message = next(f.message for f in result.losses if f.ref == "Gateway shop2/edge")
     assert f"Gateway shop/edge ({one}:8)" in message
+
+
+def test_versions_of_one_api_group_are_one_object(tmp_path):
+    one = _write(tmp_path, "a.yaml", OBJECTS)
+    older = OBJECTS.replace("kind: HTTPRoute", "kind: HTTPRoute").replace(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute", "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: HTTPRoute")
+    assert "v1beta1" in older
+    two = _write(tmp_path, "b.yaml", older)
+    assert import_manifests([one, two], "istio").text == import_manifests([one], "istio").text
+    changed = _write(tmp_path, "c.yaml", older.replace("port: 80}]}]", "port: 80, weight: 2}]}]"))
+    result = import_manifests([one, changed], "istio")
+    assert [(f.file, f.ref) for f in result.losses if "the copies differ" in f.message] == [(str(one), "HTTPRoute shop/web")]

@@ -30,7 +30,7 @@ SERVER_METADATA = frozenset({"uid", "resourceVersion", "generation", "creationTi
 def home_namespace(objects: list[SourceObject]) -> str:
     """The namespace objects without ``metadata.namespace`` land in: the one most Services name
     (ties: the first by name; no Service names one: ``default``), as ``kubectl apply -n`` would."""
-    namespaces = [o.namespace for o in objects if o.kind == "Service" and o.namespace]
+    namespaces = [o.namespace for o in objects if o.body.get("kind") == "Service" and o.namespace]
     return max(sorted(set(namespaces)), key=namespaces.count) if namespaces else "default"
 
 
@@ -45,10 +45,15 @@ def merge_duplicates(objects: list[SourceObject]) -> tuple[list[SourceObject], l
     ``--allow-loss``, like any loss). Kept objects stay in read order.
     """
     home = home_namespace(objects)
-    copies: dict[tuple[str, str, str, str], list[SourceObject]] = {}
+    copies: dict[tuple, list[SourceObject]] = {}
     for obj in objects:
-        if obj.name:
-            copies.setdefault((obj.group, obj.kind, obj.namespace or home, obj.name), []).append(obj)
+        # straight from the body: the SourceObject properties cost ~4x more on 10,000s of objects
+        body = obj.body
+        meta = body.get("metadata")
+        if isinstance(meta, dict) and meta.get("name"):
+            api_group = str(body.get("apiVersion")).rpartition("/")[0]  # v1 and v1beta1 of a group are one object
+            key = (api_group, body.get("kind"), meta.get("namespace") or home, meta.get("name"))
+            copies.setdefault(key, []).append(obj)
     dropped: set[int] = set()
     findings: list[ImportFinding] = []
     for key, group in copies.items():
@@ -73,8 +78,9 @@ def merge_duplicates(objects: list[SourceObject]) -> tuple[list[SourceObject], l
 
 def _authored(obj: SourceObject) -> dict:
     """The object as its author wrote it: without ``status`` and server-written metadata.
-    Namespace is left out too: the key already holds the resolved one."""
-    body = {k: v for k, v in obj.body.items() if k != "status"}
+    Namespace and the API version are left out too: the key holds the resolved namespace and
+    the group, and the API server converts between a group's versions."""
+    body = {k: v for k, v in obj.body.items() if k not in ("status", "apiVersion")}
     meta = body.get("metadata")
     if isinstance(meta, dict):
         body["metadata"] = {k: v for k, v in meta.items() if k not in SERVER_METADATA and k != "namespace"}
