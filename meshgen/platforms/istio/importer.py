@@ -5,7 +5,8 @@ Read: Service (ports, selector), Deployment (service account, replicas), PeerAut
 require-token DENY rules (``requestAuthentication``, :mod:`.jwt_import`), DestinationRule (versions from
 subsets, connection pool, outlier detection, retry budget), VirtualService (weights, header routes,
 timeouts, retries, faults, mirroring), ServiceEntry and Sidecar (egress), Gateway API Gateway and
-routes (gateways).
+routes (gateways); ambient waypoints and their ``istio.io/use-waypoint`` bindings are recognized
+and reported, regenerated rather than carried over (:mod:`.waypoint_import`).
 
 How ambiguity is resolved, as the data plane would:
 
@@ -39,7 +40,7 @@ from meshgen.importing.identities import IdentityRun
 from meshgen.importing.model import Imported
 from meshgen.importing.reader import SourceObject
 from meshgen.importing.workloads import GATEWAY_API
-from meshgen.platforms.istio import jwt_import
+from meshgen.platforms.istio import jwt_import, waypoint_import
 
 ISTIO_GROUPS = frozenset({"networking.istio.io", "security.istio.io", "telemetry.istio.io"})
 #: Istio's default retry policy when a route says nothing (HTTPRetry docs, above).
@@ -77,6 +78,7 @@ class _Run(IdentityRun):
         self._service_accounts()
         self._destination_rules()
         self._virtual_services()
+        waypoint_import.read_waypoints(self)
         self.gateways = gateways = self._gateways(
             [o for k in ROUTE_KINDS for o in self.by_kind.get(k, []) if o.group == GATEWAY_API], importer.gateway_class
         )
