@@ -9,6 +9,7 @@ Source: https://gateway-api.sigs.k8s.io/reference/spec/ (v1 Gateway, HTTPRoute).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from meshgen.importing.common import check_keys, plain
@@ -33,7 +34,8 @@ def import_gateways(
     out = []
     used: set[SourceObject] = set()
     named: dict[str, SourceObject] = {}
-    shared_names = {name for name in {n for _, n in services} if sum(1 for _, n in services if n == name) > 1}
+    counts = Counter(n for _, n in services)
+    shared_names = {name for name, count in counts.items() if count > 1}
     for gw in gateways:
         if gw.name in named:
             # spec.gateways[].name is unique across namespaces (intent/rules.py); the data plane
