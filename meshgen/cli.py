@@ -20,6 +20,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from meshgen.cli_startup import install as _install_startup_patch
+
+_install_startup_patch()  # absent options coerced without pydantic: --help stays fast
+
 if TYPE_CHECKING:
     from meshgen.errors import MeshgenError
     from meshgen.loader import LoadedIntent

@@ -286,6 +286,17 @@ def _served_versions(crd: Mapping[str, Any]) -> list[_ServedVersion]:
 
 def _plain(value: Any) -> Any:
     """JSON-like copy, as the API server receives YAML: string keys, dates as text, 1.0 as 1."""
+    kind = type(value)  # exact types first: parsed YAML is almost all str, int, dict and list
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else _key_text(k): _plain(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain(v) for v in value]
+    return _plain_other(value)
+
+
+def _plain_other(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {_key_text(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

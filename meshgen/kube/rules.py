@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from meshgen.kube import cel
+from meshgen.kube import cel, native_rules
 from meshgen.kube.issues import Issue, field
 
 __all__ = ["RuleSet"]
@@ -71,7 +71,7 @@ class RuleSet:
             return ((None, f"unsupported CEL: rule {text!r} cannot be checked: {err}"),)
         if program.uses_old_self:
             return ()  # transition rules compare with the stored object: never run on create
-        key = _verdict_key(rule, program, value, schema)
+        key = _verdict_key(rule, program, value, schema, memo)
         if key is not None and key in self._verdicts:
             return self._verdicts[key]
         verdict = _evaluate(rule, program, value, schema, memo)
@@ -81,12 +81,22 @@ class RuleSet:
 
 
 def _verdict_key(rule: Mapping[str, Any], program: cel.CompiledExpression, value: Any,
-                 schema: Mapping[str, Any]) -> tuple | None:
-    """What the verdict depends on: the rule, the schema node, and the part of ``self`` it reads."""
+                 schema: Mapping[str, Any], memo: dict) -> tuple | None:
+    """What the verdict depends on: the rule, the schema node, and the part of ``self`` it reads.
+
+    ``memo`` is the one object's check memo: the rules of one node often read the same part
+    (ten HTTPRoute path rules read ``type`` and ``value``), so each part is taken once per node.
+    """
     if rule.get("messageExpression"):
         return None  # the message may read any part of self
-    seen = tuple((use, path, _part(value, use, path)) for use, path in program.self_uses)
-    return (id(rule), id(schema), seen)
+    seen = []
+    for use, path in program.self_uses:
+        slot = ("part", id(value), use, path)  # to_cel's entries are keyed by int ids: no clash
+        part = memo.get(slot)
+        if part is None:
+            part = memo[slot] = _part(value, use, path)
+        seen.append((use, path, part))
+    return (id(rule), id(schema), tuple(seen))
 
 
 _ABSENT = object()
@@ -128,6 +138,8 @@ def _evaluate(rule: Mapping[str, Any], program: cel.CompiledExpression, value: A
               memo: dict[int, Any]) -> _Verdict:
     """One rule at one node, worded as the API server words it."""
     text = rule.get("rule", "")
+    if native_rules.holds(text, value, schema):
+        return ()  # proved to hold without cel-python (never a failure: those are CEL's to word)
     try:
         self_value = cel.to_cel(value, schema, memo)
         holds = program.holds(self_value)

@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshgen.capabilities import Feature, Report
+from meshgen.intent.index import memo
 from meshgen.intent.model import CircuitBreaker, MeshIntent, RequestMatch, Retries, Route, Service, StringMatch
 from meshgen.intent.types import Duration
 from meshgen.platforms import gateway_api as gapi
@@ -151,24 +152,38 @@ def _intent_callers(intent: MeshIntent, svc: Service) -> set[str]:
     """Names of the intent's services that may call ``svc`` (every other one when it is open).
 
     Only the callers' ServiceDefaults need ``svc``'s upstream override; writing it into every
-    service would grow quadratically with the intent.
+    service would grow quadratically with the intent. Names are looked up in per-intent tables
+    (:func:`meshgen.intent.index.memo`), not by scanning every service for every callee.
     """
-    others = {s.name for s in intent.spec.services if s.name != svc.name}
+    names = memo(intent, "service-names", _service_names)
     if not intent.spec.mesh.default_deny and not svc.allow_from:
-        return others
+        return set(names) - {svc.name}
     out: set[str] = set()
     for peer in svc.allow_from:
         ns = peer.namespace or svc.namespace
         if peer.service is not None:
             out.add(peer.service)
         elif peer.service_account is not None:
-            out |= {s.name for s in intent.spec.services if s.name == peer.service_account}
+            out.add(peer.service_account)  # kept only when a service has that name (below)
         elif peer.selector is not None:
             wanted = set(peer.selector.items())
             out |= {w.service.name for w in workloads(intent) if w.namespace == ns and wanted <= set(w.labels)}
         elif peer.gateway is None:
-            out |= {s.name for s in intent.spec.services if s.namespace == peer.namespace}
-    return out & others
+            out |= memo(intent, "service-names-by-namespace", _names_by_namespace).get(peer.namespace, frozenset())
+    out &= names
+    out.discard(svc.name)
+    return out
+
+
+def _service_names(intent: MeshIntent) -> frozenset[str]:
+    return frozenset(s.name for s in intent.spec.services)
+
+
+def _names_by_namespace(intent: MeshIntent) -> dict[str | None, frozenset[str]]:
+    out: dict[str | None, set[str]] = {}
+    for s in intent.spec.services:
+        out.setdefault(s.namespace, set()).add(s.name)
+    return {ns: frozenset(members) for ns, members in out.items()}
 
 
 def _callers_outside_intent(intent: MeshIntent, svc: Service) -> str:

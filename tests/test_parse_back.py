@@ -1,0 +1,66 @@
+"""meshgen.parse_back reads documents exactly as PyYAML's safe loader does (values and key order)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from meshgen import pipeline
+from meshgen.loader import load_intent
+from meshgen.parse_back import load_documents
+from meshgen.platforms.registry import names
+
+SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*/intent.yaml"))
+
+
+def _typed(value):
+    """Equality that also sees key order and types (1 == 1.0 == True in Python)."""
+    if isinstance(value, dict):
+        return ("dict", [(_typed(k), _typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_typed(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+def _same(documents):
+    expected = [yaml.load(doc, Loader=SAFE) for doc in documents]
+    got = load_documents(documents)
+    assert _typed(got) == _typed(expected)
+    return got
+
+
+@pytest.mark.parametrize("platform", names())
+def test_every_rendered_example_reads_back_as_the_safe_loader_reads_it(platform):
+    assert EXAMPLES
+    for example in EXAMPLES:
+        rendering = pipeline.render(load_intent(example), platform, example.name)
+        got = _same(rendering.documents)
+        assert got and all(isinstance(o, dict) and o.get("kind") for o in got)
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\nb: 1.0\nc: true\nd: null\ne: ~\nf: 2026-01-01\ng: '1'\nh: 0x1F\ni: 1e3\nj: .inf\n",
+    "1: one\ntrue: yes\nnull: x\n",  # non-string keys
+    "base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n",  # anchors, aliases, merge keys
+    "a: !!str 5\nb: !!int '7'\n",  # explicit tags
+    "list: [a, 1, {b: [c, ~]}]\nempty: {}\nnone: []\n",
+    "a: b\na: c\n",  # duplicate key: the last wins, as in PyYAML
+    "- x\n- y\n",
+    "just a string\n",
+    "",
+])
+def test_documents_read_like_the_safe_loader(text):
+    _same([text])
+
+
+def test_recursive_alias_goes_to_the_safe_loader():
+    got = load_documents(["a: &x [*x]\n"])  # a self-containing list
+    assert got[0]["a"][0] is got[0]["a"]  # PyYAML's own recursive structure, not a recursion error
+
+
+def test_invalid_yaml_raises_like_the_safe_loader():
+    with pytest.raises(yaml.YAMLError):
+        load_documents(["a: [\n"])
