@@ -58,6 +58,11 @@ class DeliverySupport:
             configures here, or None where Argo Rollouts can only scale ReplicaSets (weights are
             then approximated by pod counts).
         notes: platform-specific facts a finding should repeat (with their sources).
+        flagger_routing: the kind of routing object Flagger's router for :attr:`flagger_provider`
+            writes and owns, named after the service: ``VirtualService`` (istio router, with
+            ``<name>-primary`` / ``<name>-canary`` DestinationRules), ``HTTPRoute`` (gatewayapi
+            router, parentRefs from ``service.gatewayRefs``), or None (no router: kubernetes, or
+            no provider). Source: fluxcd/flagger ``pkg/router/istio.go``, ``pkg/router/gateway_api.go``.
     """
 
     metrics: RequestMetrics | None
@@ -66,3 +71,4 @@ class DeliverySupport:
     flagger_shifts_traffic: bool
     argo_traffic_routing: str | None
     notes: tuple[str, ...] = ()
+    flagger_routing: str | None = None

@@ -26,5 +26,6 @@ DELIVERY = DeliverySupport(
     flagger_provider="istio",
     flagger_builtin_metrics=True,
     flagger_shifts_traffic=True,
+    flagger_routing="VirtualService",
     argo_traffic_routing="istio",
 )

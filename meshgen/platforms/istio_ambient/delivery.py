@@ -28,5 +28,6 @@ DELIVERY = DeliverySupport(
     flagger_provider="gatewayapi:v1",
     flagger_builtin_metrics=False,
     flagger_shifts_traffic=True,
+    flagger_routing="HTTPRoute",
     argo_traffic_routing=None,
 )

@@ -1,8 +1,16 @@
-"""Progressive delivery on Linkerd: Flagger's ``linkerd`` provider.
+"""Progressive delivery on Linkerd: Flagger's Gateway API provider on a GAMMA HTTPRoute.
 
-Metrics: Flagger's built-in Linkerd queries (fluxcd/flagger ``pkg/metrics/observers/linkerd.go``):
-the proxy's inbound ``response_total`` (``classification``, ``direction``, ``deployment``
-labels) and ``response_latency_ms_bucket`` (https://linkerd.io/2.19/reference/proxy-metrics/).
+Flagger's ``linkerd`` provider writes SMI ``TrafficSplit`` objects (fluxcd/flagger
+``pkg/router/factory.go`` -> ``SmiRouter``), which Linkerd 2.12+ reads only with the separate
+linkerd-smi extension. Flagger's own Linkerd tutorial
+(``docs/gitbook/tutorials/linkerd-progressive-delivery.md``) uses ``gatewayapi`` with
+``gatewayRefs`` naming the Service (group core, kind Service), and meshgen's Linkerd routes are
+``gateway.networking.k8s.io/v1`` already (:mod:`.authorization`), so the provider is
+``gatewayapi:v1``. Flagger has no built-in queries for that provider
+(``pkg/metrics/observers/factory.go`` maps it to the generic HTTP observer), so meshgen writes
+MetricTemplates with the tutorial's queries: the proxy's inbound ``response_total``
+(``classification``, ``direction``, ``deployment`` labels) and ``response_latency_ms_bucket``
+(https://linkerd.io/2.19/reference/proxy-metrics/).
 """
 
 from meshgen.delivery.support import DeliverySupport, RequestMetrics
@@ -20,8 +28,9 @@ METRICS = RequestMetrics(
 
 DELIVERY = DeliverySupport(
     metrics=METRICS,
-    flagger_provider="linkerd",
-    flagger_builtin_metrics=True,
+    flagger_provider="gatewayapi:v1",
+    flagger_builtin_metrics=False,
     flagger_shifts_traffic=True,
+    flagger_routing="HTTPRoute",
     argo_traffic_routing=None,
 )
