@@ -255,7 +255,7 @@ def _service(svc: Service, support: DeliverySupport, planned: Plan, report: Repo
         _carry_virtual_service(out, by_id.get(("VirtualService", svc.namespace, svc.name)), report, subject)
         rule = by_id.get(("DestinationRule", svc.namespace, svc.name))
         if rule is not None and rule.values.get("traffic_policy"):
-            out["trafficPolicy"] = rule.values["traffic_policy"]
+            out["trafficPolicy"] = _canary_traffic_policy(rule.values["traffic_policy"], report, subject)
     elif support.flagger_routing == "HTTPRoute":
         out["gatewayRefs"] = [{"name": svc.name, "namespace": svc.namespace, "group": "", "kind": "Service", "port": port.port}]
         routes = [o for o in planned.objects if o.kind == "HTTPRoute" and o.namespace == svc.namespace and _attached(o, svc.name, port.port)]
@@ -268,6 +268,24 @@ def _service(svc: Service, support: DeliverySupport, planned: Plan, report: Repo
         for which in ("apex", "primary", "canary"):
             out[which] = metadata
     return out
+
+
+def _canary_traffic_policy(policy: dict[str, Any], report: Report, subject: str) -> dict[str, Any]:
+    """The DestinationRule's traffic policy as the Canary CRD takes it: its
+    ``service.trafficPolicy.connectionPool`` declares ``http`` only (the ``canaries.flagger.app``
+    schema; the API server prunes ``tcp``), so TCP pool limits are reported lost."""
+    pool = dict(policy.get("connectionPool") or {})
+    tcp = pool.pop("tcp", None)
+    if not tcp:
+        return policy
+    report.lost(
+        Feature.CONNECTION_POOL,
+        subject,
+        f"{', '.join(f'{k} {v}' for k, v in sorted(tcp.items()))} cannot be carried into the Canary: its "
+        "service.trafficPolicy.connectionPool has http settings only (canaries.flagger.app schema), and Flagger "
+        "writes the DestinationRules",
+    )
+    return {k: v for k, v in {**policy, "connectionPool": pool}.items() if v}
 
 
 def _metadata(service: PlannedObject | None) -> dict[str, Any]:
