@@ -384,3 +384,62 @@ def test_every_circuit_breaker_setting_fits_the_canarys_traffic_policy(tmp_path,
     (lost,) = [f for f in rendering.plan.findings if f.feature.value == "connection-pool" and f.loses_intent]
     assert "maxConnections 100" in lost.detail
     assert [str(v) for v in validate_objects(_find(objects, "Canary", namespace="shop"), crd_catalog)] == []
+
+
+def test_a_gateway_route_to_a_rolled_out_service_is_reported(tmp_path):
+    extra = """\
+  gateways:
+    - name: edge
+      listeners: [{port: 80, protocol: HTTP}]
+      routes: [{service: api}]
+"""
+    path = _intent(tmp_path, extra=extra)
+    rendering = render(load_intent(path), "istio", "intent.yaml")
+    warnings = [f.detail for f in _flagger_findings(rendering) if f.severity.value == "warning"]
+    assert any("gateway shop/edge routes to the Service api" in d and "primary pods" in d for d in warnings), warnings
+
+
+def test_the_workload_names_the_deployment_and_the_service_keeps_its_name(tmp_path):
+    path = _intent(tmp_path, api_rollout="        workload: api-v2\n        steps: [{weight: 10}]")
+    rendering = render(load_intent(path), "istio", "intent.yaml")
+    spec = _canary(rendering.objects(), "api", "shop")
+    assert spec["targetRef"]["name"] == "api-v2"
+    assert spec["service"]["name"] == "api"  # Flagger's Services: api, api-primary, api-canary
+    (note,) = [f.detail for f in _flagger_findings(rendering) if "owns" in f.detail]
+    assert "Deployment api-v2-primary" in note
+
+
+def _flagger_services(objects):
+    """The Services Flagger writes at run time for each Canary (pkg/router/kubernetes_default.go):
+    the apex and ``-primary`` select the primary pods, ``-canary`` the canary pods, on the Canary's
+    port plus the discovered container ports (here podinfo's grpc 9999)."""
+    out = []
+    for canary in _find(objects, "Canary"):
+        ns, service = canary["metadata"]["namespace"], canary["spec"]["service"]
+        ports = [{"name": service["portName"], "port": service["port"], "targetPort": service["targetPort"], "protocol": "TCP",
+                  "appProtocol": service["appProtocol"]}]
+        ports.append({"name": "grpc", "port": 9999, "targetPort": 9999, "protocol": "TCP", "appProtocol": "grpc"})
+        for name, selector in (
+            (service["name"], PRIMARY_POD),
+            (f"{service['name']}-primary", PRIMARY_POD),
+            (f"{service['name']}-canary", CANARY_POD),
+        ):
+            out.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
+                        "spec": {"selector": dict(selector), "ports": ports}})
+    return out
+
+
+def test_istio_admits_the_intents_callers_on_primary_and_canary_pods_and_no_one_else():
+    from tests.platforms.istio_sim import Mesh, principal
+
+    _, objects = _render("istio")
+    mesh = Mesh(objects + _flagger_services(objects))
+    frontend = principal("cluster.local", "test", "frontend")
+    tester = principal("cluster.local", "test", "flagger-loadtester")
+    stranger = principal("cluster.local", "test", "default")
+    for target in ("test/podinfo", "test/podinfo-primary", "test/podinfo-canary"):
+        assert mesh.admits(frontend, target, 9898).allowed, target
+        assert mesh.admits(frontend, target, 9999, "POST", "/podinfo.Info/Get").allowed, target
+        assert mesh.admits(tester, target, 9898).allowed, target
+        assert not mesh.admits(tester, target, 9999, "POST", "/podinfo.Info/Get").allowed, target  # ports: [http]
+        assert not mesh.admits(stranger, target, 9898).allowed, target

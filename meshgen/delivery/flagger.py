@@ -118,6 +118,7 @@ def plan_rollouts(platform: Platform, intent: MeshIntent, services: Sequence[Ser
         objects.extend(coverage.added)
         for place in coverage.uncovered:
             report.lost(Feature.ROLLOUT_FLAGGER, subject, place)
+        _report_gateway_routes(intent, svc, report, subject)
         canary = _canary(intent, svc, support, planned, report, subject)
         objects.append(canary)
         for template in _metric_templates(intent, svc, support):
@@ -194,6 +195,20 @@ def _ownership(support: DeliverySupport, svc: Service, mine: set, label: str, va
         f"shifts traffic between them; meshgen leaves out {left_out}. Primary pods are labelled "
         f"{label}={value}-primary: the service's policies select both"
     )
+
+
+def _report_gateway_routes(intent: MeshIntent, svc: Service, report: Report, subject: str) -> None:
+    """A gateway route to a rolled-out service reaches the Service Flagger points at the primary."""
+    for gw in intent.spec.gateways:
+        for route in gw.routes:
+            if route.service == svc.name and route.namespace in (None, svc.namespace):
+                report.approximated(
+                    Feature.ROLLOUT_FLAGGER,
+                    subject,
+                    f"gateway {gw.namespace}/{gw.name} routes to the Service {svc.name}, which Flagger points at the "
+                    "primary pods: requests through the gateway are neither shifted to the canary nor analysed "
+                    "(Flagger splits north-south traffic only on a route it writes itself)",
+                )
 
 
 # --- the Canary --------------------------------------------------------------------------------
