@@ -443,3 +443,19 @@ def test_istio_admits_the_intents_callers_on_primary_and_canary_pods_and_no_one_
         assert mesh.admits(tester, target, 9898).allowed, target
         assert not mesh.admits(tester, target, 9999, "POST", "/podinfo.Info/Get").allowed, target  # ports: [http]
         assert not mesh.admits(stranger, target, 9898).allowed, target
+
+
+@pytest.mark.parametrize("platform", ["istio", "cilium"])
+def test_a_route_flagger_cannot_write_is_a_named_loss(tmp_path, platform):
+    # Flagger's VirtualService / HTTPRoute has one rule: a matched route of the intent has no place in it.
+    path = _intent(tmp_path, api_rollout="        steps: [{weight: 10}]")
+    text = path.read_text().replace(
+        "      allowFrom: [{service: web}]\n",
+        "      allowFrom: [{service: web}]\n"
+        "      routes: [{name: slow-admin, match: {path: {prefix: /admin}}, timeout: 30s}]\n",
+    )
+    path.write_text(text)
+    rendering = render(load_intent(path), platform, "intent.yaml")
+    lost = [f.detail for f in _flagger_findings(rendering) if f.loses_intent]
+    assert len(lost) == 1 and "cannot be carried" in lost[0], lost  # the matched route; the default is carried
+    assert run("render", path, "--platform", platform).exit_code == 3

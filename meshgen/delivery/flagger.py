@@ -346,9 +346,10 @@ def _carry_virtual_service(out: dict[str, Any], vs: PlannedObject | None, report
 def _carry_http_route(out: dict[str, Any], route: PlannedObject, report: Report, subject: str) -> None:
     """Timeouts of meshgen's GAMMA HTTPRoute into ``service`` (Flagger's route has ``timeouts`` only)."""
     rules = list(route.values.get("rules") or [])
+    default = next((r for r in rules if not r.get("matches")), None)
     for i, rule in enumerate(rules):
         timeouts = rule.get("timeouts") or {}
-        if i == 0 and not rule.get("matches"):
+        if rule is default:
             if timeouts.get("request"):
                 out["timeout"] = timeouts["request"]
             if timeouts.get("backendRequest"):
