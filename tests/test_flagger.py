@@ -459,3 +459,22 @@ def test_a_route_flagger_cannot_write_is_a_named_loss(tmp_path, platform):
     lost = [f.detail for f in _flagger_findings(rendering) if f.loses_intent]
     assert len(lost) == 1 and "cannot be carried" in lost[0], lost  # the matched route; the default is carried
     assert run("render", path, "--platform", platform).exit_code == 3
+
+
+def test_a_retry_budget_has_no_place_in_the_canary_and_is_lost(tmp_path, crd_catalog):
+    from meshgen.kube import validate_objects
+
+    path = _intent(tmp_path, api_rollout="        steps: [{weight: 10}]")
+    text = path.read_text().replace(
+        "      allowFrom: [{service: web}]\n",
+        "      allowFrom: [{service: web}]\n"
+        "      retries: {attempts: 2, retryOn: [5xx]}\n"
+        "      retryBudget: {percent: 20, minRetriesPerSecond: 5}\n",
+    )
+    path.write_text(text)
+    rendering = render(load_intent(path), "istio", "intent.yaml")
+    canaries = _find(rendering.objects(), "Canary", namespace="shop")
+    assert "retryBudget" not in canaries[0]["spec"]["service"].get("trafficPolicy", {})
+    assert [str(v) for v in validate_objects(canaries, crd_catalog)] == []
+    lost = [f for f in rendering.plan.findings if f.feature.value == "retry-budget" and f.loses_intent]
+    assert len(lost) == 1 and "trafficPolicy.retryBudget" in lost[0].detail

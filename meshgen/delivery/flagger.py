@@ -285,22 +285,43 @@ def _service(svc: Service, support: DeliverySupport, planned: Plan, report: Repo
     return out
 
 
+#: ``Canary.spec.service.trafficPolicy`` keys the ``canaries.flagger.app`` schema declares (the API
+#: server prunes the rest): top level, and under ``connectionPool`` (``http`` only, no ``tcp``).
+_TRAFFIC_POLICY_KEYS = frozenset({"connectionPool", "loadBalancer", "outlierDetection", "tls"})
+_CONNECTION_POOL_KEYS = frozenset({"http"})
+#: The feature a pruned DestinationRule setting belongs to.
+_PRUNED_FEATURE = {"retryBudget": Feature.RETRY_BUDGET, "connectionPool": Feature.CONNECTION_POOL}
+
+
 def _canary_traffic_policy(policy: dict[str, Any], report: Report, subject: str) -> dict[str, Any]:
-    """The DestinationRule's traffic policy as the Canary CRD takes it: its
-    ``service.trafficPolicy.connectionPool`` declares ``http`` only (the ``canaries.flagger.app``
-    schema; the API server prunes ``tcp``), so TCP pool limits are reported lost."""
-    pool = dict(policy.get("connectionPool") or {})
-    tcp = pool.pop("tcp", None)
-    if not tcp:
-        return policy
+    """The DestinationRule's traffic policy as the Canary CRD takes it; what its schema does not
+    declare (``connectionPool.tcp``, ``retryBudget``) is reported lost, as Flagger writes the
+    DestinationRules from the Canary alone."""
+    out: dict[str, Any] = {}
+    for key, value in policy.items():
+        if key not in _TRAFFIC_POLICY_KEYS:
+            _pruned(report, subject, key, value)
+        elif key == "connectionPool":
+            kept = {k: v for k, v in value.items() if k in _CONNECTION_POOL_KEYS}
+            for k, v in value.items():
+                if k not in _CONNECTION_POOL_KEYS:
+                    _pruned(report, subject, f"connectionPool.{k}", v, Feature.CONNECTION_POOL)
+            if kept:
+                out[key] = kept
+        else:
+            out[key] = value
+    return out
+
+
+def _pruned(report: Report, subject: str, what: str, value: Any, feature: Feature | None = None) -> None:
+    settings = ", ".join(f"{k} {v}" for k, v in sorted(value.items())) if isinstance(value, dict) else str(value)
     report.lost(
-        Feature.CONNECTION_POOL,
+        feature or _PRUNED_FEATURE.get(what, Feature.ROLLOUT_FLAGGER),
         subject,
-        f"{', '.join(f'{k} {v}' for k, v in sorted(tcp.items()))} cannot be carried into the Canary: its "
-        "service.trafficPolicy.connectionPool has http settings only (canaries.flagger.app schema), and Flagger "
-        "writes the DestinationRules",
+        f"DestinationRule trafficPolicy.{what} ({settings}) cannot be carried into the Canary: its "
+        "service.trafficPolicy does not declare it (canaries.flagger.app schema), and Flagger writes the "
+        "DestinationRules from the Canary alone",
     )
-    return {k: v for k, v in {**policy, "connectionPool": pool}.items() if v}
 
 
 def _metadata(service: PlannedObject | None) -> dict[str, Any]:
