@@ -478,3 +478,27 @@ def test_a_retry_budget_has_no_place_in_the_canary_and_is_lost(tmp_path, crd_cat
     assert [str(v) for v in validate_objects(canaries, crd_catalog)] == []
     lost = [f for f in rendering.plan.findings if f.feature.value == "retry-budget" and f.loses_intent]
     assert len(lost) == 1 and "trafficPolicy.retryBudget" in lost[0].detail
+
+
+@pytest.mark.parametrize(("platform", "label", "names"), [
+    # Istio's destination_service is a host: the primary and canary Services Flagger routes to.
+    ("istio", "destination_service", ("podinfo.test.svc.cluster.local", "podinfo-primary.test.svc.cluster.local", "podinfo-canary.test.svc.cluster.local")),
+    ("istio-ambient", "destination_service", ("podinfo.test.svc.cluster.local", "podinfo-primary.test.svc.cluster.local", "podinfo-canary.test.svc.cluster.local")),
+    # Hubble labels the workload: podinfo (canary) and podinfo-primary.
+    ("cilium", "destination_workload", ("podinfo", "podinfo-primary")),
+])
+def test_the_services_alerts_still_see_its_traffic_under_flagger(platform, label, names):
+    import re
+
+    _, objects = _render(platform)
+    exprs = [r["expr"] for o in _find(objects, "PrometheusRule") for g in o["spec"]["groups"] for r in g["rules"] if "expr" in r]
+    podinfo = [e for e in exprs if "podinfo" in e and label in e]
+    assert podinfo
+    for expr in podinfo:
+        matchers = re.findall(label + r'=~"((?:[^"\\]|\\.)*)"', expr)
+        assert matchers, expr
+        for matcher in matchers:
+            pattern = matcher.encode().decode("unicode_escape")  # PromQL string escapes
+            for name in names:
+                assert re.fullmatch(pattern, name), (pattern, name)
+            assert not re.fullmatch(pattern, "frontend.test.svc.cluster.local")
