@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from meshgen.delivery import plan as delivery
 from meshgen.intent.model import MeshIntent
 from meshgen.output import KUSTOMIZATION, RenderedFile, check_paths, header
 from meshgen.parse_back import load_documents
@@ -49,12 +50,13 @@ def plan(intent: MeshIntent, platform: str) -> Plan:
     """Plan ``intent`` for the named platform (raises UnknownPlatformError).
 
     The platform's own plan (traffic, security) is merged with its operations (identity,
-    control-plane HA, observability, alerts: :func:`meshgen.platforms.operations.combine`).
+    control-plane HA, observability, alerts: :func:`meshgen.platforms.operations.combine`), then
+    with the objects of the rollout controllers (:func:`meshgen.delivery.plan.apply`).
     Route objects over a Gateway API CRD limit are then split with their routing intact
     (:func:`meshgen.platforms.route_split.split_routes`; raises RouteLimitError when they cannot be).
     """
     chosen = get_platform(platform)
-    planned = combine(chosen, chosen.plan(intent), intent)
+    planned = delivery.apply(chosen, combine(chosen, chosen.plan(intent), intent), intent)
     return dataclasses.replace(planned, objects=sort_objects(split_routes(planned.objects)))
 
 

@@ -33,8 +33,8 @@ DRIFT = {
         "changed  {out}/shop/prometheusrule-feature-tour-mesh-alerts.yaml",
     },
 }
-#: Import refuses: cert-manager Issuers/Certificates have no importer.
-REFUSED = {"production-identity"}
+#: Import refuses: cert-manager Issuers/Certificates, Flagger's Canary and MetricTemplates have no importer.
+REFUSED = {"production-identity", "podinfo"}
 
 
 def test_every_example_is_classified():
@@ -70,6 +70,14 @@ def test_drift_is_only_what_the_first_render_reported(tmp_path, example):
     assert checked.exit_code == 1
     listed = {line.strip() for line in checked.stderr.splitlines() if line.startswith("  ")}
     assert listed == {line.format(out=out / "cilium") for line in DRIFT[example]}
+
+
+def test_flagger_objects_refuse_the_import(tmp_path):
+    _, imported = _render_and_import(tmp_path, "podinfo")
+    assert imported.exit_code == 3
+    assert imported.stdout == ""
+    assert "not-understood Canary test/podinfo" in imported.stderr
+    assert "not-understood MetricTemplate test/meshgen-request-success-rate" in imported.stderr
 
 
 def test_cert_manager_objects_refuse_the_import(tmp_path):

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 from pydantic.alias_generators import to_camel
 
 from meshgen.capabilities import Feature
+from meshgen.intent.rollout import Delivery, Rollout
 from meshgen.intent.types import (
     CpuQuantity,
     Duration,
@@ -527,6 +528,13 @@ class Service(IntentModel):
         None,
         description="This service's access rules: enforce | audit (see mesh.enforcement). Default: mesh.enforcement.",
     )
+    rollout: Rollout | None = Field(
+        None,
+        description=(
+            "Progressive delivery: a controller (Flagger or Argo Rollouts) shifts traffic to a new version in steps "
+            "and rolls back on failed analysis. Replaces static versions. Default: none."
+        ),
+    )
     widen_access: list[Widening] = Field(
         default_factory=list,
         description=(
@@ -987,6 +995,7 @@ class Spec(IntentModel):
     services: list[Service] = Field(default_factory=list, description="The application's services.")
     gateways: list[Gateway] = Field(default_factory=list, description="North-south entry points.")
     egress: list[EgressHost] = Field(default_factory=list, description="External hosts workloads may call.")
+    delivery: Delivery = Field(default_factory=Delivery, description="Progressive-delivery settings of every rollout.")
     suppress: list[Suppression] = Field(
         default_factory=list,
         description=(

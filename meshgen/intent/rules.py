@@ -89,6 +89,46 @@ def _unique(out: list[Violation], names: list, base: Path, key: str, what: str) 
             first[name] = i
 
 
+def _check_rollout(out: list[Violation], intent: MeshIntent, svc: Service, path: Path, has_l7: bool) -> None:
+    """A rollout owns the service's traffic split, reads request metrics, and gates as its controller can."""
+    rollout = svc.rollout
+    rpath = (*path, "rollout")
+    if svc.versions:
+        out.append(
+            Violation(
+                rpath,
+                "a rollout and static versions on the same service: the controller shifts traffic between the "
+                "stable and the canary workload itself; remove versions (and routes or callers naming them) or the rollout",
+                related=(*path, "versions"),
+            )
+        )
+    if not has_l7:
+        out.append(
+            Violation(
+                rpath,
+                f"the rollout analysis reads HTTP request metrics (success rate, latency); service {svc.name} has only "
+                "L4 ports: give it an http, http2 or grpc port",
+            )
+        )
+    controller = rollout.controller_of(intent.spec.delivery)
+    gate = rollout.webhooks.manual_gate
+    if gate is not None and controller == "flagger" and gate.url is None:
+        out.append(
+            Violation(
+                (*rpath, "webhooks", "manualGate"),
+                "Flagger gates promotion with a confirm-promotion webhook: set url, e.g. "
+                "http://flagger-loadtester.test/gate/check",
+            )
+        )
+    if gate is not None and controller == "argo-rollouts" and gate.url is not None:
+        out.append(
+            Violation(
+                (*rpath, "webhooks", "manualGate", "url"),
+                "Argo Rollouts gates with a pause step resumed by `kubectl argo rollouts promote`, not a URL: remove url",
+            )
+        )
+
+
 def _check_service(out: list[Violation], intent: MeshIntent, svc: Service, path: Path) -> None:
     _unique(out, [p.name for p in svc.ports], (*path, "ports"), "name", "port name")
     _unique(out, [p.port for p in svc.ports], (*path, "ports"), "port", "port number")
@@ -103,6 +143,8 @@ def _check_service(out: list[Violation], intent: MeshIntent, svc: Service, path:
 
     has_l7 = any(p.is_l7 for p in svc.ports)
     has_grpc = any(p.protocol == "grpc" for p in svc.ports)
+    if svc.rollout is not None:
+        _check_rollout(out, intent, svc, path, has_l7)
     _check_timeouts(out, svc.timeout, svc.retries, path, (*path, "retries", "perTryTimeout"))
 
     for r, route in enumerate(svc.routes):

@@ -16,6 +16,7 @@ from meshgen.capabilities import Capability, Feature, Finding, Report
 from meshgen.intent.model import MeshIntent
 
 if TYPE_CHECKING:  # both import this module
+    from meshgen.delivery.support import DeliverySupport
     from meshgen.platforms.helm_values import Chart
     from meshgen.platforms.sections import Section
 
@@ -91,6 +92,7 @@ class Platform(Protocol):
         unrotated_mesh_ca: with ``mesh.ca.type: mesh``, why nothing rotates the trust anchor the
             platform makes (with the upstream doc), or None where meshgen makes no such claim.
             ``meshgen analyze`` (MG302) reports it.
+        delivery: how Flagger and Argo Rollouts work on it (its package's ``delivery`` module).
     """
 
     name: str
@@ -100,6 +102,7 @@ class Platform(Protocol):
     charts: tuple[Chart, ...]
     template_folders: tuple[str, ...]
     unrotated_mesh_ca: str | None
+    delivery: DeliverySupport
 
     def plan(self, intent: MeshIntent) -> Plan:
         """Traffic and security objects for ``intent``, with findings. Pure: no files, no Jinja, no clock."""

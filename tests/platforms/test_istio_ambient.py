@@ -397,12 +397,20 @@ def test_every_mesh_route_and_service_policy_is_on_a_bound_service(example):
 
     objects = render(load_intent(example), PLATFORM, "intent.yaml").objects()
     services = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in find(objects, "Service")}
+    refs = []
+    for canary in find(objects, "Canary"):
+        # Flagger writes the Service named after the Canary's service and its -primary/-canary
+        # Services with the labels of spec.service.apex/primary/canary, and its HTTPRoute on
+        # gatewayRefs (fluxcd/flagger pkg/router/kubernetes_default.go, gateway_api.go).
+        ns, service = canary["metadata"]["namespace"], canary["spec"]["service"]
+        for which, name in (("apex", service["name"]), ("primary", f"{service['name']}-primary"), ("canary", f"{service['name']}-canary")):
+            services[(ns, name)] = {"metadata": {"labels": service.get(which, {}).get("labels", {})}}
+        refs += [(ns, r["name"]) for r in service["gatewayRefs"] if r.get("kind") == "Service"]
     waypoints = {
         (o["metadata"]["namespace"], o["metadata"]["name"])
         for o in find(objects, "Gateway")
         if o["spec"]["gatewayClassName"] == "istio-waypoint"
     }
-    refs = []
     for route in find(objects, "HTTPRoute") + find(objects, "GRPCRoute"):
         refs += [
             (route["metadata"]["namespace"], p["name"])

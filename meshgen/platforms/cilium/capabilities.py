@@ -88,4 +88,8 @@ COLUMN: dict[Feature, Capability] = {
     Feature.ACCESS_LOGS: Capability(A, "Hubble flow export, not per-request proxy logs"),
     Feature.METRICS: Capability(A, "Hubble HTTP metrics only where an L7 policy applies"),
     Feature.ALERTS: Capability(A, "PrometheusRule on Hubble metrics; no certificate metrics for WireGuard"),
+    Feature.ROLLOUT_FLAGGER: Capability(
+        N,
+        "Canary (provider gatewayapi:v1): Flagger writes the GAMMA HTTPRoute on the Service; MetricTemplates on Hubble hubble_http_requests_total",
+    ),
 }

@@ -71,6 +71,7 @@ from meshgen.platforms.cilium.alerts import plan_alerts
 from meshgen.platforms.cilium.capabilities import COLUMN
 from meshgen.platforms.cilium.certificates import plan_certificates
 from meshgen.platforms.cilium.control_plane import plan_control_plane, plan_proxy_resources
+from meshgen.platforms.cilium.delivery import DELIVERY
 from meshgen.platforms.cilium.telemetry import plan_telemetry
 from meshgen.platforms.helm_values import Chart
 from meshgen.platforms.identity import Rule, rules_for
@@ -205,6 +206,7 @@ class CiliumPlatform:
     template_folders = ("cilium",)
     control_plane_namespace = "kube-system"
     unrotated_mesh_ca = None
+    delivery = DELIVERY
     charts = (Chart("cilium", "cilium/cilium", "cilium", "kube-system"),)
 
     def operations(self, intent: MeshIntent, report: Report) -> Section:

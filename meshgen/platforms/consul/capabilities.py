@@ -94,4 +94,8 @@ COLUMN: dict[Feature, Capability] = {
     Feature.ACCESS_LOGS: Capability(N, "ProxyDefaults accessLogs"),
     Feature.METRICS: Capability(N, "global.metrics and merged Envoy metrics on each sidecar (:20200/metrics), PodMonitor"),
     Feature.ALERTS: Capability(N, "PrometheusRule on Envoy inbound metrics (local_app) and server/injector availability"),
+    Feature.ROLLOUT_FLAGGER: Capability(
+        X,
+        "Flagger has no Consul router (no ServiceSplitter writer in fluxcd/flagger pkg/router): no Canary is written",
+    ),
 }

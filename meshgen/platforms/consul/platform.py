@@ -35,6 +35,7 @@ from meshgen.platforms.base import Plan, PlannedObject, sort_objects
 from meshgen.platforms.consul import gateways, intentions, mesh, traffic
 from meshgen.platforms.consul.capabilities import COLUMN
 from meshgen.platforms.consul.common import CONTROL_PLANE_NAMESPACE, control_plane_namespace, name_collisions
+from meshgen.platforms.consul.delivery import DELIVERY
 from meshgen.platforms.consul.operations import (
     plan_alerts,
     plan_certificates,
@@ -61,6 +62,7 @@ class ConsulPlatform:
     template_folders = ("consul",)
     control_plane_namespace = CONTROL_PLANE_NAMESPACE
     unrotated_mesh_ca = None
+    delivery = DELIVERY
     charts = (CONSUL_CHART,)
 
     def plan(self, intent: MeshIntent) -> Plan:

@@ -9,6 +9,8 @@ Source: https://istio.io/latest/docs/reference/config/metrics/. The rule itself:
 
 from __future__ import annotations
 
+import re
+
 from meshgen.capabilities import Report
 from meshgen.intent.model import MeshIntent, Service
 from meshgen.platforms.prometheus import GRPC_FAILURE_CODES, WINDOW, ControlPlaneDeployments, has_grpc
@@ -16,9 +18,23 @@ from meshgen.platforms.prometheus import plan_alerts as _plan
 from meshgen.platforms.sections import ExpiryWatch, Section
 
 
+def destination_service(svc: Service) -> str:
+    """The ``destination_service`` matcher of ``svc``'s requests.
+
+    With a rollout, Flagger routes the service's requests to its ``<name>-primary`` and
+    ``<name>-canary`` Services (fluxcd/flagger ``pkg/router/istio.go``, ``gateway_api.go``), so the
+    matcher also takes those hosts; otherwise the alerts would stop seeing the service's traffic
+    the moment Flagger takes it over.
+    """
+    host = f"{svc.name}.{svc.namespace}.svc.cluster.local"
+    if svc.rollout is None:
+        return f'destination_service="{host}"'
+    return f'destination_service=~"{re.escape(svc.name)}(-primary|-canary)?{re.escape(host[len(svc.name):])}"'.replace("\\", "\\\\")
+
+
 def service_queries(svc: Service) -> tuple[str, str, str, str]:
     """(failed/s, all/s, p99 in ms, "ms") of ``svc`` as its sidecars or waypoint report them."""
-    sel = f'reporter="destination",destination_service="{svc.name}.{svc.namespace}.svc.cluster.local"'
+    sel = f'reporter="destination",{destination_service(svc)}'
     failed = f'rate(istio_requests_total{{{sel},response_code=~"5.."}}[{WINDOW}])'
     if has_grpc(svc):
         # gRPC failures usually travel as HTTP 200 with a grpc-status trailer.

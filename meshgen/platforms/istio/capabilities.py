@@ -65,4 +65,8 @@ COLUMN: dict[Feature, Capability] = {
     Feature.ACCESS_LOGS: Capability(N, "Telemetry accessLogging"),
     Feature.METRICS: Capability(N, "istio_requests_total and friends, scraped through PodMonitor"),
     Feature.ALERTS: Capability(N, "PrometheusRule on istio_requests_total, istiod and CA metrics"),
+    Feature.ROLLOUT_FLAGGER: Capability(
+        N,
+        "Canary (provider istio): Flagger writes the VirtualService and primary/canary DestinationRules, carrying timeout, retries and traffic policy; built-in istio_requests_total analysis",
+    ),
 }

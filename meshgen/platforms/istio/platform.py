@@ -30,6 +30,7 @@ from meshgen.platforms.istio.alerts import plan_alerts
 from meshgen.platforms.istio.capabilities import COLUMN
 from meshgen.platforms.istio.certificates import plan_certificates
 from meshgen.platforms.istio.control_plane import plan_control_plane, plan_proxy_resources
+from meshgen.platforms.istio.delivery import DELIVERY
 from meshgen.platforms.istio.telemetry import plan_telemetry
 from meshgen.platforms.sections import Section, compose, control_plane_namespace
 
@@ -66,6 +67,7 @@ class IstioPlatform:
     template_folders = ("istio",)
     control_plane_namespace = "istio-system"
     unrotated_mesh_ca = None
+    delivery = DELIVERY
     charts = (
         Chart("istiod", "istio/istiod", "istiod", "istio-system"),
         Chart("istio-csr", "jetstack/cert-manager-istio-csr", "cert-manager-istio-csr", "cert-manager"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import MeshIntent, Service
-from meshgen.platforms.istio.alerts import deployments
+from meshgen.platforms.istio.alerts import deployments, destination_service
 from meshgen.platforms.istio_ambient.waypoints import plan_waypoints
 from meshgen.platforms.prometheus import GRPC_FAILURE_CODES, WINDOW, has_grpc
 from meshgen.platforms.prometheus import plan_alerts as _plan
@@ -22,7 +22,7 @@ from meshgen.platforms.sections import ExpiryWatch, Section
 
 def service_queries(svc: Service) -> tuple[str, str, str, str]:
     """(failed/s, all/s, p99 in ms, "ms") of ``svc`` as its waypoint reports them."""
-    sel = f'reporter="waypoint",destination_service="{svc.name}.{svc.namespace}.svc.cluster.local"'
+    sel = f'reporter="waypoint",{destination_service(svc)}'
     failed = f'rate(istio_requests_total{{{sel},response_code=~"5.."}}[{WINDOW}])'
     if has_grpc(svc):
         # gRPC failures usually travel as HTTP 200 with a grpc-status trailer.

@@ -134,4 +134,8 @@ COLUMN: dict[Feature, Capability] = {
         N, "istio_requests_total from waypoints, istio_tcp_* from ztunnel, scraped through PodMonitors"
     ),
     Feature.ALERTS: Capability(N, "PrometheusRule on waypoint istio_requests_total, istiod and CA metrics"),
+    Feature.ROLLOUT_FLAGGER: Capability(
+        N,
+        "Canary (provider gatewayapi:v1): Flagger writes the HTTPRoute on the Service that the waypoint applies; MetricTemplates on waypoint istio_requests_total",
+    ),
 }

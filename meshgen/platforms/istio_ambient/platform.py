@@ -39,6 +39,7 @@ from meshgen.platforms.istio_ambient.authorization import SECURITY, assert_l4_on
 from meshgen.platforms.istio_ambient.capabilities import COLUMN
 from meshgen.platforms.istio_ambient.certificates import plan_certificates
 from meshgen.platforms.istio_ambient.control_plane import plan_control_plane, plan_proxy_resources
+from meshgen.platforms.istio_ambient.delivery import DELIVERY
 from meshgen.platforms.istio_ambient.telemetry import plan_telemetry
 from meshgen.platforms.istio_ambient.traffic import NETWORKING, plan_traffic
 from meshgen.platforms.istio_ambient.waypoints import (
@@ -61,6 +62,7 @@ class IstioAmbientPlatform:
     template_folders = ("istio-ambient", "istio")
     control_plane_namespace = "istio-system"
     unrotated_mesh_ca = None
+    delivery = DELIVERY
     charts = (
         Chart("istiod", "istio/istiod", "istiod", "istio-system"),
         Chart("istio-cni", "istio/cni", "istio-cni", "istio-system"),

@@ -119,6 +119,10 @@ COLUMN: dict[Feature, Capability] = {
         A,
         "only certificate-expiry alerts on cert-manager's metrics (ca.type cert-manager or vault); no request metrics, so no error-rate or latency alerts",
     ),
+    Feature.ROLLOUT_FLAGGER: Capability(
+        A,
+        "Canary (provider kubernetes): blue-green only, switching the Service between primary and canary; canary steps and request-metric analysis are lost",
+    ),
 }
 
 assert set(COLUMN) == set(Feature), "every Feature needs a cell"

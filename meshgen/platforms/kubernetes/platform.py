@@ -28,6 +28,7 @@ from meshgen.platforms.enforcement import report_no_audit
 from meshgen.platforms.helm_values import TRUST_MANAGER
 from meshgen.platforms.kubernetes.capabilities import COLUMN
 from meshgen.platforms.kubernetes.certificates import plan_certificates
+from meshgen.platforms.kubernetes.delivery import DELIVERY
 from meshgen.platforms.kubernetes.network_policy import namespace_policies, service_policy
 from meshgen.platforms.kubernetes.observability import (
     plan_alerts,
@@ -50,6 +51,7 @@ class KubernetesPlatform:
     #: No control plane: NetworkPolicy is enforced by the CNI, whose agents usually run here.
     control_plane_namespace = "kube-system"
     unrotated_mesh_ca = None
+    delivery = DELIVERY
     charts = (TRUST_MANAGER,)
     template_folders = ("kubernetes",)
 

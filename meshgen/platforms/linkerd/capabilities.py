@@ -85,4 +85,8 @@ COLUMN: dict[Feature, Capability] = {
     Feature.ACCESS_LOGS: Capability(N, "config.linkerd.io/access-log annotation"),
     Feature.METRICS: Capability(N, "proxy metrics, scraped through PodMonitor"),
     Feature.ALERTS: Capability(N, "PrometheusRule on proxy route metrics and certificate expiry"),
+    Feature.ROLLOUT_FLAGGER: Capability(
+        N,
+        "Canary (provider gatewayapi:v1): Flagger writes the GAMMA HTTPRoute on the Service; MetricTemplates on the proxy's inbound response_total",
+    ),
 }

@@ -75,6 +75,7 @@ from meshgen.platforms.linkerd.authorization import plan_authorization, plan_nam
 from meshgen.platforms.linkerd.capabilities import COLUMN
 from meshgen.platforms.linkerd.certificates import plan_certificates
 from meshgen.platforms.linkerd.control_plane import plan_control_plane, plan_proxy_resources
+from meshgen.platforms.linkerd.delivery import DELIVERY
 from meshgen.platforms.linkerd.telemetry import plan_telemetry
 from meshgen.platforms.sections import Section, compose, control_plane_namespace
 
@@ -206,6 +207,7 @@ class LinkerdPlatform:
     control_plane_namespace = "linkerd"
     #: https://linkerd.io/2.19/tasks/automatically-rotating-control-plane-tls-credentials/
     unrotated_mesh_ca = "the trust anchor and identity issuer made by the Linkerd CLI are never rotated"
+    delivery = DELIVERY
     charts = (
         Chart("linkerd-control-plane", "linkerd/linkerd-control-plane", "linkerd-control-plane", "linkerd"),
         TRUST_MANAGER,

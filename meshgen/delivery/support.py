@@ -1,0 +1,74 @@
+"""What a platform offers progressive-delivery controllers: the seam every platform package fills.
+
+Each platform package has a ``delivery`` module exporting ``DELIVERY``, a :class:`DeliverySupport`.
+Controller planners (:mod:`meshgen.delivery`) read only this, never a platform's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Template
+
+
+@dataclass(frozen=True)
+class RequestMetrics:
+    """PromQL over one workload's inbound requests, as the platform's data plane reports them.
+
+    Both queries are :class:`string.Template` texts with placeholders ``${namespace}`` (the
+    workload's namespace), ``${workload}`` (a regex matching the workload's name, as in
+    Flagger's ``{{ target }}``) and ``${interval}`` (a Prometheus range such as ``1m``); ``$``
+    never occurs in PromQL, so the templates need no escaping.
+
+    Attributes:
+        success_rate: the share of non-5xx responses in percent (0-100), as Flagger's built-in
+            ``request-success-rate``.
+        latency_p99: the 99th percentile of request duration in milliseconds, as Flagger's
+            built-in ``request-duration``.
+        source: where the metric and label names are documented (URL).
+    """
+
+    success_rate: str
+    latency_p99: str
+    source: str
+
+    def success_rate_for(self, namespace: str, workload: str, interval: str) -> str:
+        """The success-rate query with its placeholders filled (percent)."""
+        return Template(self.success_rate).substitute(namespace=namespace, workload=workload, interval=interval)
+
+    def latency_p99_for(self, namespace: str, workload: str, interval: str) -> str:
+        """The p99-latency query with its placeholders filled (milliseconds)."""
+        return Template(self.latency_p99).substitute(namespace=namespace, workload=workload, interval=interval)
+
+
+@dataclass(frozen=True)
+class DeliverySupport:
+    """How Flagger and Argo Rollouts work on one platform.
+
+    Attributes:
+        metrics: the platform's request metrics, or None where nothing observes requests (no mesh):
+            analysis by success rate and latency is then lost.
+        flagger_provider: ``Canary.spec.provider`` on this platform (``istio``, ``linkerd``,
+            ``gatewayapi:v1``, ``kubernetes``), or None where Flagger has no router for it.
+        flagger_builtin_metrics: Flagger ships ``request-success-rate`` / ``request-duration``
+            queries for that provider; otherwise meshgen writes ``MetricTemplate`` objects from
+            :attr:`metrics`.
+        flagger_shifts_traffic: the provider shifts traffic by weight (False: ``kubernetes``,
+            blue-green only, so canary steps are lost).
+        argo_traffic_routing: the ``Rollout.spec.strategy.canary.trafficRouting`` kind meshgen
+            configures here, or None where Argo Rollouts can only scale ReplicaSets (weights are
+            then approximated by pod counts).
+        notes: platform-specific facts a finding should repeat (with their sources).
+        flagger_routing: the kind of routing object Flagger's router for :attr:`flagger_provider`
+            writes and owns, named after the service: ``VirtualService`` (istio router, with
+            ``<name>-primary`` / ``<name>-canary`` DestinationRules), ``HTTPRoute`` (gatewayapi
+            router, parentRefs from ``service.gatewayRefs``), or None (no router: kubernetes, or
+            no provider). Source: fluxcd/flagger ``pkg/router/istio.go``, ``pkg/router/gateway_api.go``.
+    """
+
+    metrics: RequestMetrics | None
+    flagger_provider: str | None
+    flagger_builtin_metrics: bool
+    flagger_shifts_traffic: bool
+    argo_traffic_routing: str | None
+    notes: tuple[str, ...] = ()
+    flagger_routing: str | None = None
