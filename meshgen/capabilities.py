@@ -100,6 +100,7 @@ class Feature(str, Enum):
     ACCESS_LOGS = "access-logs"
     METRICS = "metrics"
     ALERTS = "alerts"
+    ROLLOUT_ARGO = "rollout-argo-rollouts"
 
 
 #: Port protocols the matrix tells apart (``services[].ports[].protocol``; udp carries no L7 and
@@ -175,6 +176,7 @@ FEATURE_INTENT: dict[Feature, str] = {
     Feature.ACCESS_LOGS: "telemetry.accessLogs",
     Feature.METRICS: "telemetry.metrics",
     Feature.ALERTS: "telemetry.alerts",
+    Feature.ROLLOUT_ARGO: "services[].rollout with controller argo-rollouts",
 }
 
 

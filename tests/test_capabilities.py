@@ -113,6 +113,7 @@ TRIGGERS: dict[Feature, tuple[str, str, str, str]] = {
     Feature.ACCESS_LOGS: ("", "", "", "  telemetry: {accessLogs: {enabled: true, format: json}}"),
     Feature.METRICS: ("", "", "", "  telemetry: {metrics: true}"),
     Feature.ALERTS: ("", "", "", "  telemetry: {alerts: {enabled: true, errorRatePercent: 2}}"),
+    Feature.ROLLOUT_ARGO: ("", "      rollout: {controller: argo-rollouts, steps: [{weight: 10}, {weight: 50}]}", "", ""),
 }
 
 

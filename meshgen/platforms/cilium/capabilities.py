@@ -88,4 +88,9 @@ COLUMN: dict[Feature, Capability] = {
     Feature.ACCESS_LOGS: Capability(A, "Hubble flow export, not per-request proxy logs"),
     Feature.METRICS: Capability(A, "Hubble HTTP metrics only where an L7 policy applies"),
     Feature.ALERTS: Capability(A, "PrometheusRule on Hubble metrics; no certificate metrics for WireGuard"),
+    Feature.ROLLOUT_ARGO: Capability(
+        N,
+        "Rollout with the Gateway API plugin (argoproj-labs/gatewayAPI) on the service's HTTPRoute with stable/canary "
+        "Services; analysis on hubble_http_* of the canary's ReplicaSet (destination_workload)",
+    ),
 }

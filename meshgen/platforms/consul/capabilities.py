@@ -94,4 +94,9 @@ COLUMN: dict[Feature, Capability] = {
     Feature.ACCESS_LOGS: Capability(N, "ProxyDefaults accessLogs"),
     Feature.METRICS: Capability(N, "global.metrics and merged Envoy metrics on each sidecar (:20200/metrics), PodMonitor"),
     Feature.ALERTS: Capability(N, "PrometheusRule on Envoy inbound metrics (local_app) and server/injector availability"),
+    Feature.ROLLOUT_ARGO: Capability(
+        A,
+        "Rollout with HashiCorp's Consul plugin (hashicorp/consul): ServiceSplitter over ServiceResolver subsets "
+        "stable/canary, told apart by the consul.hashicorp.com/service-meta-version pod annotation the team sets",
+    ),
 }

@@ -65,4 +65,9 @@ COLUMN: dict[Feature, Capability] = {
     Feature.ACCESS_LOGS: Capability(N, "Telemetry accessLogging"),
     Feature.METRICS: Capability(N, "istio_requests_total and friends, scraped through PodMonitor"),
     Feature.ALERTS: Capability(N, "PrometheusRule on istio_requests_total, istiod and CA metrics"),
+    Feature.ROLLOUT_ARGO: Capability(
+        A,
+        "Rollout with trafficRouting.istio: the VirtualService routes to DestinationRule subsets stable/canary; "
+        "analysis on istio_requests_total, whose destination_workload is the Rollout's name for stable and canary pods alike",
+    ),
 }

@@ -134,4 +134,9 @@ COLUMN: dict[Feature, Capability] = {
         N, "istio_requests_total from waypoints, istio_tcp_* from ztunnel, scraped through PodMonitors"
     ),
     Feature.ALERTS: Capability(N, "PrometheusRule on waypoint istio_requests_total, istiod and CA metrics"),
+    Feature.ROLLOUT_ARGO: Capability(
+        A,
+        "Rollout with the Gateway API plugin (argoproj-labs/gatewayAPI) on the service's HTTPRoute with stable/canary "
+        "Services; analysis on waypoint istio_requests_total, whose destination_workload is the Rollout's name for stable and canary pods alike",
+    ),
 }

@@ -119,6 +119,11 @@ COLUMN: dict[Feature, Capability] = {
         A,
         "only certificate-expiry alerts on cert-manager's metrics (ca.type cert-manager or vault); no request metrics, so no error-rate or latency alerts",
     ),
+    Feature.ROLLOUT_ARGO: Capability(
+        X,
+        "Rollout without traffic routing: canary weights follow ReplicaSet pod counts, and nothing measures requests, "
+        "so the analysis (success rate, latency) cannot run",
+    ),
 }
 
 assert set(COLUMN) == set(Feature), "every Feature needs a cell"

@@ -85,4 +85,9 @@ COLUMN: dict[Feature, Capability] = {
     Feature.ACCESS_LOGS: Capability(N, "config.linkerd.io/access-log annotation"),
     Feature.METRICS: Capability(N, "proxy metrics, scraped through PodMonitor"),
     Feature.ALERTS: Capability(N, "PrometheusRule on proxy route metrics and certificate expiry"),
+    Feature.ROLLOUT_ARGO: Capability(
+        N,
+        "Rollout with the Gateway API plugin (argoproj-labs/gatewayAPI) on the service's GAMMA HTTPRoute with stable/canary "
+        "Services; analysis on response_total of the canary's ReplicaSet (replicaset label)",
+    ),
 }
