@@ -370,3 +370,23 @@ def test_output_is_deterministic(tmp_path):
     for platform in PLATFORMS:
         first = _render(tmp_path, CANARY, platform).stream
         assert _render(tmp_path, CANARY, platform).stream == first
+
+
+@pytest.mark.parametrize("platform", ["istio", "linkerd", "cilium", "istio-ambient"])
+def test_gateway_routes_keep_the_service_and_are_reported(tmp_path, platform):
+    text = CANARY.replace(
+        "  services:\n",
+        "  gateways: [{name: edge, className: example, listeners: [{port: 80, protocol: HTTP}], routes: [{service: podinfo}]}]\n"
+        "  services:\n",
+    )
+    rendering = _render(tmp_path, text, platform)
+    edge = _by_kind(rendering, "HTTPRoute")["edge-http-80"]
+    assert edge["spec"]["rules"][0]["backendRefs"] == [{"name": "podinfo", "port": 9898}]
+    unsplit = [
+        f for f in rendering.plan.findings
+        if f.feature is Feature.ROLLOUT_ARGO and f.support is Support.APPROXIMATED and "HTTPRoute test/edge-http-80" in f.detail
+    ]
+    assert len(unsplit) == 1 and "pod counts" in unsplit[0].detail
+    routing = _by_kind(rendering, "Rollout")["podinfo"]["spec"]["strategy"]["canary"]["trafficRouting"]
+    if platform != "istio":
+        assert routing["plugins"]["argoproj-labs/gatewayAPI"]["httpRoute"] == "podinfo"

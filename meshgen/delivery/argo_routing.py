@@ -153,7 +153,8 @@ def _istio_subsets(intent: MeshIntent, svc: Service, planned: Plan) -> Routing:
         f"subsets {STABLE} and {CANARY}; meshgen keeps emitting both with weights 100/0: re-applying them during a "
         "rollout resets the weights until Argo's next reconcile"
     )
-    return Routing({}, tuple(objects), frozenset(owned), (), note, istio)
+    unsplit = _unsplit(_routes_to(planned, svc), svc, "Argo's Istio routing (VirtualService subsets)")
+    return Routing({}, tuple(objects), frozenset(owned), (unsplit,) if unsplit else (), note, istio)
 
 
 # --- Gateway API plugin: HTTPRoute backendRefs to stable and canary Services --------------------
@@ -174,8 +175,44 @@ def split_services(intent: MeshIntent, svc: Service, planned: Plan, roles: tuple
     return out
 
 
-def _backend_is(ref: dict[str, Any], svc: Service) -> bool:
-    return ref.get("name") == svc.name and ref.get("kind", "Service") == "Service" and ref.get("group", "") == ""
+def _backend_is(ref: dict[str, Any], svc: Service, route_namespace: str | None) -> bool:
+    return (
+        ref.get("name") == svc.name
+        and ref.get("kind", "Service") == "Service"
+        and ref.get("group", "") == ""
+        and ref.get("namespace", route_namespace) == svc.namespace
+    )
+
+
+_ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
+
+
+def _is_gamma(route: PlannedObject, svc: Service) -> bool:
+    return any(p.get("kind") == "Service" and p.get("name") == svc.name for p in (route.values.get("parents") or []))
+
+
+def _routes_to(planned: Plan, svc: Service) -> list[PlannedObject]:
+    """Every planned Gateway API route with a backendRef to ``svc`` (GAMMA or north-south)."""
+    return [
+        o for o in planned.objects
+        if o.kind in _ROUTE_KINDS and o.api_version.startswith("gateway.networking.k8s.io/")
+        and any(_backend_is(r, svc, o.namespace) for rule in (o.values.get("rules") or []) for r in (rule.get("backendRefs") or []))
+    ]
+
+
+def _unsplit(routes: list[PlannedObject], svc: Service, who: str) -> Finding | None:
+    """The approximation where routes to ``svc`` stay outside what Argo rewrites (None: no such route)."""
+    if not routes:
+        return None
+    names = ", ".join(f"{o.kind} {o.namespace}/{o.name}" for o in routes)
+    return Finding(
+        f"{svc.namespace}/{svc.name}",
+        Feature.ROLLOUT_ARGO,
+        Support.APPROXIMATED,
+        f"{names} also send(s) to {svc.name}; {who} does not rewrite them: their traffic follows the step weights only "
+        "where the mesh applies the service's own route on that path (a meshed caller's proxy, a waypoint the gateway "
+        "is sent through), otherwise it reaches stable and canary pods in proportion to their pod counts",
+    )
 
 
 def _gateway_api(intent: MeshIntent, svc: Service, planned: Plan) -> Routing:
@@ -183,29 +220,31 @@ def _gateway_api(intent: MeshIntent, svc: Service, planned: Plan) -> Routing:
     objects: list[PlannedObject] = [stable, canary_svc]
     owned: set = set()
     names: dict[str, list[str]] = {"HTTPRoute": [], "GRPCRoute": []}
-    for obj in planned.objects:
-        if obj.kind not in names or obj.namespace != svc.namespace:
-            continue
-        parents = obj.values.get("parents") or []
-        if not any(p.get("kind") == "Service" and p.get("name") == svc.name for p in parents):
-            continue
+    # Only the service's own (GAMMA) routes: a gateway's route keeps its backendRef to the Service,
+    # whose callers then go through the mesh's route where the mesh puts one on that path.
+    routes = _routes_to(planned, svc)
+    gamma = [o for o in routes if o.namespace == svc.namespace and _is_gamma(o, svc)]
+    elsewhere = [o for o in routes if o not in gamma]
+    for obj in gamma:
         rules = copy.deepcopy(list(obj.values.get("rules") or []))
         for rule in rules:
             refs = rule.get("backendRefs") or []
-            mine = [r for r in refs if _backend_is(r, svc)]
+            mine = [r for r in refs if _backend_is(r, svc, obj.namespace)]
             if not mine:
                 continue
             port = mine[0].get("port")
-            rule["backendRefs"] = [r for r in refs if not _backend_is(r, svc)] + [
+            rule["backendRefs"] = [r for r in refs if not _backend_is(r, svc, obj.namespace)] + [
                 {"name": stable.name, "port": port, "weight": 100},
                 {"name": canary_svc.name, "port": port, "weight": 0},
             ]
         owned.add(_key(obj))
         objects.append(dataclasses.replace(obj, values={**obj.values, "rules": rules}))
         names[obj.kind].append(obj.name)
-    if not names["HTTPRoute"] and not names["GRPCRoute"]:
+    if not gamma:
         for port in (p for p in svc.ports if p.is_l7):
             name = svc.name if len([p for p in svc.ports if p.is_l7]) == 1 else object_name(svc.name, port.name)
+            if any(o.kind == "HTTPRoute" and (o.namespace, o.name) == (svc.namespace, name) for o in planned.objects):
+                name = object_name(name, "mesh")
             route = PlannedObject(
                 "gateway-api/http-route.yaml.j2", GATEWAY_API, "HTTPRoute", name, svc.namespace,
                 {
@@ -245,7 +284,8 @@ def _gateway_api(intent: MeshIntent, svc: Service, planned: Plan) -> Routing:
         "weights 100/0: re-applying them during a rollout resets the weights until Argo's next reconcile. The plugin "
         "must be installed in the controller (trafficRouterPlugins in the argo-rollouts-config ConfigMap)"
     )
-    return Routing(strategy, tuple(objects), frozenset(owned), (), note)
+    unsplit = _unsplit(elsewhere, svc, "the plugin (it is given the service's own routes)")
+    return Routing(strategy, tuple(objects), frozenset(owned), (unsplit,) if unsplit else (), note)
 
 
 # --- Consul plugin: ServiceSplitter over ServiceResolver subsets ---------------------------------
