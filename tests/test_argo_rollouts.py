@@ -390,3 +390,50 @@ def test_gateway_routes_keep_the_service_and_are_reported(tmp_path, platform):
     routing = _by_kind(rendering, "Rollout")["podinfo"]["spec"]["strategy"]["canary"]["trafficRouting"]
     if platform != "istio":
         assert routing["plugins"]["argoproj-labs/gatewayAPI"]["httpRoute"] == "podinfo"
+
+
+MIXED = (
+    HEAD
+    + """\
+    - name: api
+      ports: [{name: grpc, port: 9000, protocol: grpc}, {name: http, port: 8080}, {name: db, port: 5432, protocol: tcp}]
+      rollout:
+        workload: api-server
+        steps: [{weight: 20}, {weight: 60}]
+"""
+)
+
+
+@pytest.mark.parametrize("platform", sorted(GATEWAY_API_PLUGIN))
+def test_every_l7_port_has_a_route_the_plugin_weighs(tmp_path, platform):
+    rendering = _render(tmp_path, MIXED, platform)
+    routes = {**_by_kind(rendering, "HTTPRoute"), **_by_kind(rendering, "GRPCRoute")}
+    ports = set()
+    for route in routes.values():
+        parents = [p for p in route["spec"]["parentRefs"] if p.get("kind") == "Service" and p["name"] == "api"]
+        if not parents:
+            continue
+        ports |= {p["port"] for p in parents}
+        for rule in route["spec"]["rules"]:
+            assert [r["name"] for r in rule["backendRefs"]] == ["api-stable", "api-canary"]
+    assert ports == {9000, 8080}
+    config = _by_kind(rendering, "Rollout")["api-server"]["spec"]["strategy"]["canary"]["trafficRouting"]["plugins"]["argoproj-labs/gatewayAPI"]
+    named = [r["name"] for r in config.get("httpRoutes", []) + config.get("grpcRoutes", [])]
+    assert sorted(named) == sorted(n for n, r in routes.items() if any(p["name"] == "api" for p in r["spec"]["parentRefs"]))
+
+
+@pytest.mark.parametrize("platform", ["istio", "linkerd", "cilium", "istio-ambient", "consul"])
+def test_l4_ports_of_a_rolled_out_service_are_reported(tmp_path, platform):
+    rendering = _render(tmp_path, MIXED, platform)
+    l4 = [f for f in rendering.plan.findings if f.feature is Feature.ROLLOUT_ARGO and "db (tcp)" in f.detail]
+    assert len(l4) == 1 and l4[0].support is Support.APPROXIMATED
+
+
+def test_the_rollout_is_named_after_the_workload(tmp_path):
+    rendering = _render(tmp_path, MIXED, "linkerd")
+    rollout = _by_kind(rendering, "Rollout")["api-server"]
+    assert rollout["spec"]["workloadRef"]["name"] == "api-server"
+    assert "api-server-analysis" in _by_kind(rendering, "AnalysisTemplate")
+    args = {a["name"]: a.get("value") for a in rollout["spec"]["strategy"]["canary"]["analysis"]["args"]}
+    # Argo names the ReplicaSets <rollout>-<hash> (rollout/sync.go createDesiredReplicaSet)
+    assert args["workload"] == "api-server"

@@ -106,6 +106,14 @@ def _service(platform: Platform, intent: MeshIntent, svc: Service, planned: Plan
         strategy = {"canary": canary}
         if support.argo_traffic_routing is None:
             report.approximated(Feature.ROLLOUT_ARGO, subject, _replica_weights(rollout, svc.replicas))
+        elif any(not p.is_l7 for p in svc.ports):
+            l4 = ", ".join(f"{p.name} ({p.protocol})" for p in svc.ports if not p.is_l7)
+            report.approximated(
+                Feature.ROLLOUT_ARGO,
+                subject,
+                f"port(s) {l4} carry connections that no weighted route covers: they reach stable and canary pods in "
+                "proportion to their pod counts, not the step weights",
+            )
     objects.extend(routing.objects)
     owned |= routing.owned
     findings.extend(routing.findings)

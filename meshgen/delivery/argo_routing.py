@@ -240,9 +240,14 @@ def _gateway_api(intent: MeshIntent, svc: Service, planned: Plan) -> Routing:
         owned.add(_key(obj))
         objects.append(dataclasses.replace(obj, values={**obj.values, "rules": rules}))
         names[obj.kind].append(obj.name)
-    if not gamma:
-        for port in (p for p in svc.ports if p.is_l7):
-            name = svc.name if len([p for p in svc.ports if p.is_l7]) == 1 else object_name(svc.name, port.name)
+    # Every L7 port needs a route Argo weighs: a parentRef without a port covers them all.
+    covered: set[int | None] = {
+        p.get("port") for o in gamma for p in (o.values.get("parents") or []) if p.get("kind") == "Service" and p.get("name") == svc.name
+    }
+    if None not in covered:
+        l7 = [p for p in svc.ports if p.is_l7]
+        for port in (p for p in l7 if p.port not in covered):
+            name = svc.name if len(l7) == 1 else object_name(svc.name, port.name)
             if any(o.kind == "HTTPRoute" and (o.namespace, o.name) == (svc.namespace, name) for o in planned.objects):
                 name = object_name(name, "mesh")
             route = PlannedObject(
