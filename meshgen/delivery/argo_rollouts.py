@@ -12,6 +12,13 @@ For every service whose ``rollout`` runs on Argo Rollouts (:mod:`meshgen.intent.
 * an ``AnalysisTemplate`` with the platform's request metrics as Prometheus queries
   (``successCondition`` on ``result[0]``, ``failureLimit``, ``interval``) and the load test as a
   ``web`` metric posting Flagger's loadtester payload;
+* where the platform's metrics name the pod's ReplicaSet (``argo_canary_only``), the analysis
+  selects the canary's alone: Argo names a ReplicaSet ``<rollout>-<rollouts-pod-template-hash>``
+  and gives its pods the template's labels plus ``rollouts-pod-template-hash``
+  (``rollout/sync.go`` createDesiredReplicaSet), and passes the canary's hash as an argument
+  (``valueFrom.podTemplateHashValue: Latest``); the Rollout is named after the workload for this.
+  A query with no data yields NaN, which fails ``result[0] >= ...`` and counts as a failed check,
+  as Flagger counts "no values found" (fail closed; the load test exists to give the canary traffic);
 * the routing Argo rewrites at runtime, as it expects to find it, per
   :attr:`~meshgen.delivery.support.DeliverySupport.argo_traffic_routing`: see
   :mod:`meshgen.delivery.argo_routing`.
