@@ -437,3 +437,20 @@ def test_the_rollout_is_named_after_the_workload(tmp_path):
     args = {a["name"]: a.get("value") for a in rollout["spec"]["strategy"]["canary"]["analysis"]["args"]}
     # Argo names the ReplicaSets <rollout>-<hash> (rollout/sync.go createDesiredReplicaSet)
     assert args["workload"] == "api-server"
+
+
+@pytest.mark.parametrize("platform", ["linkerd", "kubernetes"])
+def test_split_services_never_take_an_intent_service_name(tmp_path, platform):
+    text = CANARY.replace("    - name: frontend\n", "    - name: podinfo-stable\n      ports: [{name: http, port: 80}]\n    - name: podinfo-preview\n      ports: [{name: http, port: 80}]\n    - name: frontend\n")
+    for body in (text, text.replace("steps: [{weight: 10}, {weight: 40, pause: 5m}]", "strategy: blue-green")):
+        rendering = _render(tmp_path, body, platform)
+        services = _by_kind(rendering, "Service")
+        assert services["podinfo-stable"]["spec"]["selector"] == {"app": "podinfo-stable"}
+        assert services["podinfo-preview"]["spec"]["selector"] == {"app": "podinfo-preview"}
+        strategy = _by_kind(rendering, "Rollout")["podinfo"]["spec"]["strategy"]
+        if "blueGreen" in strategy:
+            assert strategy["blueGreen"]["previewService"] == "podinfo-preview-rollout"
+            assert services["podinfo-preview-rollout"]["spec"]["selector"] == {"app": "podinfo"}
+        elif platform == "linkerd":
+            assert strategy["canary"]["stableService"] == "podinfo-stable-rollout"
+            assert services["podinfo-stable-rollout"]["spec"]["selector"] == {"app": "podinfo"}

@@ -176,7 +176,7 @@ def _replica_weights(rollout: Rollout, replicas: int) -> str:
 def _blue_green(intent: MeshIntent, svc: Service, planned: Plan) -> argo_routing.Routing:
     # Argo switches the active Service's selector to the new ReplicaSet at promotion and points
     # the preview Service at it before (docs/features/bluegreen.md).
-    preview_name = object_name(svc.name, "preview")
+    preview_name = argo_routing.free_service_name(planned, svc, "preview")
     base = next(
         (o for o in planned.objects if (o.kind, o.namespace, o.name) == ("Service", svc.namespace, svc.name)),
         service_object(intent, svc),

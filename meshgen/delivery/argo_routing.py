@@ -171,8 +171,16 @@ def split_services(intent: MeshIntent, svc: Service, planned: Plan, roles: tuple
     out = []
     for role in roles:
         values = {**base.values, "labels": {**labels_for(intent), "meshgen.dev/rollout-of": svc.name}}
-        out.append(dataclasses.replace(base, name=object_name(svc.name, role), values=values))
+        out.append(dataclasses.replace(base, name=free_service_name(planned, svc, role), values=values))
     return out
+
+
+def free_service_name(planned: Plan, svc: Service, role: str) -> str:
+    """``<svc>-<role>``, or ``<svc>-<role>-rollout`` when the plan already has a Service of that name
+    (another intent service called ``podinfo-stable``): the two must never be planned twice."""
+    name = object_name(svc.name, role)
+    taken = {o.name for o in planned.objects if o.kind == "Service" and o.namespace == svc.namespace}
+    return object_name(name, "rollout") if name in taken else name
 
 
 def _backend_is(ref: dict[str, Any], svc: Service, route_namespace: str | None) -> bool:
