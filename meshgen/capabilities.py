@@ -101,6 +101,7 @@ class Feature(str, Enum):
     METRICS = "metrics"
     ALERTS = "alerts"
     ROLLOUT_FLAGGER = "rollout-flagger"
+    ROLLOUT_ARGO = "rollout-argo-rollouts"
 
 
 #: Port protocols the matrix tells apart (``services[].ports[].protocol``; udp carries no L7 and
@@ -177,6 +178,7 @@ FEATURE_INTENT: dict[Feature, str] = {
     Feature.METRICS: "telemetry.metrics",
     Feature.ALERTS: "telemetry.alerts",
     Feature.ROLLOUT_FLAGGER: "services[].rollout with controller flagger",
+    Feature.ROLLOUT_ARGO: "services[].rollout with controller argo-rollouts",
 }
 
 

@@ -114,6 +114,7 @@ TRIGGERS: dict[Feature, tuple[str, str, str, str]] = {
     Feature.METRICS: ("", "", "", "  telemetry: {metrics: true}"),
     Feature.ALERTS: ("", "", "", "  telemetry: {alerts: {enabled: true, errorRatePercent: 2}}"),
     Feature.ROLLOUT_FLAGGER: ("", "      rollout: {steps: [{weight: 10}, {weight: 50}]}", "", ""),
+    Feature.ROLLOUT_ARGO: ("", "      rollout: {controller: argo-rollouts, steps: [{weight: 10}, {weight: 50}]}", "", ""),
 }
 
 

@@ -27,7 +27,7 @@ from tests.workflow_helpers import run
 
 PLATFORM_NAMES = registry.names()
 #: Template folders every platform may use (objects that are not any one mesh's).
-SHARED_TEMPLATES = {"core", "gateway-api", "cert-manager", "trust-manager", "prometheus", "helm", "kustomize", "flagger"}
+SHARED_TEMPLATES = {"core", "gateway-api", "cert-manager", "trust-manager", "prometheus", "helm", "kustomize", "flagger", "argo-rollouts"}
 
 
 def _render(example, platform):

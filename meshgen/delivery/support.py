@@ -9,6 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from string import Template
 
+#: ``argo_traffic_routing``: Argo's ``trafficRouting.istio`` with DestinationRule subsets
+#: (subset-level splitting, https://argo-rollouts.readthedocs.io/en/stable/features/traffic-management/istio/).
+ARGO_ISTIO_SUBSETS = "istio-subsets"
+#: ``argo_traffic_routing``: the Gateway API plugin, by its ``trafficRouting.plugins`` key
+#: (github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi, README and pkg/plugin/types.go).
+ARGO_GATEWAY_API_PLUGIN = "argoproj-labs/gatewayAPI"
+#: ``argo_traffic_routing``: HashiCorp's Consul plugin, by its ``trafficRouting.plugins`` key
+#: (github.com/hashicorp/rollouts-plugin-trafficrouter-consul, pkg/plugin/types.go ``ConfigKey``).
+ARGO_CONSUL_PLUGIN = "hashicorp/consul"
+#: Every value ``argo_traffic_routing`` may take besides None.
+ARGO_ROUTINGS: frozenset[str] = frozenset({ARGO_ISTIO_SUBSETS, ARGO_GATEWAY_API_PLUGIN, ARGO_CONSUL_PLUGIN})
+
 
 @dataclass(frozen=True)
 class RequestMetrics:
@@ -54,9 +66,15 @@ class DeliverySupport:
             :attr:`metrics`.
         flagger_shifts_traffic: the provider shifts traffic by weight (False: ``kubernetes``,
             blue-green only, so canary steps are lost).
-        argo_traffic_routing: the ``Rollout.spec.strategy.canary.trafficRouting`` kind meshgen
-            configures here, or None where Argo Rollouts can only scale ReplicaSets (weights are
-            then approximated by pod counts).
+        argo_traffic_routing: how Argo Rollouts shifts weights here, one of :data:`ARGO_ROUTINGS`
+            (Istio subset-level splitting, or a traffic-router plugin by its ``plugins`` key), or
+            None where it can only scale ReplicaSets (weights are then approximated by pod counts).
+        argo_metrics: :attr:`metrics` as they read for pods of an Argo ``Rollout``, whose pods are
+            owned by ReplicaSets named ``<rollout>-<rollouts-pod-template-hash>`` that the Rollout,
+            not a Deployment, owns; None where nothing observes requests.
+        argo_canary_only: whether ``${workload}`` of :attr:`argo_metrics` is matched against that
+            ReplicaSet name, so the analysis can select the canary's pods alone (True), or against
+            the Rollout's name, which stable and canary pods share (False: the analysis sees both).
         notes: platform-specific facts a finding should repeat (with their sources).
         flagger_routing: the kind of routing object Flagger's router for :attr:`flagger_provider`
             writes and owns, named after the service: ``VirtualService`` (istio router, with
@@ -70,5 +88,7 @@ class DeliverySupport:
     flagger_builtin_metrics: bool
     flagger_shifts_traffic: bool
     argo_traffic_routing: str | None
+    argo_metrics: RequestMetrics | None = None
+    argo_canary_only: bool = False
     notes: tuple[str, ...] = ()
     flagger_routing: str | None = None

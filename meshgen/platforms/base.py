@@ -88,7 +88,7 @@ class Platform(Protocol):
         control_plane_namespace: where its control plane runs unless ``mesh.controlPlane.namespace`` says.
         charts: the Helm charts it writes ``values/<chart>.yaml`` for.
         template_folders: ``templates/`` folders it uses besides the shared ones (core, gateway-api,
-            cert-manager, trust-manager, prometheus, helm, kustomize); its own folder first.
+            cert-manager, trust-manager, prometheus, helm, kustomize, argo-rollouts); its own folder first.
         unrotated_mesh_ca: with ``mesh.ca.type: mesh``, why nothing rotates the trust anchor the
             platform makes (with the upstream doc), or None where meshgen makes no such claim.
             ``meshgen analyze`` (MG302) reports it.

@@ -92,4 +92,9 @@ COLUMN: dict[Feature, Capability] = {
         N,
         "Canary (provider gatewayapi:v1): Flagger writes the GAMMA HTTPRoute on the Service; MetricTemplates on Hubble hubble_http_requests_total",
     ),
+    Feature.ROLLOUT_ARGO: Capability(
+        N,
+        "Rollout with the Gateway API plugin (argoproj-labs/gatewayAPI) on the service's HTTPRoute with stable/canary "
+        "Services; analysis on hubble_http_* of the canary's ReplicaSet (destination_workload)",
+    ),
 }

@@ -98,4 +98,9 @@ COLUMN: dict[Feature, Capability] = {
         X,
         "Flagger has no Consul router (no ServiceSplitter writer in fluxcd/flagger pkg/router): no Canary is written",
     ),
+    Feature.ROLLOUT_ARGO: Capability(
+        A,
+        "Rollout with HashiCorp's Consul plugin (hashicorp/consul): ServiceSplitter over ServiceResolver subsets "
+        "stable/canary, told apart by the consul.hashicorp.com/service-meta-version pod annotation the team sets",
+    ),
 }

@@ -69,4 +69,9 @@ COLUMN: dict[Feature, Capability] = {
         N,
         "Canary (provider istio): Flagger writes the VirtualService and primary/canary DestinationRules, carrying timeout, retries and traffic policy; built-in istio_requests_total analysis",
     ),
+    Feature.ROLLOUT_ARGO: Capability(
+        A,
+        "Rollout with trafficRouting.istio: the VirtualService routes to DestinationRule subsets stable/canary; "
+        "analysis on istio_requests_total, whose destination_workload is the Rollout's name for stable and canary pods alike",
+    ),
 }

@@ -4,9 +4,16 @@ Metrics: Flagger's built-in Istio queries (fluxcd/flagger ``pkg/metrics/observer
 ``istio_requests_total`` / ``istio_request_duration_milliseconds_bucket`` reported by the
 destination sidecar, selected by ``destination_workload_namespace`` and ``destination_workload``
 (https://istio.io/latest/docs/reference/config/metrics/).
+
+Argo Rollouts: subset-level traffic splitting (``trafficRouting.istio`` with a VirtualService
+route to the DestinationRule subsets ``stable`` and ``canary``,
+https://argo-rollouts.readthedocs.io/en/stable/features/traffic-management/istio/). The sidecar
+injector names a Rollout's pods' workload after the Rollout, for stable and canary alike
+(istio/istio#49256, ``pkg/kube/util.go`` GetDeployMetaFromPod), so ``destination_workload``
+cannot tell the canary from the stable pods: the analysis measures both.
 """
 
-from meshgen.delivery.support import DeliverySupport, RequestMetrics
+from meshgen.delivery.support import ARGO_ISTIO_SUBSETS, DeliverySupport, RequestMetrics
 
 _SEL = 'reporter="destination",destination_workload_namespace="${namespace}",destination_workload=~"${workload}"'
 
@@ -27,5 +34,7 @@ DELIVERY = DeliverySupport(
     flagger_builtin_metrics=True,
     flagger_shifts_traffic=True,
     flagger_routing="VirtualService",
-    argo_traffic_routing="istio",
+    argo_traffic_routing=ARGO_ISTIO_SUBSETS,
+    argo_metrics=METRICS,
+    argo_canary_only=False,
 )

@@ -138,4 +138,9 @@ COLUMN: dict[Feature, Capability] = {
         N,
         "Canary (provider gatewayapi:v1): Flagger writes the HTTPRoute on the Service that the waypoint applies; MetricTemplates on waypoint istio_requests_total",
     ),
+    Feature.ROLLOUT_ARGO: Capability(
+        A,
+        "Rollout with the Gateway API plugin (argoproj-labs/gatewayAPI) on the service's HTTPRoute with stable/canary "
+        "Services; analysis on waypoint istio_requests_total, whose destination_workload is the Rollout's name for stable and canary pods alike",
+    ),
 }

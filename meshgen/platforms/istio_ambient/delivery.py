@@ -6,9 +6,15 @@ traffic by HTTPRoutes whose parentRef is the Service, applied by the waypoint
 that provider (``pkg/metrics/observers/factory.go`` maps it to the generic HTTP observer), so
 meshgen writes MetricTemplates. Only a waypoint sees requests: ``istio_requests_total`` with
 ``reporter="waypoint"`` (https://istio.io/latest/docs/reference/config/metrics/).
+
+Argo Rollouts: the Gateway API traffic-router plugin (``argoproj-labs/gatewayAPI``) sets the
+weights of the stable and canary backendRefs of the service's HTTPRoute
+(https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi, ``examples/istio``).
+istiod names a Rollout's pods' workload after the Rollout (istio/istio#49256), so
+``destination_workload`` cannot tell the canary from the stable pods.
 """
 
-from meshgen.delivery.support import DeliverySupport, RequestMetrics
+from meshgen.delivery.support import ARGO_GATEWAY_API_PLUGIN, DeliverySupport, RequestMetrics
 
 _SEL = 'reporter="waypoint",destination_workload_namespace="${namespace}",destination_workload=~"${workload}"'
 
@@ -29,5 +35,7 @@ DELIVERY = DeliverySupport(
     flagger_builtin_metrics=False,
     flagger_shifts_traffic=True,
     flagger_routing="HTTPRoute",
-    argo_traffic_routing=None,
+    argo_traffic_routing=ARGO_GATEWAY_API_PLUGIN,
+    argo_metrics=METRICS,
+    argo_canary_only=False,
 )

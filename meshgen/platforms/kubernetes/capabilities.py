@@ -123,6 +123,11 @@ COLUMN: dict[Feature, Capability] = {
         A,
         "Canary (provider kubernetes): blue-green only, switching the Service between primary and canary; canary steps and request-metric analysis are lost",
     ),
+    Feature.ROLLOUT_ARGO: Capability(
+        X,
+        "Rollout without traffic routing: canary weights follow ReplicaSet pod counts, and nothing measures requests, "
+        "so the analysis (success rate, latency) cannot run",
+    ),
 }
 
 assert set(COLUMN) == set(Feature), "every Feature needs a cell"

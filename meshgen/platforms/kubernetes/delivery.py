@@ -3,6 +3,9 @@
 Flagger's ``kubernetes`` provider does blue-green only: it switches the Service between the
 primary and the canary Deployment, no weights (https://docs.flagger.app/tutorials/kubernetes-blue-green).
 Request metrics exist only if the application exports them (see :mod:`.observability`).
+Argo Rollouts without traffic routing sets canary weights by scaling the canary and stable
+ReplicaSets (https://argo-rollouts.readthedocs.io/en/stable/features/canary/), so a weight is
+only as fine as the replica count allows.
 """
 
 from meshgen.delivery.support import DeliverySupport

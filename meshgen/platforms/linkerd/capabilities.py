@@ -89,4 +89,9 @@ COLUMN: dict[Feature, Capability] = {
         N,
         "Canary (provider gatewayapi:v1): Flagger writes the GAMMA HTTPRoute on the Service; MetricTemplates on the proxy's inbound response_total",
     ),
+    Feature.ROLLOUT_ARGO: Capability(
+        N,
+        "Rollout with the Gateway API plugin (argoproj-labs/gatewayAPI) on the service's GAMMA HTTPRoute with stable/canary "
+        "Services; analysis on response_total of the canary's ReplicaSet (replicaset label)",
+    ),
 }

@@ -11,11 +11,21 @@ linkerd-smi extension. Flagger's own Linkerd tutorial
 MetricTemplates with the tutorial's queries: the proxy's inbound ``response_total``
 (``classification``, ``direction``, ``deployment`` labels) and ``response_latency_ms_bucket``
 (https://linkerd.io/2.19/reference/proxy-metrics/).
+
+Argo Rollouts: the Gateway API traffic-router plugin (``argoproj-labs/gatewayAPI``) sets the
+weights of the stable and canary backendRefs of the service's GAMMA HTTPRoute
+(rollouts-plugin-trafficrouter-gatewayapi ``examples/linkerd``). The proxy injector labels a pod
+after its owner's owner only when a ReplicaSet's owner is a Job, StatefulSet, DaemonSet or
+Deployment (linkerd2 ``controller/k8s`` isValidRSParent); a Rollout's pods keep
+``linkerd.io/proxy-replicaset: <rollout>-<rollouts-pod-template-hash>``, so their metrics carry
+``replicaset``, not ``deployment``, and name the canary's ReplicaSet alone.
 """
 
-from meshgen.delivery.support import DeliverySupport, RequestMetrics
+from meshgen.delivery.support import ARGO_GATEWAY_API_PLUGIN, DeliverySupport, RequestMetrics
 
 _SEL = 'namespace="${namespace}",deployment=~"${workload}",direction="inbound"'
+
+_ARGO_SEL = 'namespace="${namespace}",replicaset=~"${workload}",direction="inbound"'
 
 METRICS = RequestMetrics(
     success_rate=(
@@ -26,11 +36,23 @@ METRICS = RequestMetrics(
     source="https://linkerd.io/2.19/reference/proxy-metrics/",
 )
 
+#: As :data:`METRICS`, selected by the ReplicaSet a Rollout's pods belong to.
+ARGO_METRICS = RequestMetrics(
+    success_rate=(
+        f'sum(rate(response_total{{{_ARGO_SEL},classification!="failure"}}[${{interval}}])) / '
+        f"sum(rate(response_total{{{_ARGO_SEL}}}[${{interval}}])) * 100"
+    ),
+    latency_p99=f"histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{{{_ARGO_SEL}}}[${{interval}}])) by (le))",
+    source="https://linkerd.io/2.19/reference/proxy-metrics/",
+)
+
 DELIVERY = DeliverySupport(
     metrics=METRICS,
     flagger_provider="gatewayapi:v1",
     flagger_builtin_metrics=False,
     flagger_shifts_traffic=True,
     flagger_routing="HTTPRoute",
-    argo_traffic_routing=None,
+    argo_traffic_routing=ARGO_GATEWAY_API_PLUGIN,
+    argo_metrics=ARGO_METRICS,
+    argo_canary_only=True,
 )
