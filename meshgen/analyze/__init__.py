@@ -1,11 +1,13 @@
 """``meshgen analyze``: checks over the whole call graph, each with a stable code.
 
-Analyzers (registered in :mod:`meshgen.analyze.registry`, one module per family: traffic,
-security, operations, routing) read the validated intent and its call graph
-(:mod:`meshgen.analyze.graph`) and yield :class:`~meshgen.analyze.registry.Finding` objects. They
-never look at a platform's output: what they check holds on every target. :func:`analyze` runs
-them all, applies suppressions (intent fields ``services[].suppress`` and ``spec.suppress``, and
-``--suppress`` on the command line) and positions each finding in the intent files.
+Analyzers (registered in :mod:`meshgen.analyze.registry`, one module per family: traffic, security,
+operations, routing; the operations family's rollout checks apart in :mod:`.rollouts`) read the
+validated intent and its call graph (:mod:`meshgen.analyze.graph`) and yield
+:class:`~meshgen.analyze.registry.Finding` objects. They never look at a platform's output: what
+they check holds on every target (a few ask the platform a question: MG302, and the rollout checks
+whether it measures requests at all). :func:`analyze` runs them all, applies suppressions (intent
+fields ``services[].suppress`` and ``spec.suppress``, and ``--suppress`` on the command line) and
+positions each finding in the intent files.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from meshgen.analyze import operations, routing, security, traffic  # noqa: F401 - registers the analyzers
+from meshgen.analyze import operations, rollouts, routing, security, traffic  # noqa: F401 - registers the analyzers
 from meshgen.analyze.graph import build
 from meshgen.analyze.registry import ANALYZERS, Finding, Severity
 from meshgen.errors import MeshgenError, SourceLocation
@@ -119,7 +121,7 @@ def run(loaded_intent, platform: str | None = None) -> list[Finding]:
     """Every finding of every analyzer on a validated intent, ordered by code (unpositioned).
 
     ``platform``: the target being rendered (default ``spec.platform``), for the few analyzers
-    that ask the platform a question (MG302).
+    that ask the platform a question (MG302, MG304, MG305, MG307).
     """
     graph = build(loaded_intent)
     graph.platform = platform or loaded_intent.spec.platform
