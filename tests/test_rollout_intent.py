@@ -104,3 +104,24 @@ def test_bad_rollouts(tmp_path, rollout, words):
 """
     found = problems(tmp_path, text)
     assert len(found) == 1 and "spec.services[0].rollout" in found[0] and words in found[0], found
+
+
+def test_one_rollout_per_workload(tmp_path):
+    # Two rollouts of one Deployment planned two Rollouts of the same name (and crashed sorting them).
+    text = (
+        HEAD
+        + """\
+  services:
+    - name: web
+      ports: [{name: http, port: 80}]
+      rollout: {steps: [{weight: 10}], workload: site}
+    - name: site
+      ports: [{name: http, port: 8080}]
+      rollout: {steps: [{weight: 20}]}
+"""
+    )
+    assert problems(tmp_path, text) == [
+        "intent.yaml:12:7: spec.services[1].rollout: Deployment shop/site is already rolled out by service web: a "
+        "workload has one controller object (Canary or Rollout); give this rollout its own workload "
+        "(also at intent.yaml:9:7)",
+    ]

@@ -66,6 +66,23 @@ def check_intent(intent: MeshIntent) -> list[Violation]:
             )
         else:
             seen[key] = i
+    rolled: dict[tuple[str | None, str], int] = {}
+    for i, svc in enumerate(spec.services):
+        if svc.rollout is None:
+            continue
+        workload = (svc.namespace, svc.rollout.workload or svc.name)
+        if workload in rolled:
+            other = spec.services[rolled[workload]]
+            out.append(
+                Violation(
+                    (*svc_path, i, "rollout"),
+                    f"Deployment {workload[0]}/{workload[1]} is already rolled out by service {other.name}: a workload has "
+                    "one controller object (Canary or Rollout); give this rollout its own workload",
+                    related=(*svc_path, rolled[workload], "rollout"),
+                )
+            )
+        else:
+            rolled[workload] = i
     _unique(out, [g.name for g in spec.gateways], ("spec", "gateways"), "name", "gateway")
     _unique(out, [e.host for e in spec.egress], ("spec", "egress"), "host", "egress host")
 
