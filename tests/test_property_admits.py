@@ -348,6 +348,11 @@ REGRESSIONS = {
         "consul",
         _doc([{"name": "s0", "ports": HTTP}, {"name": "s1", "ports": HTTP, "denyFrom": [{"namespace": "shop"}]}]),
     ),
+    # Consul: a selector deny named only the intent's labelled services; labelled pods outside it got in.
+    "consul-selector-deny": (
+        "consul",
+        _doc([{"name": "s0", "ports": HTTP}, {"name": "s1", "ports": HTTP, "denyFrom": [{"selector": {"role": "batch"}}]}]),
+    ),
     # Consul CE: serviceAccount robot in ops was admitted by name, so robot in shop got in too.
     "consul-service-account-any-namespace": (
         "consul",

@@ -48,7 +48,7 @@ from meshgen.intent.rules import resolve_service
 from meshgen.platforms.base import PlannedObject, object_name
 from meshgen.platforms.consul.common import API, gateway_service_name, is_l7, mesh_port, subject
 from meshgen.platforms.consul.traffic import literal
-from meshgen.platforms.identity import Rule, rules_for, workloads
+from meshgen.platforms.identity import Rule, deny_by_identity, rules_for, workloads
 
 #: The catch-all HTTP matcher: every request path starts with "/".
 EVERY_PATH = {"pathPrefix": "/"}
@@ -228,7 +228,8 @@ def plan_intentions(intent: MeshIntent, svc: Service, labels: dict[str, str], re
     """The service's ``ServiceIntentions`` (and ``JWTProvider``); none when the mesh default decides."""
     sub = subject(svc)
     allow = rules_for(intent, svc, _gateway_identity, _no_labels)
-    deny = rules_for(intent, svc, _gateway_identity, _no_labels, deny=True)
+    # A selector deny cannot name the labelled pods outside the intent: it covers their namespace.
+    deny = [deny_by_identity(r, report, sub) for r in rules_for(intent, svc, _gateway_identity, _no_labels, deny=True)]
     mesh = intent.spec.mesh
     port = mesh_port(svc)
     sources: dict[str, _Source] = {}
