@@ -4,8 +4,10 @@ Shared by tests/test_property_admits.py (issue 12). Three parts:
 
 * :func:`access_intents`: a hypothesis strategy of VALID intent documents focused on access
   control: 2-5 services in 1-2 namespaces, service accounts (some shared, some per version),
-  http/grpc/tcp ports, ``allowFrom`` entries of every caller kind with ports, methods and paths,
-  ``defaultDeny`` true/false, ``mtls`` strict/permissive, optional ``requestAuthentication``.
+  http/grpc/tcp ports, ``allowFrom`` and ``denyFrom`` entries of every caller kind (gateways
+  included) with ports, methods, paths and gRPC methods, 0-2 gateways routing to services,
+  service routes with header and path matches, ``defaultDeny`` true/false, ``mtls``
+  strict/permissive, optional ``requestAuthentication``.
 * :func:`intent_admits`: the reference. It reads the intent MODEL (pydantic objects) with the
   meaning its field descriptions and the README document, never meshgen's planning code
   (:mod:`meshgen.platforms.identity` is not imported here).
@@ -24,7 +26,7 @@ from hypothesis import strategies as st
 
 from meshgen.intent.model import MeshIntent, Peer, Port, Service
 from meshgen.loader import parse_intent
-from tests.platforms import ambient_sim, istio_sim, linkerd_sim
+from tests.platforms import ambient_sim, consul_sim, istio_sim, linkerd_sim
 from tests.platforms import test_cilium_semantics as cilium_sim
 from tests.platforms import test_kubernetes_semantics as kubernetes_sim
 
@@ -34,6 +36,7 @@ OUTSIDE_SA = "robot"  # a service account outside the intent, named by serviceAc
 SELECTOR = {"role": "batch"}  # labels some intent workloads carry, and a pod outside the intent too
 PATHS = ("/api/*", "/health", "*.json", "/pkg.Orders/*", "/pkg.Orders/Get")
 METHODS = ("GET", "POST")
+GRPC = ({"service": "pkg.Orders"}, {"service": "pkg.Orders", "methods": ["Get"]})
 
 
 # --- the strategy -----------------------------------------------------------------------------
@@ -61,25 +64,51 @@ def access_intents(draw) -> dict[str, Any]:
         if draw(st.integers(0, 3)) == 0:
             svc["requestAuthentication"] = {"issuer": ISSUER, "jwksUri": f"{ISSUER}/jwks"}
         services.append(svc)
+        if svc.get("versions") and any(p["protocol"] != "tcp" for p in svc["ports"]) and draw(st.booleans()):
+            # Header and path matches steer requests between versions; they must not change who is admitted.
+            match = draw(st.sampled_from([{"headers": {"x-canary": {"exact": "1"}}}, {"path": {"prefix": "/api"}}]))
+            svc["routes"] = [{"match": match, "version": "v2"}]
+    gateways = []
+    for k in range(draw(st.integers(0, 2))):
+        backend = draw(st.sampled_from(services))
+        gateways.append(
+            {
+                "name": f"gw{k}",
+                "namespace": draw(st.sampled_from(namespaces)),
+                # Explicit: the gateway pods' identity is then the same on every platform that has pods.
+                "serviceAccount": f"gw{k}",
+                "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
+                "routes": [
+                    {"service": backend["name"], "namespace": backend["namespace"]}
+                    | draw(st.sampled_from([{}, {"match": {"path": {"prefix": "/api"}}}]))
+                ],
+            }
+        )
     for svc in services:
-        peers = draw(st.lists(_peer(services, svc, namespaces), max_size=3))
+        peers = draw(st.lists(_peer(services, gateways, svc, namespaces), max_size=3))
         if peers:
             svc["allowFrom"] = peers
+        denied = draw(st.lists(_peer(services, gateways, svc, namespaces), max_size=1))
+        if denied:
+            svc["denyFrom"] = denied
     mesh = {"mtls": draw(st.sampled_from(["strict", "permissive"])), "defaultDeny": draw(st.booleans())}
-    return {
-        "apiVersion": "meshgen.dev/v1alpha1",
-        "kind": "MeshIntent",
-        "metadata": {"name": "prop"},
-        "spec": {"mesh": mesh, "defaults": {"namespace": namespaces[0]}, "services": services},
-    }
+    spec: dict[str, Any] = {"mesh": mesh, "defaults": {"namespace": namespaces[0]}, "services": services}
+    if gateways:
+        spec["gateways"] = gateways
+    return {"apiVersion": "meshgen.dev/v1alpha1", "kind": "MeshIntent", "metadata": {"name": "prop"}, "spec": spec}
 
 
-def _peer(services: list[dict[str, Any]], callee: dict[str, Any], namespaces) -> st.SearchStrategy[dict[str, Any]]:
+def _peer(
+    services: list[dict[str, Any]], gateways: list[dict[str, Any]], callee: dict[str, Any], namespaces
+) -> st.SearchStrategy[dict[str, Any]]:
     @st.composite
     def build(draw) -> dict[str, Any]:
-        kind = draw(st.sampled_from(["service", "namespace", "serviceAccount", "selector"]))
+        kinds = ["service", "namespace", "serviceAccount", "selector"] + (["gateway"] if gateways else [])
+        kind = draw(st.sampled_from(kinds))
         peer: dict[str, Any]
-        if kind == "service":
+        if kind == "gateway":
+            peer = {"gateway": draw(st.sampled_from(gateways))["name"]}
+        elif kind == "service":
             caller = draw(st.sampled_from(services))
             peer = {"service": caller["name"]}
             if caller.get("versions") and draw(st.booleans()):
@@ -100,6 +129,8 @@ def _peer(services: list[dict[str, Any]], callee: dict[str, Any], namespaces) ->
                 peer["methods"] = draw(st.lists(st.sampled_from(METHODS), min_size=1, unique=True))
             if draw(st.booleans()):
                 peer["paths"] = draw(st.lists(st.sampled_from(PATHS), min_size=1, max_size=2, unique=True))
+            elif any(name.startswith("grpc") for name in l7) and draw(st.booleans()):
+                peer["grpc"] = draw(st.sampled_from(GRPC))
         elif draw(st.booleans()):
             peer["ports"] = [draw(st.sampled_from(callee["ports"]))["name"]]
         return peer
@@ -126,6 +157,7 @@ class Caller:
     service: str | None = None  # the intent service it belongs to, if any
     version: str | None = None
     plaintext: bool = False
+    gateway: str | None = None  # the intent gateway whose pods these are
 
 
 def _version_labels(svc: Service, version) -> dict[str, str]:
@@ -156,6 +188,11 @@ def callers(intent: MeshIntent) -> list[Caller]:
         out.append(Caller(f"anonymous in {ns}", ns, "default", (("app", "stranger"),)))
     for pod in inside:
         out.append(Caller(f"impostor {pod.name}", "elsewhere", pod.service_account, pod.labels))
+    for gw in intent.spec.gateways:
+        # Gateway API implementations label their pods gateway.networking.k8s.io/gateway-name (GEP-1762);
+        # the strategy names the service account, so it is the same everywhere.
+        labels = (("gateway.networking.k8s.io/gateway-name", gw.name),)
+        out.append(Caller(f"gateway {gw.name}", gw.namespace or "", gw.service_account or gw.name, labels, gateway=gw.name))
     if intent.spec.mesh.mtls == "permissive":
         out += [Caller(f"plaintext {c.name}", c.namespace, c.service_account, c.labels, c.service, c.version, True) for c in inside[:2]]
     return out
@@ -174,8 +211,11 @@ def _glob(pattern: str, path: str) -> bool:
     return path == pattern
 
 
-def _is_caller(intent: MeshIntent, peer: Peer, callee: Service, c: Caller) -> bool:
+def _is_caller(intent: MeshIntent, peer: Peer, callee: Service, c: Caller, *, deny: bool = False) -> bool:
+    """Whether ``c`` is the caller ``peer`` names; ``deny``: read narrowly (the bound is an upper one)."""
     labels = dict(c.labels)
+    if peer.gateway is not None:
+        return c.gateway == peer.gateway
     if peer.service is not None:
         svc = next(s for s in intent.spec.services if s.name == peer.service and (peer.namespace in (None, s.namespace)))
         chosen = [
@@ -186,10 +226,14 @@ def _is_caller(intent: MeshIntent, peer: Peer, callee: Service, c: Caller) -> bo
         accounts = {w.service_account for w in chosen}
         if c.namespace != svc.namespace:
             return False
-        if c.service == svc.name:
+        if deny:
+            # What a denyFrom service entry certainly denies is that service's own pods.
+            return c.service == svc.name and (not peer.versions or c.version in peer.versions)
+        if c.service == svc.name or peer.versions:
             # "Only these versions of `service`": exactly the pods of those versions, never the
-            # service's other versions, even when they share the service account (issue 12).
-            return any(c.version == w.version for w in chosen)
+            # service's other versions nor another service, even when they share the service
+            # account (issue 12).
+            return c.service == svc.name and any(c.version == w.version for w in chosen)
         # Another service (or any pod) running as the caller's identity: analyzer MG204 documents that
         # "several services run as one service account: allow-lists cannot tell them apart"
         # (docs/analyzers.md#mg204), so the intent's service caller is that identity.
@@ -210,7 +254,31 @@ def _request_ok(peer: Peer, port: Port, method: str, path: str) -> bool:
         return True  # the strategy only writes methods/paths with http/grpc ports named
     if peer.methods and method not in peer.methods:
         return False
+    # Peer.grpc: "Only these gRPC methods (grpc ports only)"; GrpcMethods: every method when none is named.
+    if peer.grpc is not None:
+        if port.protocol != "grpc":
+            return False
+        _, service, name = path.split("/")
+        if service != peer.grpc.service or (peer.grpc.methods and name not in peer.grpc.methods):
+            return False
     return not peer.paths or any(_glob(p, path) for p in peer.paths)
+
+
+def _routed_from(intent: MeshIntent, caller: Caller, callee: Service, port: Port) -> bool:
+    """Whether one of the caller's gateways routes to this port of the callee.
+
+    A gateway route is intent that the gateway may call its backend (GatewayRoute.port: "Service
+    port. Default: the service's first port"), whatever the backend's allowFrom says.
+    """
+    gw = intent.gateway(caller.gateway) if caller.gateway else None
+    if gw is None:
+        return False
+    for route in gw.routes:
+        if route.service != callee.name or route.namespace not in (None, callee.namespace):
+            continue
+        if (route.port or callee.ports[0].port) == port.port:
+            return True
+    return False
 
 
 def intent_admits(
@@ -220,6 +288,8 @@ def intent_admits(
 
     * ``mesh.mtls: strict`` refuses plaintext callers (README, "mtls: strict | permissive").
     * ``requestAuthentication``: "Require a valid JWT from this issuer on every request".
+    * ``denyFrom``: "Callers always denied, evaluated before allowFrom".
+    * a gateway route admits its gateway to the backend port (see :func:`_routed_from`).
     * ``allowFrom``: "Who may call this service; under mesh.defaultDeny all else is denied", and a
       service with allowFrom admits nobody else either way (MG202: "defaultDeny: false lets every
       caller reach services that have no allowFrom").
@@ -228,6 +298,10 @@ def intent_admits(
         return False
     if callee.request_authentication is not None and not token:
         return False
+    if any(_is_caller(intent, p, callee, caller, deny=True) and _request_ok(p, port, method, path) for p in callee.deny_from):
+        return False
+    if _routed_from(intent, caller, callee, port):
+        return True
     if not callee.allow_from:
         return not intent.spec.mesh.default_deny
     return any(_is_caller(intent, p, callee, caller) and _request_ok(p, port, method, path) for p in callee.allow_from)
@@ -299,7 +373,11 @@ def _cilium(objects: list[dict[str, Any]], intent: MeshIntent) -> Judge:
     policies = [o for o in objects if o["kind"] == "CiliumNetworkPolicy"]
 
     def judge(c, callee, labels, port, method, path, token):
-        src = cilium_sim.Source(c.name, c.namespace, c.service_account, c.labels)
+        # Cilium's own gateways have no pods: their Envoy sends as the reserved ingress identity.
+        if c.gateway is not None:
+            src = cilium_sim.Source(c.name, entity="ingress")
+        else:
+            src = cilium_sim.Source(c.name, c.namespace, c.service_account, c.labels)
         return cilium_sim.admits(policies, callee.namespace, labels, src, port.pod_port, method, path)
 
     return judge
@@ -316,6 +394,49 @@ def _kubernetes(objects: list[dict[str, Any]], intent: MeshIntent) -> Judge:
     return judge
 
 
+def _consul(objects: list[dict[str, Any]], intent: MeshIntent) -> Judge | Callable[..., bool | None]:
+    """Consul's decision (tests/platforms/consul_sim.py) for pods, from Consul's documented model.
+
+    https://developer.hashicorp.com/consul/docs/connect/intentions: intentions "control traffic
+    communication between services", by the identity in the mTLS certificate (L4) and, for
+    HTTP-based destinations, by request attributes (L7); one intention, the one of highest
+    precedence (exact before ``*``), applies to a caller, its L7 permissions in order, and what
+    none admits gets the default intention policy (consul_sim documents each rule). So a pod is
+    asked as its Consul service name: an intent workload as its service (consul-k8s registers
+    the Kubernetes Service that selects it), a gateway of class consul as the Gateway's name, any
+    other pod as its service account (with ACLs the two must be equal), all in Consul CE's one
+    namespace. Only pods of injected namespaces (the Namespace label meshgen's Helm values select)
+    have a sidecar and a certificate.
+
+    Returns None (not judged) where the model stops: plaintext callers (permissive mTLS mode is not
+    modelled) and ports other than the one Consul CE registers.
+    """
+    injected = {
+        o["metadata"]["name"]
+        for o in objects
+        if o["kind"] == "Namespace" and "meshgen.dev/consul-inject" in (o["metadata"].get("labels") or {})
+    }
+    strict = intent.spec.mesh.mtls == "strict"
+    jwt_on = {
+        o["spec"]["destination"]["name"]
+        for o in objects
+        if o["kind"] == "ServiceIntentions" and (o["spec"].get("jwt") or {}).get("providers")
+    }
+
+    def judge(c, callee, labels, port, method, path, token):
+        if c.plaintext or c.namespace not in injected:
+            return False if strict else None
+        if port.name != callee.ports[0].name:
+            return None
+        if callee.name in jwt_on and not token:
+            return False
+        source = c.gateway or c.service or c.service_account
+        req = consul_sim.Request(source, callee.name, method, path.split("?", 1)[0])
+        return consul_sim.decide(objects, req, acl_default_allow=True)
+
+    return judge
+
+
 #: Platforms whose rendered access rules a simulator reads back, by registry name.
 SIMULATORS: dict[str, Callable[[list[dict[str, Any]], MeshIntent], Judge]] = {
     "istio": _istio,
@@ -323,6 +444,7 @@ SIMULATORS: dict[str, Callable[[list[dict[str, Any]], MeshIntent], Judge]] = {
     "linkerd": _linkerd,
     "cilium": _cilium,
     "kubernetes": _kubernetes,
+    "consul": _consul,
 }
 
 #: Simulators that cannot tell a plaintext caller from its pod: the identity they check is the pod's

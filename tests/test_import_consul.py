@@ -29,7 +29,7 @@ ROUND_TRIP = {"bookinfo", "emojivoto", "online-boutique", "podinfo"}
 CHANGED = {
     # label-selected and version-narrowed callers are written as whole Consul services (a loss
     # render reports); the intentions' descriptions still name the original callers
-    "feature-tour": ["feature-tour/consul/shop/serviceintentions-catalog.yaml", "feature-tour/consul/shop/serviceintentions-ledger.yaml"],
+    "feature-tour": ["feature-tour/consul/shop/serviceintentions-catalog.yaml"],
     # tracing, access logs, the monitoring namespace and the cert-manager CA come from
     # spec.telemetry/spec.mesh, which import regenerates from defaults (ProxyDefaults config and
     # accessLogs are reported approximated; the PrometheusRule moves to the services' namespace)
@@ -238,9 +238,9 @@ def test_synthetic_intent_differs_only_in_reported_descriptions(tmp_path):
     intent.write_text(imported.stdout)
     checked = run("check", intent, "--platform", "consul", "--allow-loss", "--output", out)
     diff = [line for line in checked.stdout.splitlines() if line[:1] in "+-" and not line.startswith(("---", "+++"))]
-    assert diff, "the version-narrowed callers' descriptions are expected to differ"
-    assert all(line.lstrip("+- ").startswith("description: \"allowFrom service ") for line in diff), diff[:5]
-    assert sum(line.endswith(' versions v2"') for line in diff if line.startswith("-")) == len(diff) // 2
+    # Callers narrowed to some versions are refused on Consul (issue 12: fail closed, reported LOST),
+    # so no intention names them and the round trip reproduces every line.
+    assert diff == [], diff[:5]
 
 
 def test_deny_permissions_closed_by_a_catch_all_deny_deny_the_caller(tmp_path):

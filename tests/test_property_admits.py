@@ -39,12 +39,7 @@ from tests.property_access import (
 
 #: Registered platforms without a simulator, each with the reason. Derived from the registry, so a new
 #: platform fails test_every_platform_is_simulated_or_explained until it is added to one or the other.
-UNSIMULATED_REASONS = {
-    "consul": (
-        "tests/platforms/consul_sim.py decides by Consul service name (intentions), so it cannot be asked "
-        "about pods outside the intent, service accounts, namespaces or labels"
-    ),
-}
+UNSIMULATED_REASONS: dict[str, str] = {}
 UNSIMULATED = sorted(set(registry.names()) - set(SIMULATORS))
 
 BOUNDED = settings(
@@ -60,11 +55,30 @@ def test_every_platform_is_simulated_or_explained():
     assert set(SIMULATORS) <= set(registry.names())
 
 
+#: Platforms on which every gateway sends as one identity (Cilium's reserved ``ingress``): admitting one
+#: gateway admits all, a widening the render must name (checked by :func:`_shared_gateway_reported`).
+SHARED_GATEWAY_IDENTITY = ("cilium",)
+
+
+def _shared_gateway_reported(intent, rendering, caller, callee, port, method, path, token) -> bool:
+    """Whether ``caller`` (a gateway) is admitted only because another gateway is, and the render says so."""
+    if caller.gateway is None:
+        return False
+    others = [c for c in callers(intent) if c.gateway is not None and c is not caller]
+    if not any(intent_admits(intent, c, callee, port, method, path, token) for c in others):
+        return False
+    subject = f"{callee.namespace}/{callee.name}"
+    return any(
+        f.subject == subject and f.feature is Feature.AUTHZ_IDENTITY and "reserved ingress identity" in f.detail
+        for f in rendering.plan.findings
+    )
+
+
 def widenings(doc: dict, platform: str) -> list[str]:
     """Every request the platform's rendering admits and the intent does not (empty = property holds)."""
     intent = load(doc)
-    objects = pipeline.render(intent, platform, "intent.yaml").objects()
-    judge = SIMULATORS[platform](objects, intent)
+    rendering = pipeline.render(intent, platform, "intent.yaml")
+    judge = SIMULATORS[platform](rendering.objects(), intent)
     out = []
     for callee in intent.spec.services:
         for version in callee.versions or [None]:
@@ -75,11 +89,16 @@ def widenings(doc: dict, platform: str) -> list[str]:
                         continue
                     for method, path in requests(callee, port):
                         for token in (False, True) if callee.request_authentication else (False,):
-                            if judge(caller, callee, labels, port, method, path, token) and not intent_admits(
+                            if not judge(caller, callee, labels, port, method, path, token) or intent_admits(
                                 intent, caller, callee, port, method, path, token
                             ):
-                                target = callee.name + (f"/{version.name}" if version else "")
-                                out.append(f"{caller.name} -> {target}:{port.name} {method} {path} token={token}")
+                                continue
+                            if platform in SHARED_GATEWAY_IDENTITY and _shared_gateway_reported(
+                                intent, rendering, caller, callee, port, method, path, token
+                            ):
+                                continue
+                            target = callee.name + (f"/{version.name}" if version else "")
+                            out.append(f"{caller.name} -> {target}:{port.name} {method} {path} token={token}")
     return out
 
 
@@ -269,3 +288,116 @@ def test_consul_reports_a_circuit_breaker_no_caller_applies(allow_from, support,
     found = [f for f in rendering.plan.findings if f.feature is Feature.OUTLIER_DETECTION]
     assert [(f.subject, f.support, f.severity) for f in found] == [("shop/s0", support, severity)]
     assert "no other service may call s0, so it is written nowhere" in found[0].detail
+
+
+# --- regressions the extended strategy found (denyFrom, gateways, gRPC, routes; Consul's simulator) ----
+
+
+def _doc(services: list[dict], mesh: dict | None = None) -> dict:
+    return {
+        "apiVersion": "meshgen.dev/v1alpha1",
+        "kind": "MeshIntent",
+        "metadata": {"name": "prop"},
+        "spec": {"mesh": mesh or {"defaultDeny": False}, "defaults": {"namespace": "shop"}, "services": services},
+    }
+
+
+HTTP = [{"name": "http-0", "port": 8000, "protocol": "http"}]
+REGRESSIONS = {
+    # Linkerd: a deny on a service without an allow-list was LOST but s0 still got in (allow-only).
+    "linkerd-deny-without-allow-list": (
+        "linkerd",
+        _doc([{"name": "s0", "ports": HTTP}, {"name": "s1", "ports": HTTP, "denyFrom": [{"service": "s0"}]}]),
+    ),
+    # Linkerd: a deny covered by an allowFrom namespace grant was LOST and admitted.
+    "linkerd-deny-inside-allowed-namespace": (
+        "linkerd",
+        _doc([
+            {"name": "s0", "ports": HTTP},
+            {"name": "s1", "ports": HTTP, "allowFrom": [{"namespace": "shop"}], "denyFrom": [{"service": "s0"}]},
+        ]),
+    ),
+    # Istio PERMISSIVE: a DENY by principal never matches plaintext, so plaintext s0 got in.
+    "istio-permissive-deny-plaintext": (
+        "istio",
+        _doc([{"name": "s0", "ports": HTTP}, {"name": "s1", "ports": HTTP, "denyFrom": [{"service": "s0"}]}], {"mtls": "permissive", "defaultDeny": False}),
+    ),
+    # Istio: a selector deny no intent workload matches was dropped, so labelled pods outside the intent got in.
+    "istio-selector-deny": (
+        "istio",
+        _doc([{"name": "s0", "ports": HTTP}, {"name": "s1", "ports": HTTP, "denyFrom": [{"selector": {"role": "batch"}}]}]),
+    ),
+    # Consul: a version-scoped caller admitted the whole Consul service.
+    "consul-version-caller": (
+        "consul",
+        _doc([
+            {"name": "s0", "ports": HTTP, "versions": [{"name": "v1", "weight": 90}, {"name": "v2", "weight": 10}]},
+            {"name": "s1", "ports": HTTP, "allowFrom": [{"service": "s0", "versions": ["v1"]}]},
+        ]),
+    ),
+    # Consul: an allow-list naming only an unregistered port left the registered one open to all.
+    "consul-allow-list-on-other-port": (
+        "consul",
+        _doc([
+            {"name": "s0", "ports": HTTP},
+            {"name": "s1", "ports": HTTP + [{"name": "grpc-1", "port": 8001, "protocol": "grpc"}], "allowFrom": [{"service": "s0", "ports": ["grpc-1"]}]},
+        ]),
+    ),
+    # Consul CE: a namespace deny named only the intent's services; robot in shop got in.
+    "consul-namespace-deny": (
+        "consul",
+        _doc([{"name": "s0", "ports": HTTP}, {"name": "s1", "ports": HTTP, "denyFrom": [{"namespace": "shop"}]}]),
+    ),
+    # Consul: a selector deny named only the intent's labelled services; labelled pods outside it got in.
+    "consul-selector-deny": (
+        "consul",
+        _doc([{"name": "s0", "ports": HTTP}, {"name": "s1", "ports": HTTP, "denyFrom": [{"selector": {"role": "batch"}}]}]),
+    ),
+    # Consul CE: serviceAccount robot in ops was admitted by name, so robot in shop got in too.
+    "consul-service-account-any-namespace": (
+        "consul",
+        _doc([{"name": "s0", "ports": HTTP}, {"name": "s1", "ports": HTTP, "allowFrom": [{"serviceAccount": "robot", "namespace": "ops"}]}]),
+    ),
+    # Every identity platform: a version-scoped caller whose account another service shares (issue 12, MG204).
+    **{
+        f"{platform}-version-caller-shares-account-with-another-service": (
+            platform,
+            _doc([
+                {"name": "s0", "ports": HTTP, "serviceAccount": "shared", "versions": [{"name": "v1", "weight": 90}, {"name": "v2", "weight": 10, "serviceAccount": "canary"}]},
+                {"name": "s2", "ports": HTTP, "serviceAccount": "shared"},
+                {"name": "s1", "ports": HTTP, "allowFrom": [{"service": "s0", "versions": ["v1"]}]},
+            ]),
+        )
+        for platform in ("istio", "istio-ambient", "linkerd")
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(REGRESSIONS))
+def test_regressions_admit_nothing_beyond_the_intent(case):
+    platform, doc = REGRESSIONS[case]
+    assert widenings(doc, platform) == []
+
+
+@pytest.mark.parametrize("platform", ["istio", "istio-ambient", "linkerd", "consul"])
+def test_version_caller_sharing_an_account_is_a_named_loss(platform):
+    _, doc = REGRESSIONS["istio-version-caller-shares-account-with-another-service"]
+    if platform == "consul":
+        doc = REGRESSIONS["consul-version-caller"][1]
+    rendering = pipeline.render(load(doc), platform, "intent.yaml")
+    lost = [f for f in rendering.plan.findings if f.feature is Feature.AUTHZ_BY_VERSION and f.support is Support.NOT_EXPRESSIBLE]
+    assert [f.subject for f in lost] == ["shop/s1"]
+    assert "nothing is admitted in its place" in lost[0].detail
+
+
+def test_istio_permissive_under_default_deny_says_plaintext_callers_are_refused():
+    doc = _doc([{"name": "s0", "ports": HTTP}, {"name": "s1", "ports": HTTP, "allowFrom": [{"service": "s0"}]}], {"mtls": "permissive", "defaultDeny": True})
+    rendering = pipeline.render(load(doc), "istio", "intent.yaml")
+    found = [f for f in rendering.plan.findings if f.feature is Feature.MTLS_PERMISSIVE and f.subject == "mesh"]
+    assert any("admits no plaintext caller of s0, s1" in f.detail for f in found)
+    # and what it says holds: the plaintext caller is refused.
+    intent = load(doc)
+    judge = SIMULATORS["istio"](rendering.objects(), intent)
+    plain = next(c for c in callers(intent) if c.plaintext and c.service == "s0")
+    s1 = intent.spec.services[1]
+    assert not judge(plain, s1, _version_labels(s1, None), s1.ports[0], "GET", "/", False)

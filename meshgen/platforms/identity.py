@@ -121,12 +121,18 @@ def resolve_caller(
         if peer.versions:
             chosen_sas = {w.service_account for w in chosen}
             others = [w for w in mine if w not in chosen and w.service_account in chosen_sas]
-            if others:
-                names = ", ".join(sorted(w.version.name for w in others if w.version))
+            # Another service running as the same account is as indistinguishable as another version
+            # (analyzer MG204): "only these versions" cannot be written as that account either.
+            here = memo(intent, "workloads-by-namespace", _workloads_by_namespace).get(svc.namespace or "", [])
+            strangers = [w for w in here if w.service is not svc and w.service_account in chosen_sas]
+            if others or strangers:
+                names = ", ".join(
+                    sorted({f"version {w.version.name}" for w in others if w.version} | {f"service {w.service.name}" for w in strangers})
+                )
+                fix = "versions[].serviceAccount" if not strangers else "serviceAccount (per service or version)"
                 reason = (
                     f"versions {', '.join(peer.versions)} of {svc.name} share service account "
-                    f"{svc.namespace}/{sorted(chosen_sas)[0]} with {names}: give each version its own "
-                    "versions[].serviceAccount"
+                    f"{svc.namespace}/{sorted(chosen_sas)[0]} with {names}: give each its own {fix}"
                 )
         label_sets = _labels_of(chosen, svc if not peer.versions else None)
         desc = f"service {svc.namespace}/{svc.name}" + (f" versions {', '.join(peer.versions)}" if peer.versions else "")
@@ -267,3 +273,30 @@ def admits_exactly(caller: Caller, allow: bool, widen: tuple[str, ...], report: 
             "outside the intent with the same labels are refused, since labels are not an mTLS identity",
         )
     return True
+
+
+def deny_by_identity(rule: Rule, report: Report, subject: str) -> Rule:
+    """A deny ``rule`` as identity-based meshes (Istio, Linkerd) can keep it: never narrower.
+
+    A label selector is not an mTLS identity: the intent's workloads carrying the labels have
+    service accounts, but a pod outside the intent with the same labels runs as any account of
+    that namespace, and a deny written as the intent's accounts would let it through. The deny
+    covers the selector's whole namespace instead (reported as approximated: more is refused).
+    Other callers are returned unchanged (a deny of a shared identity already covers all of it,
+    see :func:`admits_exactly`).
+
+    Returns:
+        ``rule``, or a copy whose caller is the namespace of the selector.
+    """
+    caller = rule.caller
+    if caller.kind != "selector":
+        return rule
+    ns = caller.label_sets[0][0] if caller.label_sets else ""
+    report.approximated(
+        Feature.AUTHZ_BY_SELECTOR,
+        subject,
+        f"deny of {caller.description} covers every workload of namespace {ns}: labels are not an mTLS identity, so pods "
+        "outside the intent carrying them cannot be singled out (fails closed)",
+    )
+    wide = Caller("namespace", (ns,), (), caller.label_sets, None, f"namespace {ns} (for {caller.description})")
+    return Rule(wide, rule.ports, rule.methods, rule.paths, rule.grpc_paths, rule.peer, rule.implicit)

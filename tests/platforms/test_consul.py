@@ -239,8 +239,12 @@ def test_allow_list_with_methods_and_paths_is_closed_by_a_deny_all():
 def test_caller_versions_cannot_be_singled_out():
     text = intent("allowFrom:\n  - {service: web, versions: [v2]}", rest="      versions: [{name: v1, weight: 100}, {name: v2}]")
     r = render(text)
+    # Fails closed (issue 12): before, the whole of web was admitted under a LOST line.
     assert [f.support for f in findings(r, Feature.AUTHZ_BY_VERSION)] == [Support.NOT_EXPRESSIBLE]
-    assert [s["name"] for s in one(r, "ServiceIntentions", "api")["spec"]["sources"]] == ["web"]
+    assert not [o for o in r.objects() if o["kind"] == "ServiceIntentions" and o["metadata"]["name"] == "api"]
+    widened = render(text.replace("allowFrom:", "widenAccess: [shared-identity]\n      allowFrom:"))
+    assert [f.support for f in findings(widened, Feature.AUTHZ_BY_VERSION)] == [Support.APPROXIMATED]
+    assert [s["name"] for s in one(widened, "ServiceIntentions", "api")["spec"]["sources"]] == ["web"]
 
 
 def test_jwt_provider_and_claims():

@@ -210,8 +210,12 @@ class Intent:
         for peer in svc.get("denyFrom", []):
             on_port = not peer.get("ports") or port["name"] in peer["ports"] or port["port"] in peer["ports"]
             # Deny entries win; on a TCP port an L7 deny refuses the whole connection (fail closed).
+            # Istio authorizes mTLS identities: a selector deny covers its whole namespace (pods outside
+            # the intent may carry the labels under any account), and under PERMISSIVE a plaintext pod
+            # cannot be told from the denied caller (ISTIO-SECURITY-2021-004): both fail closed.
+            selected = "selector" in peer and pod.namespace == peer.get("namespace", svc["namespace"])
             if (
-                self.matches(peer, pod, svc)
+                (self.matches(peer, pod, svc) or selected or (pod.plaintext and not self.strict))
                 and on_port
                 and (req is None or self.covers({**peer, "ports": []}, port, req))
             ):
@@ -472,8 +476,9 @@ def test_deny_wins_over_allow():
     assert m.admits(principal(td, "ops", "toolbox"), "shop/api", 9000)
     assert not m.admits(principal(td, "ops", "intern"), "shop/api", 80, "DELETE", "/x")
     assert not m.admits(principal(td, "ops", "intern"), "shop/api", 9000)
-    # scraper carries role: batch (allowed) and tier: untrusted (denied).
-    assert m.admits(principal(td, "jobs", "worker"), "shop/api", 80)
+    # scraper carries role: batch (allowed) and tier: untrusted (denied). Labels are not an mTLS
+    # identity, so the deny of {tier: untrusted} covers all of jobs, worker included (fails closed).
+    assert not m.admits(principal(td, "jobs", "worker"), "shop/api", 80)
     assert not m.admits(principal(td, "jobs", "scraper"), "shop/api", 80)
 
 

@@ -48,7 +48,7 @@ from meshgen.intent.rules import resolve_service
 from meshgen.platforms.base import PlannedObject, object_name
 from meshgen.platforms.consul.common import API, gateway_service_name, is_l7, mesh_port, subject
 from meshgen.platforms.consul.traffic import literal
-from meshgen.platforms.identity import Rule, rules_for, workloads
+from meshgen.platforms.identity import Rule, deny_by_identity, rules_for, workloads
 
 #: The catch-all HTTP matcher: every request path starts with "/".
 EVERY_PATH = {"pathPrefix": "/"}
@@ -141,24 +141,44 @@ def source_names(intent: MeshIntent, svc: Service, rule: Rule, report: Report, d
         target = resolve_service(intent, peer.service, peer.namespace)[0]
         every = {v.name for v in target.versions}
         if peer.versions and set(peer.versions) != every:
-            report.use(
-                Feature.AUTHZ_BY_VERSION,
-                sub,
-                f"cannot single out {caller.description}: every version of {target.name} registers as the Consul service "
-                f"{target.name!r}, so the whole service is {verb}",
-            )
+            why = f"every version of {target.name} registers as the Consul service {target.name!r}"
+            if deny:
+                report.approximated(Feature.AUTHZ_BY_VERSION, sub, f"deny of {caller.description} covers the whole service: {why}")
+            elif "shared-identity" in svc.widen_access:
+                report.approximated(
+                    Feature.AUTHZ_BY_VERSION, sub,
+                    f"{caller.description} admitted as the whole service {target.name!r} (widenAccess: shared-identity): {why}",
+                )
+            else:
+                # Fails closed, as on the identity-based meshes (meshgen.platforms.identity.admits_exactly).
+                report.lost(
+                    Feature.AUTHZ_BY_VERSION, sub,
+                    f"{caller.description} refused: {why}; nothing is admitted in its place "
+                    "(widenAccess: [shared-identity] admits the whole service instead)",
+                )
+                return []
         return [target.name]
     if caller.kind == "gateway":
         return [ns_sa[1] for ns_sa in caller.identities]
     if caller.kind == "service-account":
         ns, sa = caller.identities[0]
-        report.approximated(
-            Feature.AUTHZ_IDENTITY,
-            sub,
-            f"{caller.description} is {verb} as the Consul service {sa!r} (with ACLs a pod's service name equals its service "
-            f"account); Consul CE has no namespaces, so a service {sa!r} of any namespace matches",
+        how = (
+            f"is {verb} as the Consul service {sa!r} (with ACLs a pod's service name equals its service account); Consul "
+            f"CE has no namespaces, so a service {sa!r} of any namespace matches"
         )
-        return [sa]
+        if deny or "shared-identity" in svc.widen_access:
+            report.approximated(
+                Feature.AUTHZ_IDENTITY, sub, f"{caller.description} {how}" + (" (widenAccess: shared-identity)" if not deny else "")
+            )
+            return [sa]
+        # Admitting the name would admit that account in every namespace: fails closed.
+        report.lost(
+            Feature.AUTHZ_IDENTITY, sub,
+            f"{caller.description} refused: it could only be admitted as the Consul service {sa!r}, which a service account "
+            f"{sa!r} of any namespace matches (Consul CE has no namespaces); nothing is admitted in its place "
+            "(widenAccess: [shared-identity] admits the name in every namespace instead)",
+        )
+        return []
     if caller.kind == "selector":
         ns, labels = caller.label_sets[0]
         wanted = set(labels)
@@ -188,8 +208,9 @@ def source_names(intent: MeshIntent, svc: Service, rule: Rule, report: Report, d
         report.lost(
             Feature.AUTHZ_DENY_RULES,
             sub,
-            f"Consul CE has no namespaces: only the intent's services in {ns} ({', '.join(names) or 'none'}) are denied; "
-            f"other workloads of {ns} are not",
+            f"Consul CE has no namespaces, so other workloads of {ns} cannot be named: the intent's services in {ns} "
+            f"({', '.join(names) or 'none'}) are denied, and so is every caller no other source of {svc.name} names "
+            "(a * deny source; fails closed)",
         )
     elif not names:
         report.lost(Feature.AUTHZ_IDENTITY, sub, f"Consul CE has no namespaces and the intent has no service in {ns}: nobody is admitted")
@@ -207,14 +228,25 @@ def plan_intentions(intent: MeshIntent, svc: Service, labels: dict[str, str], re
     """The service's ``ServiceIntentions`` (and ``JWTProvider``); none when the mesh default decides."""
     sub = subject(svc)
     allow = rules_for(intent, svc, _gateway_identity, _no_labels)
-    deny = rules_for(intent, svc, _gateway_identity, _no_labels, deny=True)
+    # A selector deny cannot name the labelled pods outside the intent: it covers their namespace.
+    deny = [deny_by_identity(r, report, sub) for r in rules_for(intent, svc, _gateway_identity, _no_labels, deny=True)]
     mesh = intent.spec.mesh
     port = mesh_port(svc)
     sources: dict[str, _Source] = {}
+    # A namespace cannot be named in Consul CE: its other workloads are refused with every unnamed caller.
+    unnamed_denied = any(r.caller.kind == "namespace" and port in r.ports for r in deny)
     for rules, is_deny in ((deny, True), (allow, False)):
         for rule in rules:
             if port not in rule.ports:
                 continue  # only ports Consul CE does not register: reported with those ports
+            if unnamed_denied and not is_deny and rule.caller.kind == "service-account":
+                # A service account's Consul name is the same in every namespace, so it may be a
+                # workload of the denied namespace: refused with it (fails closed).
+                report.lost(
+                    Feature.AUTHZ_DENY_RULES, sub,
+                    f"{rule.caller.description} refused: Consul CE cannot tell it from the workloads of a denied namespace",
+                )
+                continue
             if rule.is_l7 and not is_l7(svc):
                 report.lost(Feature.AUTHZ_L7, sub, f"{svc.name}'s mesh port {port.name} is not HTTP: the L7 rule for {rule.caller.description} admits nothing")
                 continue
@@ -232,11 +264,13 @@ def plan_intentions(intent: MeshIntent, svc: Service, labels: dict[str, str], re
                     src.allow_all = True
                 else:
                     src.allow_perms += permissions(rule, "allow")
-    has_allows = any(port in r.ports for r in allow)
+    # A service with an allow-list admits nobody else, also when its entries name other ports only.
+    has_allows = bool(allow) or unnamed_denied
     exclusive = mesh.default_deny or has_allows
     rendered = [sources[name].render(name, exclusive) for name in sorted(sources) if name != "*"]
     if has_allows and not mesh.default_deny and "*" not in sources:
-        rendered.append({"name": "*", "action": "deny", "description": f"only the allowFrom callers of {svc.name}"})
+        why = "only the allowFrom callers of" if not unnamed_denied else "a denied namespace's unnamed workloads: only the named callers of"
+        rendered.append({"name": "*", "action": "deny", "description": f"{why} {svc.name}"})
     jwt = _jwt(svc, labels, report)
     out: list[PlannedObject] = []
     if jwt is not None:

@@ -25,7 +25,7 @@ from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, egress_object_names, object_name, sort_objects
 from meshgen.platforms.enforcement import ISTIO_DRY_RUN, audited
 from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
-from meshgen.platforms.identity import Rule, admits_exactly, rules_for
+from meshgen.platforms.identity import Rule, admits_exactly, deny_by_identity, rules_for
 from meshgen.platforms.istio.alerts import plan_alerts
 from meshgen.platforms.istio.capabilities import COLUMN
 from meshgen.platforms.istio.certificates import plan_certificates
@@ -51,6 +51,14 @@ def gateway_identity(gw: Gateway) -> tuple[str, str]:
 def gateway_labels(gw: Gateway) -> dict[str, str]:
     """The label Istio puts on a gateway's pods."""
     return {"gateway.networking.k8s.io/gateway-name": gw.name}
+
+
+_PERMISSIVE_UNDER_DEFAULT_DENY = (
+    "mtls: permissive under defaultDeny admits no plaintext caller of {}: plaintext callers have no principal, so "
+    "allow-nothing and every principal-based allowFrom refuse them; they are admitted only where a policy has no "
+    "principal condition (services in audit). For a permissive migration mesh the callers first, or set defaultDeny: "
+    "false until they are"
+)
 
 
 def retry_on(retries: Retries) -> str:
@@ -101,6 +109,12 @@ class IstioPlatform:
                 dry_run = ISTIO_DRY_RUN if mesh.enforcement == "audit" else {}
                 objects.append(PlannedObject("istio/authorization-policy.yaml.j2", SECURITY, "AuthorizationPolicy", "allow-nothing", ns, {"labels": labels, "annotations": dry_run, "selector": None, "target_refs": [], "action": None, "rules": None}))
         report.use(Feature.MTLS_STRICT if mesh.mtls == "strict" else Feature.MTLS_PERMISSIVE, "mesh")
+        enforced = [svc.name for svc in intent.spec.services if not audited(intent, svc)]
+        if mesh.mtls == "permissive" and mesh.default_deny and enforced:
+            # principals and namespaces "will never match when the traffic is plain text"
+            # (https://istio.io/latest/news/security/istio-security-2021-004/): under allow-nothing
+            # every ALLOW is principal-based, so PERMISSIVE lets no plaintext caller in.
+            report.approximated(Feature.MTLS_PERMISSIVE, "mesh", _PERMISSIVE_UNDER_DEFAULT_DENY.format(", ".join(enforced)))
 
         for svc in intent.spec.services:
             objects.extend(self._service(intent, svc, report))
@@ -268,7 +282,10 @@ class IstioPlatform:
                     {"labels": labels, "selector": selector, "target_refs": [], "action": "ALLOW", "rules": allow_rules},
                 )
             )
-        deny_rules = [r for rule in deny if (r := self._rule(rule, td, report, subject, Feature.AUTHZ_DENY_RULES)) is not None]
+        plaintext = intent.spec.mesh.mtls == "permissive"
+        deny_rules = [
+            r for rule in deny if (r := self._rule(deny_by_identity(rule, report, subject), td, report, subject, Feature.AUTHZ_DENY_RULES, plaintext=plaintext)) is not None
+        ]
         if deny_rules:
             out.append(
                 PlannedObject(
@@ -345,8 +362,25 @@ class IstioPlatform:
         return out
 
     def _rule(
-        self, rule: Rule, td: str, report: Report, subject: str, feature: Feature, widen: tuple[str, ...] = ()
+        self,
+        rule: Rule,
+        td: str,
+        report: Report,
+        subject: str,
+        feature: Feature,
+        widen: tuple[str, ...] = (),
+        *,
+        plaintext: bool = False,
     ) -> dict[str, Any] | None:
+        """One AuthorizationPolicy rule for ``rule`` (None: refused, nothing admitted in its place).
+
+        ``plaintext`` (deny rules under mtls permissive): ``principals`` and ``namespaces`` are
+        mTLS-only and "will never match when the traffic is plain text"
+        (https://istio.io/latest/news/security/istio-security-2021-004/), so a plaintext request
+        from the denied caller would pass a DENY written with them alone. The rule then also
+        denies requests without a principal (``notPrincipals: ["*"]``): a plaintext caller cannot
+        be told apart from the denied one, so it is refused too (fails closed; reported).
+        """
         caller = rule.caller
         allow = feature is not Feature.AUTHZ_DENY_RULES
         if not admits_exactly(caller, allow, widen, report, subject):
@@ -361,7 +395,16 @@ class IstioPlatform:
             operation["methods"] = list(rule.methods)
         if rule.all_paths:
             operation["paths"] = list(rule.all_paths)
-        return {"from": [{"source": source}], "to": [{"operation": operation}]}
+        sources = [{"source": source}]
+        if plaintext and not allow:
+            sources.append({"source": {"notPrincipals": ["*"]}})
+            report.approximated(
+                Feature.AUTHZ_DENY_RULES,
+                subject,
+                f"mtls: permissive: a plaintext caller has no principal, so it cannot be told apart from {caller.description}; "
+                f"the deny also refuses every plaintext caller on ports {', '.join(operation['ports'])} (fails closed)",
+            )
+        return {"from": sources, "to": [{"operation": operation}]}
 
     def _rate_limit(self, svc: Service, report: Report, subject: str, labels) -> PlannedObject:
         limit = svc.rate_limit

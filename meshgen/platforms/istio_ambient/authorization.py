@@ -46,7 +46,7 @@ from typing import Any
 from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import Gateway, MeshIntent, Service
 from meshgen.platforms.base import PlannedObject, object_name
-from meshgen.platforms.identity import Rule, admits_exactly, rules_for
+from meshgen.platforms.identity import Rule, admits_exactly, deny_by_identity, rules_for
 from meshgen.platforms.istio_ambient.waypoints import Waypoint
 
 SECURITY = "security.istio.io/v1"
@@ -119,7 +119,7 @@ def plan_authorization(
     td = intent.spec.mesh.trust_domain
     selector = dict(sorted(svc.pod_selector.items()))
     allow = rules_for(intent, svc, gateway_identity, gateway_labels)
-    deny = rules_for(intent, svc, gateway_identity, gateway_labels, deny=True)
+    deny = [deny_by_identity(r, report, subject) for r in rules_for(intent, svc, gateway_identity, gateway_labels, deny=True)]
     at_waypoint = waypoint is not None
     out: list[PlannedObject] = []
 

@@ -35,7 +35,7 @@ from meshgen.capabilities import Feature, Report
 from meshgen.intent.model import Gateway, MeshIntent, Port, Service
 from meshgen.platforms.base import PlannedObject, object_name
 from meshgen.platforms.enforcement import audited
-from meshgen.platforms.identity import Caller, Rule, admits_exactly, rules_for
+from meshgen.platforms.identity import Caller, Rule, admits_exactly, deny_by_identity, rules_for
 
 SERVER_API = "policy.linkerd.io/v1beta3"
 POLICY_API = "policy.linkerd.io/v1alpha1"
@@ -276,7 +276,7 @@ def plan_authorization(intent: MeshIntent, svc: Service, report: Report, labels:
     td = intent.spec.mesh.trust_domain
     ns = svc.namespace or ""
     allow = rules_for(intent, svc, gateway_identity, gateway_labels)
-    deny = rules_for(intent, svc, gateway_identity, gateway_labels, deny=True)
+    deny = [deny_by_identity(r, report, subject) for r in rules_for(intent, svc, gateway_identity, gateway_labels, deny=True)]
     grants = [g for rule in allow if (g := _grant(rule, ns, td, report, subject, tuple(svc.widen_access))) is not None]
     restricted = bool(allow) or intent.spec.mesh.default_deny
     jwt = svc.request_authentication
@@ -306,7 +306,7 @@ def plan_authorization(intent: MeshIntent, svc: Service, report: Report, labels:
                 "match a route with its own authorizations are still judged by them (refused, not flagged, when no caller matches)",
             )
     objects = _Objects(labels, ns)
-    _deny_findings(deny, grants, restricted, policy, td, report, subject)
+    grants, closed = _apply_denies(deny, grants, restricted, policy, td, report, subject)
 
     for grant in grants:
         objects.add(
@@ -323,7 +323,8 @@ def plan_authorization(intent: MeshIntent, svc: Service, report: Report, labels:
             if restricted:
                 report.lost(Feature.AUTHZ_IDENTITY, subject, f"UDP port {port.name}: Linkerd does not proxy UDP, so it is neither encrypted nor authorized")
             continue
-        _plan_port(svc, port, grants, access, rate_limited, objects, report, subject)
+        port_access = "deny" if port.name in closed and access != "audit" else access
+        _plan_port(svc, port, grants, port_access, rate_limited, objects, report, subject)
     if rate_limited:
         _rate_limit(svc, objects, report, subject)
     return list(objects.items.values())
@@ -355,29 +356,48 @@ def _identities_meet(a: str, b: str) -> bool:
     return b.startswith("*.") and a.endswith(b[1:])
 
 
-def _deny_findings(deny: list[Rule], grants: list[Grant], restricted: bool, policy: str, td: str, report: Report, subject: str) -> None:
+def _apply_denies(
+    deny: list[Rule], grants: list[Grant], restricted: bool, policy: str, td: str, report: Report, subject: str
+) -> tuple[list[Grant], set[str]]:
+    """Keep every denyFrom entry on allow-only Linkerd by admitting less, never more (fails closed).
+
+    Linkerd authorization is allow-only (https://linkerd.io/2/reference/authorization-policy/): a
+    caller is refused only by not being admitted. So a denied caller that an allowFrom grant
+    admits loses that grant (the grant's caller is refused instead), and a deny on a service
+    without an allow-list, where the namespace default would admit everyone, closes the deny's
+    ports (a Server with accessPolicy deny and no authorization for the caller).
+
+    Returns:
+        The grants left, and the names of the ports that admit nobody.
+    """
+    closed: set[str] = set()
     for rule in deny:
         desc = rule.caller.description
         denied = caller_identities(rule.caller, td)
+        ports = {p.name for p in rule.ports}
         if not restricted:
+            closed |= ports
             report.lost(
                 Feature.AUTHZ_DENY_RULES,
                 subject,
-                f"Linkerd authorization is allow-only and {subject} has no allow-list: the namespace default {policy} admits {desc}",
+                f"Linkerd authorization is allow-only and {subject} has no allow-list, so {desc} cannot be refused alone: "
+                f"ports {', '.join(sorted(ports))} admit nobody instead (fails closed; the namespace default {policy} "
+                "would admit it)",
             )
             continue
-        ports = {p.name for p in rule.ports}
         overlapping = [
             g
             for g in grants
             if ports & {p.name for p in g.rule.ports} and any(_identities_meet(a, d) for a in g.identities for d in denied)
         ]
-        if overlapping or rule.caller.unenforceable:
-            who = ", ".join(sorted({g.description for g in overlapping})) or "its allowFrom"
+        if overlapping:
+            who = ", ".join(sorted({g.description for g in overlapping}))
+            grants = [g for g in grants if g not in overlapping]
             report.lost(
                 Feature.AUTHZ_DENY_RULES,
                 subject,
-                f"Linkerd authorization is allow-only: {desc} cannot be refused while the allowFrom entries for {who} admit it",
+                f"Linkerd authorization is allow-only: {desc} cannot be refused while the allowFrom entries for {who} admit "
+                "it, so those entries are refused instead (fails closed)",
             )
         else:
             report.approximated(
@@ -385,6 +405,7 @@ def _deny_findings(deny: list[Rule], grants: list[Grant], restricted: bool, poli
                 subject,
                 f"Linkerd has no deny rules; {desc} is refused anyway because no allowFrom admits it",
             )
+    return grants, closed
 
 
 def _plan_port(svc: Service, port: Port, grants: list[Grant], access: str, rate_limited: bool, objects: _Objects, report: Report, subject: str) -> None:
