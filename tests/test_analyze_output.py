@@ -174,16 +174,17 @@ def test_fast_positions_equal_the_round_trip_positions(example):
 
 
 @pytest.mark.parametrize(
-    ("mesh", "where"),
+    ("mesh", "where", "exit_code"),
     [
-        ("{mtls: permissive, defaultDeny: false}", "14:16: MG201"),  # after "  mesh: {mtls: "
-        ("{defaultDeny: false}", "14:23: MG202"),  # after "  mesh: {defaultDeny: "
-        ("{mtls: permissive}", "14:16: MG203"),
+        ("{mtls: permissive, defaultDeny: false}", "14:16: MG201", 0),  # after "  mesh: {mtls: "
+        ("{defaultDeny: false}", "14:23: MG202", 0),  # after "  mesh: {defaultDeny: "
+        # permissive under defaultDeny is also a loss on Istio (plaintext callers have no principal): refused
+        ("{mtls: permissive}", "14:16: MG203", 3),
     ],
 )
-def test_render_names_weakening_settings_with_a_code(tmp_path, mesh, where):
+def test_render_names_weakening_settings_with_a_code(tmp_path, mesh, where, exit_code):
     """Issue 18: mtls: permissive and defaultDeny: false used to render silently. Line 14: after HEAD and BODY."""
     body = BODY.replace("timeout: 3s", "timeout: 800ms") + f"  mesh: {mesh}\n"
     result = run("render", str(write(tmp_path, body)))
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == exit_code, result.stderr
     assert f"{tmp_path / 'intent.yaml'}:{where} warning: " in result.stderr

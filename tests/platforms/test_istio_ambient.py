@@ -83,9 +83,17 @@ def test_peer_authentication_and_allow_nothing(mtls, mode):
 
 
 def test_permissive_is_reported_as_approximated():
-    got = findings(intent(mesh="  mesh: {mtls: permissive}"), Feature.MTLS_PERMISSIVE)
+    got = findings(intent(mesh="  mesh: {mtls: permissive, defaultDeny: false}"), Feature.MTLS_PERMISSIVE)
     assert [f.support for f in got] == [Support.APPROXIMATED]
     assert "always uses mTLS" in got[0].detail
+
+
+def test_permissive_under_default_deny_is_lost():
+    # Every ztunnel ALLOW names source principals, which plaintext callers lack: the migration
+    # permissive is for (letting unmeshed callers in) does not happen, as on Istio and Linkerd.
+    got = findings(intent(mesh="  mesh: {mtls: permissive, defaultDeny: true}"), Feature.MTLS_PERMISSIVE)
+    assert sorted(f.support.value for f in got) == ["approximated", "not-expressible"]
+    assert "admits no plaintext caller" in next(f.detail for f in got if f.support is Support.NOT_EXPRESSIBLE)
 
 
 # --- L4 only: ztunnel ------------------------------------------------------------------------------

@@ -53,12 +53,20 @@ def gateway_labels(gw: Gateway) -> dict[str, str]:
     return {"gateway.networking.k8s.io/gateway-name": gw.name}
 
 
-_PERMISSIVE_UNDER_DEFAULT_DENY = (
-    "mtls: permissive under defaultDeny admits no plaintext caller of {}: plaintext callers have no principal, so "
-    "allow-nothing and every principal-based allowFrom refuse them; they are admitted only where a policy has no "
-    "principal condition (services in audit). For a permissive migration mesh the callers first, or set defaultDeny: "
-    "false until they are"
-)
+def permissive_under_default_deny(enforced: list[str]) -> str:
+    """The finding of ``mtls: permissive`` with ``defaultDeny`` on Istio (sidecar and ambient).
+
+    Principals and namespaces "will never match when the traffic is plain text"
+    (https://istio.io/latest/news/security/istio-security-2021-004/): under allow-nothing every
+    ALLOW meshgen writes is principal-based, so PERMISSIVE lets no plaintext caller of the
+    ``enforced`` services (names) in.
+    """
+    return (
+        f"mtls: permissive under defaultDeny admits no plaintext caller of {', '.join(enforced)}: plaintext callers "
+        "have no principal, so allow-nothing and every principal-based allowFrom refuse them; they are admitted only "
+        "where a policy has no principal condition (services in audit). For a permissive migration mesh the callers "
+        "first, or set defaultDeny: false until they are"
+    )
 
 
 def retry_on(retries: Retries) -> str:
@@ -114,7 +122,9 @@ class IstioPlatform:
             # principals and namespaces "will never match when the traffic is plain text"
             # (https://istio.io/latest/news/security/istio-security-2021-004/): under allow-nothing
             # every ALLOW is principal-based, so PERMISSIVE lets no plaintext caller in.
-            report.approximated(Feature.MTLS_PERMISSIVE, "mesh", _PERMISSIVE_UNDER_DEFAULT_DENY.format(", ".join(enforced)))
+            # Lost, as on Linkerd: the mode's purpose (let not-yet-meshed callers in) is not kept,
+            # and admitting plaintext would admit every unmeshed caller, not only the allowed ones.
+            report.lost(Feature.MTLS_PERMISSIVE, "mesh", permissive_under_default_deny(enforced))
 
         for svc in intent.spec.services:
             objects.extend(self._service(intent, svc, report))

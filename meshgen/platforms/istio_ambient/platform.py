@@ -34,6 +34,7 @@ from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import Plan, PlannedObject, egress_object_names, object_name, sort_objects
 from meshgen.platforms.enforcement import ISTIO_DRY_RUN, audited
 from meshgen.platforms.helm_values import TRUST_MANAGER, Chart
+from meshgen.platforms.istio.platform import permissive_under_default_deny
 from meshgen.platforms.istio_ambient.alerts import plan_alerts
 from meshgen.platforms.istio_ambient.authorization import SECURITY, assert_l4_only, plan_authorization, policy
 from meshgen.platforms.istio_ambient.capabilities import COLUMN
@@ -118,6 +119,11 @@ class IstioAmbientPlatform:
             )
         if mesh.default_deny:
             report.use(Feature.AUTHZ_DEFAULT_DENY, "mesh")
+        enforced = [svc.name for svc in intent.spec.services if not audited(intent, svc)]
+        if mesh.mtls == "permissive" and mesh.default_deny and enforced:
+            # ztunnel's ALLOW policies name source principals as the sidecar's do: a plaintext
+            # caller from outside the mesh has none (see permissive_under_default_deny).
+            report.lost(Feature.MTLS_PERMISSIVE, "mesh", permissive_under_default_deny(enforced))
 
         for svc in intent.spec.services:
             waypoint = waypoint_of(waypoints, svc)
