@@ -51,6 +51,27 @@ class RequestMetrics:
         """The p99-latency query with its placeholders filled (milliseconds)."""
         return Template(self.latency_p99).substitute(namespace=namespace, workload=workload, interval=interval)
 
+    @classmethod
+    def over(cls, selector: str, *, requests: str, success: str, buckets: str, source: str, to_ms: str = "") -> RequestMetrics:
+        """The two queries every platform writes alike, from its metric and label names.
+
+        Args:
+            selector: label matchers of the workload's inbound requests (with the placeholders).
+            requests: the request counter, e.g. ``istio_requests_total``.
+            success: the matcher of successful responses on it, e.g. ``response_code!~"5.*"``.
+            buckets: the request-duration histogram's ``_bucket`` series.
+            source: where the names are documented (URL).
+            to_ms: what turns the histogram's unit into milliseconds, e.g. `` * 1000`` for seconds.
+        """
+        return cls(
+            success_rate=(
+                f"sum(rate({requests}{{{selector},{success}}}[${{interval}}])) / "
+                f"sum(rate({requests}{{{selector}}}[${{interval}}])) * 100"
+            ),
+            latency_p99=f"histogram_quantile(0.99, sum(rate({buckets}{{{selector}}}[${{interval}}])) by (le)){to_ms}",
+            source=source,
+        )
+
 
 @dataclass(frozen=True)
 class DeliverySupport:

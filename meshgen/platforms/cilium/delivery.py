@@ -19,15 +19,13 @@ from meshgen.delivery.support import ARGO_GATEWAY_API_PLUGIN, DeliverySupport, R
 
 _SEL = 'destination_namespace="${namespace}",destination_workload=~"${workload}"'
 
-METRICS = RequestMetrics(
-    success_rate=(
-        f'sum(rate(hubble_http_requests_total{{{_SEL},status!~"5.."}}[${{interval}}])) / '
-        f"sum(rate(hubble_http_requests_total{{{_SEL}}}[${{interval}}])) * 100"
-    ),
-    latency_p99=(
-        f"histogram_quantile(0.99, sum(rate(hubble_http_request_duration_seconds_bucket{{{_SEL}}}[${{interval}}])) by (le)) * 1000"
-    ),
+METRICS = RequestMetrics.over(
+    _SEL,
+    requests="hubble_http_requests_total",
+    success='status!~"5.."',
+    buckets="hubble_http_request_duration_seconds_bucket",
     source="https://docs.cilium.io/en/stable/observability/metrics/#http",
+    to_ms=" * 1000",
 )
 
 DELIVERY = DeliverySupport(

@@ -21,22 +21,20 @@ _SEL = 'namespace="${namespace}",pod=~"${workload}-[0-9a-z]+-[0-9a-z]+",envoy_cl
 
 _ARGO_SEL = 'namespace="${namespace}",pod=~"${workload}-[0-9a-z]+",envoy_cluster_name="local_app"'
 
-METRICS = RequestMetrics(
-    success_rate=(
-        f'sum(rate(envoy_cluster_upstream_rq_xx{{{_SEL},envoy_response_code_class!="5"}}[${{interval}}])) / '
-        f"sum(rate(envoy_cluster_upstream_rq_xx{{{_SEL}}}[${{interval}}])) * 100"
-    ),
-    latency_p99=f"histogram_quantile(0.99, sum(rate(envoy_cluster_upstream_rq_time_bucket{{{_SEL}}}[${{interval}}])) by (le))",
+METRICS = RequestMetrics.over(
+    _SEL,
+    requests="envoy_cluster_upstream_rq_xx",
+    success='envoy_response_code_class!="5"',
+    buckets="envoy_cluster_upstream_rq_time_bucket",
     source="https://developer.hashicorp.com/consul/docs/connect/observability",
 )
 
 #: As :data:`METRICS`, selected by the ReplicaSet (``${workload}``) a Rollout's pods belong to.
-ARGO_METRICS = RequestMetrics(
-    success_rate=(
-        f'sum(rate(envoy_cluster_upstream_rq_xx{{{_ARGO_SEL},envoy_response_code_class!="5"}}[${{interval}}])) / '
-        f"sum(rate(envoy_cluster_upstream_rq_xx{{{_ARGO_SEL}}}[${{interval}}])) * 100"
-    ),
-    latency_p99=f"histogram_quantile(0.99, sum(rate(envoy_cluster_upstream_rq_time_bucket{{{_ARGO_SEL}}}[${{interval}}])) by (le))",
+ARGO_METRICS = RequestMetrics.over(
+    _ARGO_SEL,
+    requests="envoy_cluster_upstream_rq_xx",
+    success='envoy_response_code_class!="5"',
+    buckets="envoy_cluster_upstream_rq_time_bucket",
     source="https://developer.hashicorp.com/consul/docs/connect/observability",
 )
 

@@ -15,18 +15,21 @@ cannot tell the canary from the stable pods: the analysis measures both.
 
 from meshgen.delivery.support import ARGO_ISTIO_SUBSETS, DeliverySupport, RequestMetrics
 
-_SEL = 'reporter="destination",destination_workload_namespace="${namespace}",destination_workload=~"${workload}"'
 
-METRICS = RequestMetrics(
-    success_rate=(
-        f'sum(rate(istio_requests_total{{{_SEL},response_code!~"5.*"}}[${{interval}}])) / '
-        f"sum(rate(istio_requests_total{{{_SEL}}}[${{interval}}])) * 100"
-    ),
-    latency_p99=(
-        f"histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{{{_SEL}}}[${{interval}}])) by (le))"
-    ),
-    source="https://istio.io/latest/docs/reference/config/metrics/",
-)
+def istio_metrics(reporter: str) -> RequestMetrics:
+    """``istio_requests_total`` and its duration histogram (ms) as ``reporter`` (``destination``
+    for sidecars, ``waypoint`` in ambient) reports them for one workload."""
+    selector = f'reporter="{reporter}",destination_workload_namespace="${{namespace}}",destination_workload=~"${{workload}}"'
+    return RequestMetrics.over(
+        selector,
+        requests="istio_requests_total",
+        success='response_code!~"5.*"',
+        buckets="istio_request_duration_milliseconds_bucket",
+        source="https://istio.io/latest/docs/reference/config/metrics/",
+    )
+
+
+METRICS = istio_metrics("destination")
 
 DELIVERY = DeliverySupport(
     metrics=METRICS,

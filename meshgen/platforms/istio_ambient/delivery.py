@@ -14,20 +14,10 @@ istiod names a Rollout's pods' workload after the Rollout (istio/istio#49256), s
 ``destination_workload`` cannot tell the canary from the stable pods.
 """
 
-from meshgen.delivery.support import ARGO_GATEWAY_API_PLUGIN, DeliverySupport, RequestMetrics
+from meshgen.delivery.support import ARGO_GATEWAY_API_PLUGIN, DeliverySupport
+from meshgen.platforms.istio.delivery import istio_metrics
 
-_SEL = 'reporter="waypoint",destination_workload_namespace="${namespace}",destination_workload=~"${workload}"'
-
-METRICS = RequestMetrics(
-    success_rate=(
-        f'sum(rate(istio_requests_total{{{_SEL},response_code!~"5.*"}}[${{interval}}])) / '
-        f"sum(rate(istio_requests_total{{{_SEL}}}[${{interval}}])) * 100"
-    ),
-    latency_p99=(
-        f"histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{{{_SEL}}}[${{interval}}])) by (le))"
-    ),
-    source="https://istio.io/latest/docs/reference/config/metrics/",
-)
+METRICS = istio_metrics("waypoint")
 
 DELIVERY = DeliverySupport(
     metrics=METRICS,

@@ -27,22 +27,20 @@ _SEL = 'namespace="${namespace}",deployment=~"${workload}",direction="inbound"'
 
 _ARGO_SEL = 'namespace="${namespace}",replicaset=~"${workload}",direction="inbound"'
 
-METRICS = RequestMetrics(
-    success_rate=(
-        f'sum(rate(response_total{{{_SEL},classification!="failure"}}[${{interval}}])) / '
-        f"sum(rate(response_total{{{_SEL}}}[${{interval}}])) * 100"
-    ),
-    latency_p99=f"histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{{{_SEL}}}[${{interval}}])) by (le))",
+METRICS = RequestMetrics.over(
+    _SEL,
+    requests="response_total",
+    success='classification!="failure"',
+    buckets="response_latency_ms_bucket",
     source="https://linkerd.io/2.19/reference/proxy-metrics/",
 )
 
 #: As :data:`METRICS`, selected by the ReplicaSet a Rollout's pods belong to.
-ARGO_METRICS = RequestMetrics(
-    success_rate=(
-        f'sum(rate(response_total{{{_ARGO_SEL},classification!="failure"}}[${{interval}}])) / '
-        f"sum(rate(response_total{{{_ARGO_SEL}}}[${{interval}}])) * 100"
-    ),
-    latency_p99=f"histogram_quantile(0.99, sum(rate(response_latency_ms_bucket{{{_ARGO_SEL}}}[${{interval}}])) by (le))",
+ARGO_METRICS = RequestMetrics.over(
+    _ARGO_SEL,
+    requests="response_total",
+    success='classification!="failure"',
+    buckets="response_latency_ms_bucket",
     source="https://linkerd.io/2.19/reference/proxy-metrics/",
 )
 
