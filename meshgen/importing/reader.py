@@ -134,12 +134,14 @@ def expand(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def read(paths: Sequence[Path]) -> tuple[list[SourceObject], list[tuple[str, int, str]]]:
+def read(paths: Sequence[Path], values: list[SourceObject] | None = None) -> tuple[list[SourceObject], list[tuple[str, int, str]]]:
     """Every object in ``paths``, plus what was not an object (``(file, line, why)``).
 
     ``kind: List`` objects are replaced by their ``items``. Documents that are empty are skipped;
     documents that are not mappings with ``apiVersion`` and ``kind`` (Helm values files, for
-    example) are returned as not understood, never ignored.
+    example) are returned as not understood, never ignored. When ``values`` is a list, each such
+    document that is a mapping is also appended to it as a :class:`SourceObject` (no kind), for
+    an importer that reads Helm values (the Istio ambient one reads istiod's ``meshConfig``).
 
     Raises:
         IntentError: YAML syntax errors, every one with ``file:line:col`` (exit 1).
@@ -159,6 +161,8 @@ def read(paths: Sequence[Path]) -> tuple[list[SourceObject], list[tuple[str, int
             continue
         for doc in docs:
             _collect(doc, name, objects, others)
+            if values is not None and isinstance(doc, PosMap) and not (doc.get("apiVersion") and doc.get("kind")):
+                values.append(SourceObject(name, doc.line, doc))
     if problems:
         raise IntentError(problems)
     return objects, others

@@ -31,7 +31,7 @@ How ambiguity is resolved, as the data plane would:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from meshgen.importing.common import EGRESS_HOST, check_keys, host_service, number, plain, string_match
 from meshgen.importing.findings import APPROXIMATED
@@ -67,7 +67,7 @@ class IstioImporter:
 class IstioRun(IdentityRun):
     """One Istio import. The ambient importer (:mod:`meshgen.platforms.istio_ambient.importer`)
     subclasses it and overrides the hooks where ambient's objects differ: :meth:`_routes` (which
-    route objects carry the services' routing), :meth:`_destination_service` (which Service a
+    route objects carry the services' routing), :meth:`_versions` (per-version Services), :meth:`_destination_service` (which Service a
     DestinationRule's host stands for), :meth:`_ref_targets` (policies attached by ``targetRefs``),
     :meth:`_skip_policy` (policies it regenerates) and :meth:`_default_retries`."""
 
@@ -82,6 +82,7 @@ class IstioRun(IdentityRun):
         self._services()
         self._deployments()
         self._service_accounts()
+        self._versions()
         self._destination_rules()
         waypoint_import.read_waypoints(self)
         self._routes()
@@ -98,6 +99,9 @@ class IstioRun(IdentityRun):
         self._spec(gateways, egress)
 
     # --- DestinationRule ----------------------------------------------------------------
+
+    def _versions(self) -> None:
+        """Hook: versions read before the DestinationRules (sidecar mode: none, they are the rules' subsets)."""
 
     def _destination_rules(self) -> None:
         for obj in self.take("DestinationRule"):
@@ -281,16 +285,10 @@ class IstioRun(IdentityRun):
         out: dict[str, Any] = {"attempts": attempts}
         if retries.get("perTryTimeout"):
             out["perTryTimeout"] = str(retries["perTryTimeout"])
-        conditions: list[str | int] = []
-        for token in str(retries.get("retryOn") or "").split(","):
-            token = token.strip()
-            if token.isdigit():
-                conditions.append(int(token))
-            elif token in RETRY_CONDITIONS:
-                conditions.append(token)
-            elif token:
-                self.f.lost(obj, (*path, "retries", "retryOn"), f"retry condition {token} has no intent equivalent; dropped")
-        out["retryOn"] = conditions or ["5xx", "reset", "connect-failure"]
+        out["retryOn"] = retry_on(
+            retries.get("retryOn"),
+            lambda token: self.f.lost(obj, (*path, "retries", "retryOn"), f"retry condition {token} has no intent equivalent; dropped"),
+        )
         return out
 
     def _fault(self, obj: SourceObject, path: tuple, fault: dict) -> dict[str, Any]:
@@ -609,6 +607,22 @@ class IstioRun(IdentityRun):
         self._unweighted_versions()
         self._drop_markers()
         self._report_leftovers(objects)
+
+def retry_on(text: Any, dropped: Callable[[str], None]) -> list[str | int]:
+    """Istio's comma-separated ``HTTPRetry.retryOn`` -> the intent's ``retryOn`` (status codes as
+    ints, Envoy's condition names as they are); each token the intent lacks is passed to
+    ``dropped``. Nothing left: ``[5xx, reset, connect-failure]``, the intent's own default."""
+    conditions: list[str | int] = []
+    for token in str(text or "").split(","):
+        token = token.strip()
+        if token.isdigit():
+            conditions.append(int(token))
+        elif token in RETRY_CONDITIONS:
+            conditions.append(token)
+        elif token:
+            dropped(token)
+    return conditions or ["5xx", "reset", "connect-failure"]
+
 
 def _destinations(route: list) -> list[tuple[str | None, int]]:
     out = []
