@@ -92,6 +92,7 @@ class AmbientRun(IstioRun):
         #: intent ``defaults`` read here (istiod's retry policy), merged into the spec by :meth:`_spec`
         self.defaults: dict[str, Any] = {}
         self.gamma = MeshRouteReader(self, frozenset({"timeouts", "filters"}), self._rule_extras)
+        self.mesh_routes: list[SourceObject] = []  # the GAMMA routes read, in service order
         super().__init__(importer, objects)
 
     # --- Services, versions, DestinationRules ---------------------------------------------
@@ -113,6 +114,7 @@ class AmbientRun(IstioRun):
         """GAMMA routes (module docstring), then any VirtualService as in sidecar mode."""
         for key, primaries, own in self.gamma.by_service():
             svc = self.services[key]
+            self.mesh_routes.extend(primaries + own)
             routes: list[dict[str, Any]] = []
             for obj in primaries:
                 self.source(key, obj)
@@ -121,7 +123,7 @@ class AmbientRun(IstioRun):
                     self.gamma.weights(obj, svc, weights)
                 if default.get("timeout") is not None:
                     svc["timeout"] = default["timeout"]
-                for k in set(default) - {"timeout"}:
+                for k in sorted(set(default) - {"timeout"}):
                     self.f.lost(obj, ("spec", "rules"), f"{k} on the rule without matches (every other request) is not expressible; dropped")
                 if len(parsed) > len(routes):
                     routes = parsed
@@ -241,11 +243,9 @@ class AmbientRun(IstioRun):
                                     "the first is kept")
                 continue
             found = (doc, policy)
-        routed = any(r.startswith(("HTTPRoute ", "GRPCRoute ")) for refs in self.out.sources.values() for r in refs)
         if found is None:
-            if routed:
-                first = next(o for o in self.by_kind.get("HTTPRoute", []) + self.by_kind.get("GRPCRoute", []) if id(o) in self.handled)
-                self.f.approximated(first, (), "no istiod Helm values with meshConfig.defaultHttpRetryPolicy were given: Istio retries "
+            if self.mesh_routes:
+                self.f.approximated(self.mesh_routes[0], (), "no istiod Helm values with meshConfig.defaultHttpRetryPolicy were given: Istio retries "
                                     f"{ISTIO_DEFAULT_ATTEMPTS} times on waypoint routes by default; the intent gets no retries "
                                     "(import values/istiod.yaml with the manifests to read them)")
             return
