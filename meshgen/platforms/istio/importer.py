@@ -384,11 +384,14 @@ class IstioRun(IdentityRun):
                 self.f.lost(obj, ("spec", "rules"), f"namespace {self.ns(obj)} has no Service read here (a root-namespace policy applies mesh-wide); dropped")
                 continue
             if not spec.get("rules") and action == "ALLOW":
-                # No selector and no targetRefs: the namespace's allow-nothing. With targetRefs the
-                # policy applies to its targets only ("the targeted resources specified will
-                # determine which workloads the policy applies to", AuthorizationPolicy.targetRefs,
-                # https://istio.io/latest/docs/reference/config/security/authorization-policy/):
-                # those are closed, the rest of the namespace is not.
+                # No selector and no targetRefs: the namespace's allow-nothing (a policy without
+                # selector or targetRef applies to the whole namespace: design/platform-matrix.md,
+                # AuthorizationPolicy "Target", from
+                # https://istio.io/latest/docs/reference/config/security/authorization-policy/).
+                # With targetRefs it applies to its targets only (PolicyTargetReference: "the
+                # targeted resource which the policy should be applied to",
+                # https://istio.io/latest/docs/reference/config/type/workload-selector/): an ALLOW
+                # policy that matches nothing closes those, not the rest of the namespace.
                 if selector is None and not attached:
                     allow_nothing.add(self.ns(obj))
                 else:

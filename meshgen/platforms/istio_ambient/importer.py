@@ -20,11 +20,12 @@ https://istio.io/latest/docs/ambient/usage/l4-policy/):
 - DestinationRule: its host may be a per-version Service; its traffic policy belongs to the
   service the version is of (meshgen writes the same policy for each).
 - AuthorizationPolicy and RequestAuthentication with ``targetRefs`` to a Service apply to that
-  Service on its waypoint (``AuthorizationPolicy.targetRefs``: "the targeted resources specified
-  will determine which workloads the policy applies to",
-  https://istio.io/latest/docs/reference/config/security/authorization-policy/); their ``ports``
-  are Service ports. An ALLOW policy attached so and without rules closes that Service only, not
-  the namespace (only a policy without selector and targetRefs is the namespace's allow-nothing).
+  Service on its waypoint (PolicyTargetReference: "the targeted resource which the policy should
+  be applied to", https://istio.io/latest/docs/reference/config/type/workload-selector/); their
+  ``ports`` are Service ports. An ALLOW policy attached so and without rules matches nothing, so
+  it closes that Service only (any ALLOW policy on a workload denies what none allows,
+  https://istio.io/latest/docs/reference/config/security/authorization-policy/); only a policy
+  without selector and targetRefs applies to the whole namespace (its allow-nothing).
 - The ztunnel policy meshgen writes on a service's pods to admit only its waypoint
   (``<svc>-ztunnel``: every rule's callers are a waypoint's principal) is regenerated from the
   rest of the intent, not read as callers.
