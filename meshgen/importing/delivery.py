@@ -102,11 +102,14 @@ class RolloutReading:
         rollouts: ``(namespace, service)`` -> (the Canary, the intent's ``rollout`` data).
         controllers: the controller of each rollout, in reading order.
         prometheus: Prometheus addresses the analysis queries, with the object naming each.
+        derived: the objects put back (:class:`Derived`); the platform's reader reports any it
+            did not read, as for the objects read from files.
     """
 
     rollouts: dict[tuple[str, str], tuple[SourceObject, dict[str, Any]]] = field(default_factory=dict)
     controllers: list[str] = field(default_factory=list)
     prometheus: list[tuple[str, SourceObject]] = field(default_factory=list)
+    derived: list[SourceObject] = field(default_factory=list)
 
     def finish(self, run: WorkloadRun, spec: dict[str, Any]) -> None:
         """Attach every rollout to its service and write ``spec.delivery`` (in place).
@@ -472,6 +475,7 @@ class _Canary:
         origin = at or self.obj
         made = Derived(origin.file, origin.line, _positioned(body, origin.line), origin.ref)
         self.run.by_kind.setdefault(made.kind, []).append(made)
+        self.reading.derived.append(made)
 
     def _drop(self, *objs: SourceObject) -> None:
         """Take ``objs`` out of what the platform reads: they are the copies of another."""

@@ -244,8 +244,9 @@ class WorkloadRun:
 
     def _report_leftovers(self, objects: Iterable[SourceObject]) -> None:
         """Report every object not handled: a Kustomization or meshgen's operations objects
-        APPROXIMATED (regenerated), anything else NOT_UNDERSTOOD."""
-        for obj in objects:
+        APPROXIMATED (regenerated), anything else NOT_UNDERSTOOD; the objects put back from a
+        Canary (:mod:`meshgen.importing.delivery`) too."""
+        for obj in [*objects, *(self.rollouts.derived if self.rollouts is not None else ())]:
             if id(obj) in self.handled:
                 continue
             if obj.kind == "Kustomization":
