@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from meshgen.delivery.coverage import _COPIED_KINDS, primary_labels
 from meshgen.delivery.flagger import BUILTIN_DURATION, BUILTIN_SUCCESS_RATE, SERVICE_ANNOTATION, flagger_query
-from meshgen.importing.common import number, plain
+from meshgen.importing.common import APP_PROTOCOLS, number, plain
 from meshgen.importing.reader import PosList, PosMap, SourceObject
 from meshgen.platforms.base import object_name
 
@@ -194,7 +194,7 @@ class _Canary:
         self._analysis(rollout)
         selector = self._left_out_service(name, service, workload)
         if selector is not None:
-            self._routing(name, service, provider)
+            self._routing(name, service, provider, self._l7_ports)
             self._coverage(selector)
         self.reading.rollouts[(self.ns, name)] = (obj, rollout)
         self.reading.controllers.append("flagger")
@@ -235,6 +235,7 @@ class _Canary:
         if annotations:
             metadata["annotations"] = annotations
         self._add({"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": {"selector": selector, "ports": ports}})
+        self._l7_ports = sum(APP_PROTOCOLS.get(str(p.get("appProtocol"))) in ("http", "http2", "grpc") for p in ports)
         return {str(k): str(v) for k, v in selector.items()}
 
     def _recorded(self) -> tuple[dict, list] | None:
@@ -252,8 +253,10 @@ class _Canary:
             return None
         return selector, ports
 
-    def _routing(self, name: str, service: dict, provider: str) -> None:
-        """The routing object meshgen would have written, with what the Canary carried of it."""
+    def _routing(self, name: str, service: dict, provider: str, l7_ports: int) -> None:
+        """The routing object meshgen would have written, with what the Canary carried of it
+        (a GAMMA route is named after the service when it has one HTTP/gRPC port, else
+        ``<service>-<port>``, as gateway_api.py and linkerd/platform.py name it)."""
         host = f"{name}.{self.ns}.svc.cluster.local"
         if provider in _VIRTUAL_SERVICE_PROVIDERS:
             route: dict[str, Any] = {"name": "default", "route": [{"destination": {"host": host}}]}
@@ -285,7 +288,8 @@ class _Canary:
                 rule: dict[str, Any] = {"backendRefs": [{"name": name, "port": service.get("port")}]}
                 if timeouts:
                     rule["timeouts"] = timeouts
-                metadata: dict[str, Any] = {"name": object_name(name, str(service.get("portName") or "")), "namespace": self.ns}
+                route_name = name if l7_ports == 1 else object_name(name, str(service.get("portName") or ""))
+                metadata: dict[str, Any] = {"name": route_name, "namespace": self.ns}
                 if annotations:
                     metadata["annotations"] = annotations
                 self._add({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": metadata,
