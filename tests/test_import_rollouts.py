@@ -235,3 +235,118 @@ def test_a_webhook_of_each_unsupported_type_is_lost(tmp_path):
     result = _import(tmp_path, text)
     hooks = [f for f in result.losses if f.field == "spec.analysis.webhooks[0]"]
     assert len(hooks) == 1 and "confirm-rollout webhook" in hooks[0].message
+
+
+# --- Argo Rollouts ---------------------------------------------------------------------------
+
+
+def _argo(text: str) -> str:
+    """An intent's rollouts on Argo Rollouts (whose manual gate is a pause, not a URL)."""
+    text = text.replace("controller: flagger", "controller: argo-rollouts")
+    text = text.replace("manualGate: {url: http://gate.shop/approve}", "manualGate: {}")
+    return text.replace("          manualGate:\n            url: http://flagger-loadtester.test/gate/check\n", "          manualGate: {}\n")
+
+
+@pytest.mark.parametrize("platform", ["istio", "linkerd"])
+def test_podinfo_on_argo_rollouts_round_trips(tmp_path, platform):
+    """The Rollout, its AnalysisTemplate, and the routing shaped for Argo (Istio: the stable and
+    canary subsets; Gateway API plugin: the -stable/-canary Services and backendRefs) read back."""
+    source = tmp_path / "intent.yaml"
+    source.write_text(_argo(Path("examples/podinfo/intent.yaml").read_text()).replace("platform: istio", f"platform: {platform}"))
+    assert "manualGate: {}" in source.read_text()
+    imported = round_trip(tmp_path, source, platform)
+    assert "LOST" not in imported.stderr and "not-understood" not in imported.stderr
+    spec = yaml.safe_load(imported.stdout)["spec"]
+    assert spec["delivery"] == {"controller": "argo-rollouts", "prometheus": "http://prometheus-operated.monitoring:9090"}
+    podinfo = next(s for s in spec["services"] if s["name"] == "podinfo")
+    assert podinfo["replicas"] == 2  # the Rollout's replicas
+    assert podinfo["rollout"] == {**PODINFO_ROLLOUT, "webhooks": {**PODINFO_ROLLOUT["webhooks"], "manualGate": {}}}
+    assert "versions" not in podinfo  # the stable/canary subsets or Services are Argo's, not versions
+
+
+@pytest.mark.parametrize("platform", ["istio", "linkerd"])
+def test_argo_blue_green_and_canary_round_trip(tmp_path, platform):
+    source = tmp_path / "intent.yaml"
+    text = _argo(BLUE_GREEN).replace("platform: istio", f"platform: {platform}")
+    # a step held longer than the interval: Argo keeps it (Flagger cannot)
+    source.write_text(text.replace("steps: [{weight: 5}, {weight: 25}, {weight: 75}]", "steps: [{weight: 5}, {weight: 25, pause: 10m}, {weight: 75}]"))
+    imported = round_trip(tmp_path, source, platform)
+    assert "LOST" not in imported.stderr and "not-understood" not in imported.stderr
+    services = {s["name"]: s for s in yaml.safe_load(imported.stdout)["spec"]["services"]}
+    assert services["api"]["rollout"]["workload"] == "api-server"
+    assert services["api"]["rollout"]["strategy"] == "blue-green"
+    assert services["api"]["rollout"]["analysis"] == {"iterations": 7, "successRate": 99.5, "latencyP99": None, "failureLimit": 3}
+    assert services["cart"]["rollout"]["steps"] == [{"weight": 5}, {"weight": 25, "pause": "10m"}, {"weight": 75}]
+    assert services["cart"]["rollout"]["interval"] == "2m"
+
+
+FOREIGN_ARGO = """\
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, appProtocol: http}]
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 3
+  revisionHistoryLimit: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata: {labels: {app: web}}
+  strategy:
+    canary:
+      maxSurge: 1
+      analysis:
+        templates: [{templateName: web-checks}]
+      steps:
+        - setWeight: 20
+        - pause: {duration: 1m}
+        - analysis:
+            templates: [{templateName: web-checks}]
+        - setWeight: 60
+        - pause: {duration: 1m}
+        - experiment:
+            duration: 5m
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: web-checks, namespace: shop}
+spec:
+  metrics:
+    - name: errors
+      interval: 1m
+      successCondition: result[0] < 5
+      failureLimit: 2
+      provider:
+        prometheus:
+          address: http://prometheus.monitoring:9090
+          query: sum(rate(http_errors_total{app="web"}[1m]))
+    - name: datadog
+      interval: 1m
+      provider:
+        datadog: {query: "avg:web.errors{*}"}
+"""
+
+
+def test_a_foreign_rollout_reports_what_the_intent_cannot_say(tmp_path):
+    result = _import(tmp_path, FOREIGN_ARGO)
+    losses = {(f.line, f.ref, f.field) for f in result.losses}
+    # hand-counted lines of FOREIGN_ARGO (the Rollout starts on line 8, the AnalysisTemplate on 33)
+    assert losses == {
+        (13, "Rollout shop/web", "spec.revisionHistoryLimit"),
+        (14, "Rollout shop/web", "spec.selector"),
+        (16, "Rollout shop/web", "spec.template"),
+        (20, "Rollout shop/web", "spec.strategy.canary.maxSurge"),
+        (26, "Rollout shop/web", "spec.strategy.canary.steps[2]"),
+        (30, "Rollout shop/web", "spec.strategy.canary.steps[5]"),
+        (45, "AnalysisTemplate shop/web-checks", "spec.metrics[0].provider.prometheus.query"),
+        (48, "AnalysisTemplate shop/web-checks", "spec.metrics[1].provider"),
+    }
+    web = yaml.safe_load(result.text)["spec"]["services"][0]
+    assert web["replicas"] == 3
+    assert web["rollout"] == {"strategy": "canary", "steps": [{"weight": 20}, {"weight": 60}], "interval": "1m"}

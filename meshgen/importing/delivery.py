@@ -25,6 +25,15 @@ after the run is set up and before the platform reads any Service, and
   otherwise identical to ``<name>``), and Flagger's ``-primary``/``-canary`` DestinationRules
   meshgen writes on Gateway API routing (``_backend_rules``).
 
+Argo Rollouts' ``Rollout`` and ``AnalysisTemplate`` (``argoproj.io/v1alpha1``) are read the same
+way by :func:`read_argo_rollouts` (the inverse of :mod:`meshgen.delivery.argo_rollouts`): canary
+``setWeight``/``pause.duration`` pairs -> ``steps`` (a pause equal to the analysis interval is the
+step's default), a last ``pause: {}`` or ``autoPromotionEnabled: false`` -> ``manualGate: {}``,
+``blueGreen`` -> ``strategy: blue-green`` (``count`` -> ``iterations``), the template's
+``successCondition`` (``result[0] >= N`` / ``result[0] <= N``), ``failureLimit`` (plus one: Argo
+fails when failures exceed it) and its ``web`` load test, ``spec.replicas`` -> the service's
+``replicas``; and the routing meshgen shaped for Argo is put back as it is without a rollout.
+
 Every field meshgen does not write is reported with its ``file:line`` and field path: LOST when the
 intent cannot say it (webhooks of other types, metrics with their own queries, ``alerts``,
 ``match``, ``mirror``, ``skipAnalysis``, ...), approximated when it is carried with a stated
@@ -41,7 +50,10 @@ https://docs.flagger.app/usage/deployment-strategies (``stepWeight``/``maxWeight
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +86,7 @@ _PROVIDERS = frozenset({"istio", "gatewayapi:v1", "kubernetes"})
 _LOAD_TEST_TIMEOUT = "5s"
 
 
+@functools.lru_cache(maxsize=None)
 def _all_queries() -> dict[str, str]:
     """Every MetricTemplate query meshgen writes, on any platform -> ``success`` or ``latency``."""
     import importlib
@@ -110,6 +123,7 @@ class RolloutReading:
     controllers: list[str] = field(default_factory=list)
     prometheus: list[tuple[str, SourceObject]] = field(default_factory=list)
     derived: list[SourceObject] = field(default_factory=list)
+    replicas: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def finish(self, run: WorkloadRun, spec: dict[str, Any]) -> None:
         """Attach every rollout to its service and write ``spec.delivery`` (in place).
@@ -129,6 +143,8 @@ class RolloutReading:
             if rollout.get("controller") == controller:
                 rollout = {k: v for k, v in rollout.items() if k != "controller"}
             svc["rollout"] = rollout
+            if self.replicas.get(key, 1) > svc.get("replicas", 1):  # an Argo Rollout's replicas are the intent's
+                svc["replicas"] = self.replicas[key]
             svc.pop("versions", None)  # the controller splits traffic; a rollout has no static versions
         delivery: dict[str, Any] = {"controller": controller}
         addresses = sorted({a for a, _ in self.prometheus})
@@ -161,6 +177,7 @@ def read_rollouts(run: WorkloadRun, route_annotations: frozenset[str] = frozense
     for key, template in templates.items():
         if key not in used:
             run.f.lost(template, (), "no Canary read here uses this MetricTemplate; dropped")
+    read_argo_rollouts(run, reading)
     return reading
 
 
@@ -328,15 +345,15 @@ class _Canary:
             return
         for kind in sorted(_COPIED_KINDS):
             objs = [o for o in self.run.by_kind.get(kind, []) if self.run.ns(o) == self.ns]
-            by_name = {o.name: o for o in objs}
-            for copy in objs:
-                original = next((o for n, o in by_name.items() if object_name(n, "primary") == copy.name and o is not copy), None)
-                if original is None:
+            originals = {object_name(o.name, "primary"): o for o in objs}
+            for dup in objs:
+                original = originals.get(dup.name)
+                if original is None or original is dup:
                     continue
-                mine, theirs = plain(copy.body), plain(original.body)
+                mine, theirs = plain(dup.body), plain(original.body)
                 mine["metadata"]["name"] = theirs["metadata"]["name"]
                 if _relabel(mine, labels.label, f"{labels.value}-primary", labels.value) == theirs:
-                    self._drop(copy)
+                    self._drop(dup)
 
     # --- the analysis -----------------------------------------------------------------------
 
@@ -501,7 +518,7 @@ class Derived(SourceObject):
     @property
     def ref(self) -> str:
         """``Kind namespace/name`` of the object put back, and the one it was read from."""
-        return f"{super().ref} (from {self.origin})"
+        return f"{super().ref} (from {self.origin})" if self.origin else super().ref
 
 
 def _positioned(value: Any, line: int) -> Any:
@@ -526,3 +543,391 @@ def _relabel(value: Any, label: str, old: str, new: str) -> Any:
     if isinstance(value, list):
         return [_relabel(v, label, old, new) for v in value]
     return value
+
+
+# --- Argo Rollouts ----------------------------------------------------------------------------
+
+ARGO_GROUP = "argoproj.io"
+#: ``Rollout.spec`` keys meshgen writes.
+ROLLOUT_SPEC = frozenset({"replicas", "workloadRef", "strategy"})
+#: ``Rollout.spec.strategy.canary`` keys meshgen writes.
+ROLLOUT_CANARY = frozenset({"canaryService", "stableService", "trafficRouting", "analysis", "steps"})
+#: ``Rollout.spec.strategy.blueGreen`` keys meshgen writes.
+ROLLOUT_BLUE_GREEN = frozenset({"activeService", "previewService", "prePromotionAnalysis", "autoPromotionEnabled"})
+#: AnalysisTemplate metric keys meshgen writes.
+ANALYSIS_METRIC = frozenset({"name", "interval", "count", "successCondition", "failureLimit", "provider"})
+_SUCCESS = re.compile(r"result\[0\] >= (?P<n>[0-9]+(\.[0-9]+)?)")
+_LATENCY = re.compile(r"result\[0\] <= (?P<n>[0-9]+)")
+_GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
+_ROLLOUT_OF = "meshgen.dev/rollout-of"
+
+
+@functools.lru_cache(maxsize=64)
+def _argo_queries(interval: str) -> dict[str, str]:
+    """Every AnalysisTemplate query meshgen writes over ``interval``, on any platform -> kind."""
+    import importlib
+    import pkgutil
+
+    import meshgen.platforms as platforms
+
+    out: dict[str, str] = {}
+    for info in pkgutil.iter_modules(platforms.__path__):
+        try:
+            module = importlib.import_module(f"meshgen.platforms.{info.name}.delivery")
+        except ModuleNotFoundError:
+            continue
+        metrics = module.DELIVERY.argo_metrics
+        if metrics is None:
+            continue
+        for workload in ("{{args.workload}}", "{{args.workload}}-{{args.canary-hash}}"):
+            out[metrics.success_rate_for("{{args.namespace}}", workload, interval)] = "success"
+            out[metrics.latency_p99_for("{{args.namespace}}", workload, interval)] = "latency"
+    return out
+
+
+def read_argo_rollouts(run: WorkloadRun, reading: RolloutReading) -> None:
+    """Argo Rollouts' ``Rollout`` and ``AnalysisTemplate`` objects of ``run`` into ``reading`` (the
+    inverse of :mod:`meshgen.delivery.argo_rollouts`), and the routing meshgen shaped for Argo put
+    back as it is without a rollout (:mod:`meshgen.delivery.argo_routing`): the VirtualService's
+    ``stable``/``canary`` subset pair and the DestinationRule's two subsets (Istio), the
+    ``<svc>-stable``/``<svc>-canary`` backendRefs and Services (Gateway API plugin), the preview
+    Service of a blue-green rollout.
+
+    Sources: the ``rollouts.argoproj.io`` and ``analysistemplates.argoproj.io`` CRDs (v1.9.1),
+    https://argo-rollouts.readthedocs.io/en/stable/features/canary/ (``setWeight``, ``pause``),
+    https://argo-rollouts.readthedocs.io/en/stable/features/bluegreen/ (``activeService``,
+    ``previewService``, ``autoPromotionEnabled``, ``prePromotionAnalysis``),
+    https://argo-rollouts.readthedocs.io/en/stable/features/analysis/ (``failureLimit``: the run
+    fails when failures exceed it, so the intent's failureLimit is one more; ``count``),
+    https://argo-rollouts.readthedocs.io/en/stable/migrating/ (``workloadRef``, ``scaleDown``).
+    """
+    rollouts = run.take("Rollout", group=ARGO_GROUP)
+    templates = {(run.ns(t), t.name): t for t in run.take("AnalysisTemplate", group=ARGO_GROUP)}
+    used: set[tuple[str, str]] = set()
+    for obj in rollouts:
+        _Rollout(run, reading, obj, templates, used).read()
+    for key, template in templates.items():
+        if key not in used:
+            run.f.lost(template, (), "no Rollout read here uses this AnalysisTemplate; dropped")
+
+
+class _Rollout(_Canary):
+    """One Argo Rollout: its rollout, and the routing meshgen shaped for it put back."""
+
+    def __init__(self, run: WorkloadRun, reading: RolloutReading, obj: SourceObject, templates: dict, used: set) -> None:
+        super().__init__(run, reading, obj, templates, used, {}, frozenset())
+
+    def read(self) -> None:
+        obj, spec = self.obj, self.obj.spec
+        for key in spec:
+            if key not in ROLLOUT_SPEC:
+                what = "the pod template is not intent (meshgen's Rollout takes over a Deployment by workloadRef)" if key == "template" else "no equivalent in the intent"
+                self.f.lost(obj, ("spec", key), f"Rollout field {key}: {what}; dropped")
+        ref = spec.get("workloadRef") or {}
+        workload = str(ref.get("name") or obj.name)
+        if ref and (ref.get("kind") != "Deployment" or ref.get("apiVersion") != "apps/v1"):
+            self.f.lost(obj, ("spec", "workloadRef"), f"the intent's rollouts take over a Deployment (apps/v1), not {ref.get('apiVersion')} {ref.get('kind')}; rollout dropped")
+            return
+        if ref and ref.get("scaleDown", "onsuccess") != "onsuccess":
+            self.f.approximated(obj, ("spec", "workloadRef", "scaleDown"), "meshgen's Rollout scales the Deployment down onsuccess")
+        strategy = spec.get("strategy") or {}
+        rollout: dict[str, Any] = {"controller": "argo-rollouts"}
+        if "blueGreen" in strategy:
+            name = self._blue_green(strategy["blueGreen"], rollout)
+        elif "canary" in strategy:
+            name = self._canary(strategy["canary"], rollout)
+        else:
+            self.f.lost(obj, ("spec", "strategy"), "neither canary nor blueGreen; rollout dropped")
+            return
+        for key in strategy:
+            if key not in ("canary", "blueGreen"):
+                self.f.lost(obj, ("spec", "strategy", key), f"strategy {key} has no equivalent in the intent; dropped")
+        if name is None:
+            return
+        if workload != name:
+            rollout = {"controller": rollout.pop("controller"), "workload": workload, **rollout}
+        self.reading.rollouts[(self.ns, name)] = (obj, rollout)
+        self.reading.controllers.append("argo-rollouts")
+        if "replicas" in spec:
+            self.reading.replicas[(self.ns, name)] = int(spec["replicas"])
+
+    # --- strategies -------------------------------------------------------------------------
+
+    def _blue_green(self, blue: dict, rollout: dict[str, Any]) -> str | None:
+        base = ("spec", "strategy", "blueGreen")
+        for key in blue:
+            if key not in ROLLOUT_BLUE_GREEN:
+                self.f.lost(self.obj, (*base, key), f"blueGreen field {key} has no equivalent in the intent; dropped")
+        name = str(blue.get("activeService") or self.obj.name)
+        rollout["strategy"] = "blue-green"
+        analysis = self._template(blue.get("prePromotionAnalysis"), (*base, "prePromotionAnalysis"), name)
+        rollout["interval"] = analysis.pop("_interval", "1m")
+        self._finish_analysis(rollout, analysis)
+        if blue.get("autoPromotionEnabled", True) is False:
+            rollout.setdefault("webhooks", {})["manualGate"] = {}
+        preview = blue.get("previewService")
+        if preview:
+            self._drop_split_service(str(preview), name)
+        return name
+
+    def _canary(self, canary: dict, rollout: dict[str, Any]) -> str | None:
+        base = ("spec", "strategy", "canary")
+        for key in canary:
+            if key not in ROLLOUT_CANARY:
+                self.f.lost(self.obj, (*base, key), f"canary field {key} has no equivalent in the intent; dropped")
+        routing = canary.get("trafficRouting") or {}
+        name = self._canary_routing(canary, routing, (*base, "trafficRouting"))
+        if name is None:
+            name = self.obj.name
+            if not any(o.name == name and self.run.ns(o) == self.ns for o in self.run.by_kind.get("Service", [])):
+                self.f.lost(self.obj, base, f"no traffic routing names the service, and no Service {self.ns}/{name} is read here; rollout dropped")
+                return None
+        analysis = self._template(canary.get("analysis"), (*base, "analysis"), name)
+        interval = analysis.pop("_interval", None)
+        rollout["strategy"] = "canary"
+        steps, gate = self._steps(canary.get("steps") or [], (*base, "steps"))
+        if interval is None:
+            pauses = [p for _, p in steps if p is not None]
+            interval = max(sorted(set(pauses)), key=pauses.count) if pauses else "1m"
+        rollout["steps"] = [{"weight": w, **({"pause": p} if p is not None and _ms(p) != _ms(interval) else {})} for w, p in steps]
+        rollout["interval"] = interval
+        self._finish_analysis(rollout, analysis)
+        if gate:
+            rollout.setdefault("webhooks", {})["manualGate"] = {}
+        return name
+
+    def _steps(self, steps: list, base: tuple) -> tuple[list[tuple[int, str | None]], bool]:
+        """``setWeight`` + ``pause.duration`` pairs -> (weight, pause); a last ``pause: {}`` is the manual gate."""
+        out: list[tuple[int, str | None]] = []
+        gate = False
+        for i, step in enumerate(steps):
+            if "setWeight" in step and len(step) == 1:
+                out.append((int(step["setWeight"]), None))
+            elif "pause" in step and len(step) == 1:
+                duration = (step.get("pause") or {}).get("duration")
+                if duration is None:
+                    if i == len(steps) - 1:
+                        gate = True
+                    else:
+                        self.f.lost(self.obj, (*base, i), "a pause without duration before the last step: the intent's manual gate is before promotion only; dropped")
+                elif out and out[-1][1] is None:
+                    out[-1] = (out[-1][0], _duration(duration))
+                else:
+                    self.f.lost(self.obj, (*base, i), "a pause that follows no setWeight: the intent pauses after each weight; dropped")
+            else:
+                self.f.lost(self.obj, (*base, i), f"step {', '.join(step)} has no equivalent in the intent (it has setWeight then pause); dropped")
+        return out, gate
+
+    def _canary_routing(self, canary: dict, routing: dict, base: tuple) -> str | None:
+        """Put back what meshgen shaped for Argo's traffic routing; the service's name (None: none names it)."""
+        for key in routing:
+            if key not in ("istio", "plugins"):
+                self.f.lost(self.obj, (*base, key), f"traffic routing {key} is not one meshgen writes; dropped")
+        istio = routing.get("istio")
+        if istio:
+            vs = (istio.get("virtualService") or {}).get("name")
+            dr = (istio.get("destinationRule") or {}).get("name")
+            if vs:
+                self._unsplit_virtual_service(str(vs), [str(r) for r in (istio.get("virtualService") or {}).get("routes") or []])
+            if dr:
+                self._unsplit_destination_rule(str(dr))
+            return str(vs or dr) if (vs or dr) else None
+        plugins = routing.get("plugins") or {}
+        for key in plugins:
+            if key != _GATEWAY_PLUGIN:
+                self.f.lost(self.obj, (*base, "plugins", key), f"traffic router plugin {key} is not read by this importer; dropped")
+        config = plugins.get(_GATEWAY_PLUGIN)
+        if not config:
+            return None
+        stable, canary_name = str(canary.get("stableService") or ""), str(canary.get("canaryService") or "")
+        names = [str(r.get("name")) for k in ("httpRoutes", "grpcRoutes") for r in (config.get(k) or [])]
+        names += [str(config[k]) for k in ("httpRoute", "grpcRoute") if config.get(k)]
+        service = None
+        for kind in ("HTTPRoute", "GRPCRoute"):
+            for route in list(self.run.by_kind.get(kind, [])):
+                if route.name in names and self.run.ns(route) == self.ns:
+                    service = self._unsplit_route(route, stable, canary_name) or service
+        for split in (stable, canary_name):
+            if split and service:
+                self._drop_split_service(split, service)
+        return service
+
+    # --- routing put back -------------------------------------------------------------------
+
+    def _replace(self, obj: SourceObject, body: dict) -> None:
+        """Read ``body`` in place of ``obj`` (same file:line; ``obj`` counts as read)."""
+        self._drop(obj)
+        made = Derived(obj.file, obj.line, body if isinstance(body, PosMap) else _positioned(body, obj.line), "")
+        self.run.by_kind.setdefault(made.kind, []).append(made)
+        self.reading.derived.append(made)
+
+    def _find(self, kind: str, name: str) -> SourceObject | None:
+        return next((o for o in self.run.by_kind.get(kind, []) if o.name == name and self.run.ns(o) == self.ns), None)
+
+    def _unsplit_virtual_service(self, name: str, routes: list[str]) -> None:
+        vs = self._find("VirtualService", name)
+        if vs is None:
+            return
+        body = copy.deepcopy(vs.body)
+        changed = False
+        for rule in body.get("spec", {}).get("http") or []:
+            if rule.get("name") not in routes:
+                continue
+            pair = [d for d in rule.get("route") or [] if (d.get("destination") or {}).get("subset") in ("stable", "canary")]
+            subsets = {(d["destination"].get("subset"), d.get("weight")) for d in pair}
+            if len(pair) == 2 and subsets == {("stable", 100), ("canary", 0)} and pair[0]["destination"].get("host") == pair[1]["destination"].get("host"):
+                rest = [d for d in rule["route"] if d not in pair]
+                rule["route"] = rest + [_positioned({"destination": {"host": pair[0]["destination"]["host"]}}, rule.line)]
+                changed = True
+        if changed:
+            self._replace(vs, body)
+
+    def _unsplit_destination_rule(self, name: str) -> None:
+        dr = self._find("DestinationRule", name)
+        if dr is None:
+            return
+        subsets = (dr.spec.get("subsets") or [])
+        ours = [s for s in subsets if s.get("name") in ("stable", "canary")]
+        if len(ours) != 2 or plain(ours[0].get("labels")) != plain(ours[1].get("labels")):
+            return
+        body = copy.deepcopy(dr.body)
+        kept = [s for s in subsets if s.get("name") not in ("stable", "canary")]
+        if kept:
+            body["spec"]["subsets"] = kept
+        else:
+            del body["spec"]["subsets"]
+        self._replace(dr, body)
+
+    def _unsplit_route(self, route: SourceObject, stable: str, canary: str) -> str | None:
+        """A GAMMA route whose rules send to ``stable`` (100) and ``canary`` (0) -> to its parent Service."""
+        parents = route.spec.get("parentRefs") or []
+        service = next((str(p.get("name")) for p in parents if p.get("kind") == "Service"), None)
+        if service is None:
+            return None
+        body = copy.deepcopy(route.body)
+        changed = False
+        for rule in body.get("spec", {}).get("rules") or []:
+            refs = rule.get("backendRefs") or []
+            pair = {(r.get("name"), r.get("weight")): r for r in refs}
+            if len(refs) == 2 and set(pair) == {(stable, 100), (canary, 0)} and refs[0].get("port") == refs[1].get("port"):
+                ref = {"name": service, **({"port": refs[0]["port"]} if "port" in refs[0] else {})}
+                rule["backendRefs"] = _positioned([ref], refs.line if isinstance(refs, PosList) else route.line)
+                changed = True
+        if changed:
+            self._replace(route, body)
+        return service
+
+    def _drop_split_service(self, name: str, service: str) -> None:
+        """The ``<svc>-stable``/``-canary``/``-preview`` Service meshgen wrote for Argo, labelled ``meshgen.dev/rollout-of``."""
+        obj = self._find("Service", name)
+        if obj is not None and (obj.metadata.get("labels") or {}).get(_ROLLOUT_OF) == service:
+            self._drop(obj)
+
+    # --- the analysis -----------------------------------------------------------------------
+
+    def _template(self, ref: Any, path: tuple, service: str) -> dict[str, Any]:
+        """The AnalysisTemplate ``ref`` names -> intent analysis data (``_interval``, ``_loadTest``)."""
+        if not ref:
+            return {}
+        for key in ref:
+            if key not in ("templates", "args"):
+                self.f.lost(self.obj, (*path, key), f"analysis field {key} has no equivalent in the intent; dropped")
+        names = [str(t.get("templateName")) for t in ref.get("templates") or []]
+        if len(names) != 1:
+            self.f.lost(self.obj, (*path, "templates"), "the intent's analysis is one AnalysisTemplate; dropped")
+            return {}
+        key = (self.ns, names[0])
+        template = self.templates.get(key)
+        if template is None:
+            self.f.lost(self.obj, (*path, "templates", 0), f"AnalysisTemplate {key[0]}/{key[1]} is not read here; analysis dropped")
+            return {}
+        self.used.add(key)
+        out: dict[str, Any] = {}
+        for k in template.spec:
+            if k not in ("args", "metrics"):
+                self.f.lost(template, ("spec", k), f"AnalysisTemplate field {k} has no equivalent in the intent; dropped")
+        intervals: list[str] = []
+        limits: list[int] = []
+        for i, metric in enumerate(template.spec.get("metrics") or []):
+            mpath = ("spec", "metrics", i)
+            for k in metric:
+                if k not in ANALYSIS_METRIC:
+                    self.f.lost(template, (*mpath, k), f"metric field {k} has no equivalent in the intent; dropped")
+            provider = metric.get("provider") or {}
+            interval = str(metric.get("interval") or "")
+            kind = self._argo_metric(template, metric, provider, interval, mpath, out)
+            if kind is None:
+                continue
+            if interval:
+                intervals.append(interval)
+            if "failureLimit" in metric:
+                limits.append(int(metric["failureLimit"]))
+            if "count" in metric:
+                out["iterations"] = int(metric["count"])
+        if intervals:
+            out["_interval"] = intervals[0]
+            if len(set(intervals)) > 1:
+                self.f.approximated(template, ("spec", "metrics"), f"the intent checks every metric every interval; imported as {intervals[0]}")
+        if limits:
+            # Argo fails the run when failures exceed failureLimit; the intent counts the failure that rolls back
+            out["failureLimit"] = limits[0] + 1
+            if len(set(limits)) > 1:
+                self.f.approximated(template, ("spec", "metrics"), f"one failureLimit for every check; imported as {limits[0]}")
+        return out
+
+    def _argo_metric(self, template: SourceObject, metric: dict, provider: dict, interval: str, path: tuple, out: dict) -> str | None:
+        if "web" in provider:
+            web = provider["web"]
+            body = plain(web.get("jsonBody") or {})
+            meta = body.get("metadata") or {}
+            if web.get("method") == "POST" and set(body) == {"name", "namespace", "metadata"} and meta.get("type") == "cmd" and meta.get("cmd") and set(meta) == {"type", "cmd"}:
+                out["_loadTest"] = {"url": str(web.get("url")), "command": str(meta["cmd"])}
+                return "load"
+            self.f.lost(template, (*path, "provider", "web"), "a web check other than the load test meshgen writes (POST of flagger-loadtester's payload); dropped")
+            return None
+        prometheus = provider.get("prometheus")
+        if not prometheus:
+            self.f.lost(template, (*path, "provider"), "a provider other than prometheus; check dropped")
+            return None
+        kind = _argo_queries(interval).get(str(prometheus.get("query")))
+        if kind is None:
+            self.f.lost(template, (*path, "provider", "prometheus", "query"), "not a query meshgen writes (the intent's checks use the platform's request metrics); check dropped")
+            return None
+        condition = str(metric.get("successCondition") or "")
+        match = (_SUCCESS if kind == "success" else _LATENCY).fullmatch(condition)
+        if match is None:
+            self.f.lost(template, (*path, "successCondition"), f"not the {kind} condition meshgen writes; check dropped")
+            return None
+        if kind == "success":
+            out["successRate"] = number(match["n"])
+        else:
+            out["latencyP99"] = f"{match['n']}ms"
+        if prometheus.get("address"):
+            self.reading.prometheus.append((str(prometheus["address"]), template))
+        return kind
+
+    def _finish_analysis(self, rollout: dict[str, Any], analysis: dict[str, Any]) -> None:
+        load = analysis.pop("_loadTest", None)
+        if "successRate" not in analysis and not load and not analysis:
+            analysis = {}
+        out = {k: analysis[k] for k in ("iterations", "successRate", "latencyP99", "failureLimit") if k in analysis}
+        if "successRate" in out and "latencyP99" not in out:
+            out["latencyP99"] = None
+        if out:
+            rollout["analysis"] = out
+        if load:
+            rollout.setdefault("webhooks", {})["loadTest"] = load
+
+
+def _duration(value: Any) -> str:
+    """An Argo duration (``1m``, ``30s``, or whole seconds as a number) as the intent writes it."""
+    return f"{int(value)}s" if isinstance(value, (int, float)) or str(value).isdigit() else str(value)
+
+
+def _ms(text: str) -> int:
+    from meshgen.intent.types import Duration
+
+    try:
+        return Duration.parse(text).ms
+    except ValueError:
+        return -1
