@@ -78,32 +78,32 @@ CANARY_SERVICE = frozenset({
 CANARY_ANALYSIS = frozenset({"interval", "threshold", "stepWeights", "stepWeight", "maxWeight", "iterations", "metrics", "webhooks"})
 #: Keys of the VirtualService default route the Canary's ``service`` carries (Istio provider).
 _VS_CARRIED = ("timeout", "retries", "corsPolicy", "headers")
-#: The providers whose router writes a VirtualService (fluxcd/flagger pkg/router/factory.go).
-_VIRTUAL_SERVICE_PROVIDERS = frozenset({"istio"})
-#: Flagger providers meshgen writes (meshgen/platforms/*/delivery.py).
-_PROVIDERS = frozenset({"istio", "gatewayapi:v1", "kubernetes"})
 #: The webhook meshgen writes for a load test (flagger.py ``_webhooks``).
 _LOAD_TEST_TIMEOUT = "5s"
 
 
 @functools.lru_cache(maxsize=None)
+def _deliveries() -> tuple:
+    """Every platform's :class:`~meshgen.delivery.support.DeliverySupport`, from the registry."""
+    from meshgen.platforms.registry import all_platforms
+
+    return tuple(p.delivery for _, p in sorted(all_platforms().items()))
+
+
+@functools.lru_cache(maxsize=None)
+def _flagger_routing() -> dict[str, str | None]:
+    """Flagger provider meshgen writes -> the routing object its router owns (support.flagger_routing)."""
+    return {d.flagger_provider: d.flagger_routing for d in _deliveries() if d.flagger_provider is not None}
+
+
+@functools.lru_cache(maxsize=None)
 def _all_queries() -> dict[str, str]:
     """Every MetricTemplate query meshgen writes, on any platform -> ``success`` or ``latency``."""
-    import importlib
-    import pkgutil
-
-    import meshgen.platforms as platforms
-
     out: dict[str, str] = {}
-    for info in pkgutil.iter_modules(platforms.__path__):
-        try:
-            module = importlib.import_module(f"meshgen.platforms.{info.name}.delivery")
-        except ModuleNotFoundError:
-            continue
-        metrics = module.DELIVERY.metrics
-        if metrics is not None:
-            out[flagger_query(metrics.success_rate)] = "success"
-            out[flagger_query(metrics.latency_p99)] = "latency"
+    for delivery in _deliveries():
+        if delivery.metrics is not None:
+            out[flagger_query(delivery.metrics.success_rate)] = "success"
+            out[flagger_query(delivery.metrics.latency_p99)] = "latency"
     return out
 
 
@@ -206,7 +206,7 @@ class _Canary:
         if workload != name:
             rollout["workload"] = workload
         provider = str(spec.get("provider") or "")
-        if provider not in _PROVIDERS:
+        if provider not in _flagger_routing():
             self.f.approximated(obj, ("spec", "provider"), f"provider {provider or '(Flagger default)'}: the render writes the target platform's own provider")
         self._analysis(rollout)
         selector = self._left_out_service(name, service, workload)
@@ -275,7 +275,7 @@ class _Canary:
         (a GAMMA route is named after the service when it has one HTTP/gRPC port, else
         ``<service>-<port>``, as gateway_api.py and linkerd/platform.py name it)."""
         host = f"{name}.{self.ns}.svc.cluster.local"
-        if provider in _VIRTUAL_SERVICE_PROVIDERS:
+        if _flagger_routing().get(provider) == "VirtualService":
             route: dict[str, Any] = {"name": "default", "route": [{"destination": {"host": host}}]}
             route.update({k: service[k] for k in _VS_CARRIED if k in service})
             self._add({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": name, "namespace": self.ns},
@@ -284,8 +284,8 @@ class _Canary:
                 self._add({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule", "metadata": {"name": name, "namespace": self.ns},
                            "spec": {"host": host, "trafficPolicy": service["trafficPolicy"]}})
         else:
-            for key in ("timeout", "retries", "corsPolicy", "headers", "trafficPolicy"):
-                if key in service and not (key == "timeout" and service.get("gatewayRefs")):
+            for key in ("timeout", "backendTimeout", "retries", "corsPolicy", "headers", "trafficPolicy"):
+                if key in service and not (key in ("timeout", "backendTimeout") and service.get("gatewayRefs")):
                     self.f.lost(self.obj, ("spec", "service", key), f"provider {provider} routes without {key}; dropped")
         refs = service.get("gatewayRefs") or []
         if refs:
@@ -559,24 +559,18 @@ ANALYSIS_METRIC = frozenset({"name", "interval", "count", "successCondition", "f
 _SUCCESS = re.compile(r"result\[0\] >= (?P<n>[0-9]+(\.[0-9]+)?)")
 _LATENCY = re.compile(r"result\[0\] <= (?P<n>[0-9]+)")
 _GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
+#: ``Rollout.spec.strategy.canary.trafficRouting`` fields meshgen writes (Argo's CRD field names;
+#: ``istio`` here is Argo's field for Istio subset routing, not a platform decision).
+_ISTIO_ROUTING, _PLUGINS_ROUTING = "istio plugins".split()
 _ROLLOUT_OF = "meshgen.dev/rollout-of"
 
 
 @functools.lru_cache(maxsize=64)
 def _argo_queries(interval: str) -> dict[str, str]:
     """Every AnalysisTemplate query meshgen writes over ``interval``, on any platform -> kind."""
-    import importlib
-    import pkgutil
-
-    import meshgen.platforms as platforms
-
     out: dict[str, str] = {}
-    for info in pkgutil.iter_modules(platforms.__path__):
-        try:
-            module = importlib.import_module(f"meshgen.platforms.{info.name}.delivery")
-        except ModuleNotFoundError:
-            continue
-        metrics = module.DELIVERY.argo_metrics
+    for delivery in _deliveries():
+        metrics = delivery.argo_metrics
         if metrics is None:
             continue
         for workload in ("{{args.workload}}", "{{args.workload}}-{{args.canary-hash}}"):
@@ -721,9 +715,9 @@ class _Rollout(_Canary):
     def _canary_routing(self, canary: dict, routing: dict, base: tuple) -> str | None:
         """Put back what meshgen shaped for Argo's traffic routing; the service's name (None: none names it)."""
         for key in routing:
-            if key not in ("istio", "plugins"):
+            if key not in (_ISTIO_ROUTING, _PLUGINS_ROUTING):
                 self.f.lost(self.obj, (*base, key), f"traffic routing {key} is not one meshgen writes; dropped")
-        istio = routing.get("istio")
+        istio = routing.get(_ISTIO_ROUTING)
         if istio:
             vs = (istio.get("virtualService") or {}).get("name")
             dr = (istio.get("destinationRule") or {}).get("name")
@@ -732,10 +726,10 @@ class _Rollout(_Canary):
             if dr:
                 self._unsplit_destination_rule(str(dr))
             return str(vs or dr) if (vs or dr) else None
-        plugins = routing.get("plugins") or {}
+        plugins = routing.get(_PLUGINS_ROUTING) or {}
         for key in plugins:
             if key != _GATEWAY_PLUGIN:
-                self.f.lost(self.obj, (*base, "plugins", key), f"traffic router plugin {key} is not read by this importer; dropped")
+                self.f.lost(self.obj, (*base, _PLUGINS_ROUTING, key), f"traffic router plugin {key} is not read by this importer; dropped")
         config = plugins.get(_GATEWAY_PLUGIN)
         if not config:
             return None
