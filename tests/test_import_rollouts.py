@@ -350,3 +350,21 @@ def test_a_foreign_rollout_reports_what_the_intent_cannot_say(tmp_path):
     web = yaml.safe_load(result.text)["spec"]["services"][0]
     assert web["replicas"] == 3
     assert web["rollout"] == {"strategy": "canary", "steps": [{"weight": 20}, {"weight": 60}], "interval": "1m"}
+
+
+def test_two_controllers_for_one_service_keep_the_first_and_report_the_second(tmp_path):
+    rollout = FOREIGN_ARGO.split("---\n")[1].replace("spec:\n  replicas: 3", "spec:\n  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}")
+    canary = """\
+apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {name: web, namespace: shop}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  service: {port: 80}
+  analysis: {interval: 1m, threshold: 5, stepWeights: [10, 50]}
+"""
+    result = _import(tmp_path, FOREIGN_ARGO.split("---\n")[0] + "---\n" + canary + "---\n" + rollout)
+    second = [f for f in result.losses if f.ref == "Rollout shop/web" and f.field == ""]
+    assert len(second) == 1 and "Canary shop/web" in second[0].message
+    web = yaml.safe_load(result.text)["spec"]["services"][0]
+    assert web["rollout"]["steps"] == [{"weight": 10}, {"weight": 50}]

@@ -117,6 +117,7 @@ class RolloutReading:
         prometheus: Prometheus addresses the analysis queries, with the object naming each.
         derived: the objects put back (:class:`Derived`); the platform's reader reports any it
             did not read, as for the objects read from files.
+        replicas: ``(namespace, service)`` -> an Argo Rollout's ``spec.replicas`` (the intent's ``replicas``).
     """
 
     rollouts: dict[tuple[str, str], tuple[SourceObject, dict[str, Any]]] = field(default_factory=dict)
@@ -124,6 +125,16 @@ class RolloutReading:
     prometheus: list[tuple[str, SourceObject]] = field(default_factory=list)
     derived: list[SourceObject] = field(default_factory=list)
     replicas: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, run: WorkloadRun, key: tuple[str, str], obj: SourceObject, rollout: dict[str, Any]) -> None:
+        """Record ``rollout`` (with its ``controller``) for service ``key``; a second one for the
+        same service is reported LOST (the intent has one rollout per service)."""
+        if key in self.rollouts:
+            first = self.rollouts[key][0]
+            run.f.lost(obj, (), f"{first.ref} ({first.file}:{first.line}) already rolls out {key[0]}/{key[1]}; the intent has one rollout per service; dropped")
+            return
+        self.rollouts[key] = (obj, rollout)
+        self.controllers.append(rollout["controller"])
 
     def finish(self, run: WorkloadRun, spec: dict[str, Any]) -> None:
         """Attach every rollout to its service and write ``spec.delivery`` (in place).
@@ -145,7 +156,9 @@ class RolloutReading:
             svc["rollout"] = rollout
             if self.replicas.get(key, 1) > svc.get("replicas", 1):  # an Argo Rollout's replicas are the intent's
                 svc["replicas"] = self.replicas[key]
-            svc.pop("versions", None)  # the controller splits traffic; a rollout has no static versions
+            if svc.pop("versions", None):  # the controller splits traffic; a rollout has no static versions
+                run.f.lost(canary, (), f"service {key[0]}/{key[1]} also has versions (subsets or version Services read here): "
+                           "with a rollout the controller splits the traffic and the intent has no static versions; versions dropped")
         delivery: dict[str, Any] = {"controller": controller}
         addresses = sorted({a for a, _ in self.prometheus})
         if addresses:
@@ -213,8 +226,7 @@ class _Canary:
         if selector is not None:
             self._routing(name, service, provider, self._l7_ports)
             self._coverage(selector)
-        self.reading.rollouts[(self.ns, name)] = (obj, rollout)
-        self.reading.controllers.append("flagger")
+        self.reading.add(self.run, (self.ns, name), obj, rollout)
 
     # --- the objects meshgen left to Flagger -----------------------------------------------
 
@@ -640,8 +652,7 @@ class _Rollout(_Canary):
             return
         if workload != name:
             rollout = {"controller": rollout.pop("controller"), "workload": workload, **rollout}
-        self.reading.rollouts[(self.ns, name)] = (obj, rollout)
-        self.reading.controllers.append("argo-rollouts")
+        self.reading.add(self.run, (self.ns, name), obj, rollout)
         if "replicas" in spec:
             self.reading.replicas[(self.ns, name)] = int(spec["replicas"])
 
