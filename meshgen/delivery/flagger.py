@@ -10,6 +10,8 @@ For every service whose rollout runs on Flagger, :func:`plan_rollouts` writes a 
   DestinationRule's traffic policy; Gateway API: the HTTPRoute's timeouts and annotations, with
   ``gatewayRefs`` naming the Service, as GAMMA attaches a mesh route to it), and the labels and
   annotations of the Service meshgen no longer writes (``apex``/``primary``/``canary`` metadata);
+* ``metadata.annotations[meshgen.dev/service]``: the selector and ports of the Service meshgen
+  leaves to Flagger (:func:`left_out_service`), which no other object holds, for ``meshgen import``;
 * ``analysis``: ``interval``, ``threshold`` (failureLimit), ``stepWeights`` (canary) or
   ``iterations`` (blue-green), the success-rate and p99-latency checks (Flagger's built-in
   ``request-success-rate`` / ``request-duration`` where the provider has them, else

@@ -246,6 +246,9 @@ class _Canary:
         recorded = self._recorded()
         if recorded is not None:
             selector, ports = recorded
+        elif not isinstance(service.get("port"), int):
+            self.f.lost(obj, (*base, "port"), "no port: the Service Flagger generates cannot be read back; service dropped")
+            return None
         else:
             selector = {"app": workload}
             self.f.approximated(obj, ("metadata",), f"no {SERVICE_ANNOTATION} annotation (not written by meshgen): the pod selector is not in "
