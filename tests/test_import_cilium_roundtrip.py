@@ -16,7 +16,7 @@ from tests.conftest import EXAMPLES
 from tests.workflow_helpers import run
 
 #: Examples whose Cilium render imports back to the same bytes (hand-listed).
-ROUND_TRIP = {"bookinfo", "emojivoto"}
+ROUND_TRIP = {"bookinfo", "emojivoto", "podinfo"}
 #: Examples whose re-render differs, and the files `meshgen check` names, each for a reported loss.
 DRIFT = {
     # the 5s request timeouts on gRPC ports were reported lost (GRPCRoute has no timeouts), so
@@ -33,8 +33,8 @@ DRIFT = {
         "changed  {out}/shop/prometheusrule-feature-tour-mesh-alerts.yaml",
     },
 }
-#: Import refuses: cert-manager Issuers/Certificates, Flagger's Canary and MetricTemplates have no importer.
-REFUSED = {"production-identity", "podinfo"}
+#: Import refuses: cert-manager Issuers/Certificates have no importer.
+REFUSED = {"production-identity"}
 
 
 def test_every_example_is_classified():
@@ -70,14 +70,6 @@ def test_drift_is_only_what_the_first_render_reported(tmp_path, example):
     assert checked.exit_code == 1
     listed = {line.strip() for line in checked.stderr.splitlines() if line.startswith("  ")}
     assert listed == {line.format(out=out / "cilium") for line in DRIFT[example]}
-
-
-def test_flagger_objects_refuse_the_import(tmp_path):
-    _, imported = _render_and_import(tmp_path, "podinfo")
-    assert imported.exit_code == 3
-    assert imported.stdout == ""
-    assert "not-understood Canary test/podinfo" in imported.stderr
-    assert "not-understood MetricTemplate test/meshgen-request-success-rate" in imported.stderr
 
 
 def test_cert_manager_objects_refuse_the_import(tmp_path):

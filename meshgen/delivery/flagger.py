@@ -10,6 +10,8 @@ For every service whose rollout runs on Flagger, :func:`plan_rollouts` writes a 
   DestinationRule's traffic policy; Gateway API: the HTTPRoute's timeouts and annotations, with
   ``gatewayRefs`` naming the Service, as GAMMA attaches a mesh route to it), and the labels and
   annotations of the Service meshgen no longer writes (``apex``/``primary``/``canary`` metadata);
+* ``metadata.annotations[meshgen.dev/service]``: the selector and ports of the Service meshgen
+  leaves to Flagger (:func:`left_out_service`), which no other object holds, for ``meshgen import``;
 * ``analysis``: ``interval``, ``threshold`` (failureLimit), ``stepWeights`` (canary) or
   ``iterations`` (blue-green), the success-rate and p99-latency checks (Flagger's built-in
   ``request-success-rate`` / ``request-duration`` where the provider has them, else
@@ -33,6 +35,7 @@ manual gating), the ``canaries.flagger.app`` / ``metrictemplates.flagger.app`` C
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from string import Template
 from typing import TYPE_CHECKING, Any, Sequence
@@ -56,6 +59,8 @@ BUILTIN_DURATION = "request-duration"
 #: Names of the MetricTemplates meshgen writes, one pair per namespace, shared by its Canaries.
 TEMPLATE_SUCCESS_RATE = "meshgen-request-success-rate"
 TEMPLATE_DURATION = "meshgen-request-duration"
+#: Canary annotation holding the spec of the Service meshgen leaves to Flagger (:func:`left_out_service`).
+SERVICE_ANNOTATION = "meshgen.dev/service"
 #: Flagger's template variables (pkg/metrics/observers/render.go).
 _FLAGGER_VARIABLES = {"namespace": "{{ namespace }}", "workload": "{{ target }}", "interval": "{{ interval }}"}
 #: Keys of a VirtualService HTTP route the Canary's ``service`` block carries (same names in the CRD).
@@ -231,8 +236,25 @@ def _canary(
         "Canary",
         svc.name,
         svc.namespace,
-        {"labels": gapi.labels_for(intent), "spec": spec},
+        {"labels": gapi.labels_for(intent), "annotations": {SERVICE_ANNOTATION: left_out_service(intent, svc, planned)}, "spec": spec},
     )
+
+
+def left_out_service(intent: MeshIntent, svc: Service, planned: Plan) -> str:
+    """The ``spec`` (``selector``, ``ports``) of the Service meshgen leaves to Flagger, as compact
+    JSON with sorted keys (deterministic): written on the Canary as :data:`SERVICE_ANNOTATION`.
+
+    The Canary names one port (``service.port``; the others Flagger discovers from the
+    Deployment's containers, ``portDiscovery``) and no selector (Flagger reads the Deployment's),
+    and meshgen writes no Deployment; without this the selector, the other ports' names and
+    protocols and the port order would be in no object, and ``meshgen import`` could not give the
+    intent back (:mod:`meshgen.importing.delivery`). Flagger does not copy the Canary's own
+    annotations to anything it generates (only ``service.apex/primary/canary`` metadata,
+    https://docs.flagger.app/usage/how-it-works#canary-service), so this changes no behaviour.
+    """
+    service = next((o for o in planned.objects if (o.kind, o.namespace, o.name) == ("Service", svc.namespace, svc.name)), None)
+    values = (service or gapi.service_object(intent, svc)).values
+    return json.dumps({"selector": values["selector"], "ports": values["ports"]}, sort_keys=True, separators=(",", ":"))
 
 
 def _workload(svc: Service) -> str:

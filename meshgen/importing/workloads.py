@@ -23,13 +23,16 @@ and versions the Istio, Cilium and Consul importers share are in
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from meshgen.importing.common import APP_PROTOCOLS
 from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD, Findings
 from meshgen.importing.gateway_api import GATEWAY_API, import_gateways
 from meshgen.importing.model import Imported
 from meshgen.importing.reader import SourceObject
+
+if TYPE_CHECKING:
+    from meshgen.importing.delivery import RolloutReading
 
 #: Objects meshgen writes from ``spec.telemetry``/``spec.mesh`` (operations), regenerated from
 #: the imported intent's defaults; other tools' objects of these kinds are not understood.
@@ -77,6 +80,8 @@ class WorkloadRun:
         self.mesh: dict[str, Any] = {}
         self.subset_sources: dict[tuple[str, str], SourceObject] = {}
         self._versioned: dict[str, list[dict[str, Any]]] | None = None
+        #: set by meshgen.importing.delivery.read_rollouts (the importers that read rollouts call it)
+        self.rollouts: RolloutReading | None = None
 
     # --- bookkeeping ---------------------------------------------------------------------
 
@@ -116,6 +121,8 @@ class WorkloadRun:
             spec["gateways"] = gateways
         if egress:
             spec["egress"] = egress
+        if self.rollouts is not None:
+            self.rollouts.finish(self, spec)
         self.out.spec = spec
         self.result = self.out
 
@@ -236,8 +243,9 @@ class WorkloadRun:
 
     def _report_leftovers(self, objects: Iterable[SourceObject]) -> None:
         """Report every object not handled: a Kustomization or meshgen's operations objects
-        APPROXIMATED (regenerated), anything else NOT_UNDERSTOOD."""
-        for obj in objects:
+        APPROXIMATED (regenerated), anything else NOT_UNDERSTOOD; the objects put back from a
+        Canary (:mod:`meshgen.importing.delivery`) too."""
+        for obj in [*objects, *(self.rollouts.derived if self.rollouts is not None else ())]:
             if id(obj) in self.handled:
                 continue
             if obj.kind == "Kustomization":

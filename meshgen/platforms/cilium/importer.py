@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from meshgen.importing.delivery import read_rollouts
 from meshgen.importing.common import APP_PROTOCOLS, EGRESS_HOST, check_keys, plain
 from meshgen.importing.gateway_api import ROUTE_KINDS, http_match
 from meshgen.importing.identities import IdentityRun
@@ -121,6 +122,7 @@ class _Run(IdentityRun):
 
     def __init__(self, importer: CiliumImporter, objects: list[SourceObject]) -> None:
         super().__init__(objects)
+        read_rollouts(self)  # Flagger's Canary and what meshgen left to Flagger (importing/delivery.py)
         self.importer = importer
         by_kind = self.by_kind
         self.gateways: list[dict[str, Any]] = []

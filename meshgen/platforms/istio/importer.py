@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from meshgen.importing.delivery import read_rollouts
 from meshgen.importing.common import EGRESS_HOST, check_keys, host_service, number, plain, string_match
 from meshgen.importing.findings import APPROXIMATED
 from meshgen.importing.gateway_api import ROUTE_KINDS
@@ -76,6 +77,7 @@ class IstioRun(IdentityRun):
 
     def __init__(self, importer: IstioImporter, objects: list[SourceObject]) -> None:
         super().__init__(objects)
+        read_rollouts(self)  # Flagger's Canary and what meshgen left to Flagger (importing/delivery.py)
         self.importer = importer
         self._app_name(objects)
         self._namespaces()

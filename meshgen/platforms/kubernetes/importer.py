@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshgen.importing.delivery import read_rollouts
 from meshgen.importing.common import APP_PROTOCOLS, check_keys, plain
 from meshgen.importing.gateway_api import ROUTE_KINDS
 from meshgen.importing.identities import IdentityRun
@@ -66,6 +67,7 @@ class _Run(IdentityRun):
 
     def __init__(self, importer: KubernetesImporter, objects: list[SourceObject]) -> None:
         super().__init__(objects)
+        read_rollouts(self)  # Flagger's Canary and what meshgen left to Flagger (importing/delivery.py)
         self.importer = importer
         self.mesh["defaultDeny"] = False
         self._app_name(objects)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from meshgen.importing.delivery import read_rollouts
 from meshgen.importing.common import APP_PROTOCOLS, check_keys, number
 from meshgen.importing.findings import APPROXIMATED
 from meshgen.importing.gateway_api import ROUTE_KINDS, MeshRouteReader, import_gateways, is_version_service
@@ -80,6 +81,7 @@ class _Run(WorkloadRun):
 
     def __init__(self, objects: list[SourceObject]) -> None:
         super().__init__(objects)
+        read_rollouts(self, frozenset(ROUTE_ANNOTATIONS))  # Flagger's Canary and what meshgen left to Flagger (importing/delivery.py)
         self.gamma = MeshRouteReader(self)
         self.closed: set[tuple[str, str]] = set()
         self.closing: dict[tuple[str, str], SourceObject] = {}
