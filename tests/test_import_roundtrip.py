@@ -13,19 +13,16 @@ from tests.conftest import EXAMPLES
 from tests.workflow_helpers import import_stops, round_trip
 
 #: Examples whose Istio render imports back to the same render (hand-listed).
-ROUND_TRIP = {"bookinfo", "emojivoto", "online-boutique"}
+ROUND_TRIP = {"bookinfo", "emojivoto", "online-boutique", "production-identity"}
 #: The others and the exit code of the step that stops them.
 STOPPED = {
     # render refuses: JWT claims and label-selected callers cannot be expressed on Istio without loss
     "feature-tour": ("render", 3),
-    # import refuses: cert-manager Issuers/Certificates and trust-manager Bundle have no importer yet
-    "production-identity": ("import", 3),
     # import refuses: Flagger's Canary has no importer
     "podinfo": ("import", 3),
 }
 #: What the refused import names, per example.
 NOT_UNDERSTOOD = {
-    "production-identity": "not-understood ClusterIssuer istio-root-ca",
     "podinfo": "not-understood Canary test/podinfo",
 }
 
