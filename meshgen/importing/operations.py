@@ -41,6 +41,8 @@ from meshgen.intent.types import Duration
 MESHGEN_LABELS = frozenset({"app.kubernetes.io/managed-by", "app.kubernetes.io/part-of"})
 #: API groups of the objects compared with the planned operations.
 GROUPS = frozenset({"cert-manager.io", "trust.cert-manager.io", "telemetry.istio.io", "monitoring.coreos.com"})
+#: Kinds of the objects compared (what the platforms' operations() plan).
+KINDS = ("Issuer", "ClusterIssuer", "Certificate", "Bundle", "Telemetry", "PodMonitor", "ServiceMonitor", "PrometheusRule")
 #: The stand-in service of each namespace in the intent planned for the comparison.
 PROBE = "meshgen-import-probe"
 
@@ -174,8 +176,13 @@ def _planned(ctx: Context, reader: OperationsReader) -> tuple[dict[tuple, Any], 
     for planned in section.objects:
         group = planned.api_version.rpartition("/")[0]
         objects[(group, planned.kind, planned.namespace, planned.name)] = planned
-    values = {Path(f.path).stem: yaml.safe_load(render_file(f)) or {} for f in values_files(section.values, platform.charts)}
-    rendered = {key: _Lazy(obj, render_object, yaml.safe_load) for key, obj in objects.items()}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the pure-Python loader was most of this step's cost
+
+    def load(text: str) -> Any:
+        return yaml.load(text, Loader=loader)
+
+    values = {Path(f.path).stem: load(render_file(f)) or {} for f in values_files(section.values, platform.charts)}
+    rendered = {key: _Lazy(obj, render_object, load) for key, obj in objects.items()}
     return rendered, values
 
 
@@ -202,8 +209,8 @@ def _compare(ctx: Context, reader: OperationsReader) -> None:
         run.telemetry.clear()
         return
     objects, values = planned
-    for kind_objects in list(run.by_kind.values()):
-        for obj in kind_objects:
+    for kind in KINDS:
+        for obj in run.by_kind.get(kind, []):
             if obj.group not in GROUPS or id(obj) in run.handled:
                 continue
             key = (obj.group, obj.kind, obj.namespace, obj.name)

@@ -5,7 +5,8 @@ objects meshgen writes (:mod:`meshgen.platforms.prometheus`), on every platform.
   meshgen``): their ``metadata.labels`` beyond meshgen's own are ``monitorLabels`` (the labels
   Prometheus' ``podMonitorSelector``/``serviceMonitorSelector`` match; fields:
   ../shared/crds/prometheus-operator, https://prometheus-operator.dev/docs/api-reference/api/).
-  The first monitor read gives them; another with other labels differs from what the intent
+  The label set most monitors carry gives them (ties: the monitors in the services'
+  namespaces, then file order); a monitor with other labels differs from what the intent
   renders and is reported by the comparison (:mod:`meshgen.importing.operations`).
 - The ``PrometheusRule`` meshgen wrote: its namespace (``alerts.namespace`` when it is not the
   services' namespace), its labels beyond meshgen's (``alerts.labels``, for the
@@ -44,9 +45,12 @@ def read_monitoring(ctx) -> None:
     """Read monitor labels and the alert settings into ``ctx.telemetry`` (see the module docstring)."""
     run = ctx.run
     monitors = [o for kind in ("PodMonitor", "ServiceMonitor") for o in run.by_kind.get(kind, []) if o.group == GROUP and managed(o)]
-    monitors.sort(key=lambda o: (o.file, o.line))
     if monitors:
-        labels = _own_labels(monitors[0])
+        # the label set most monitors carry; ties: the proxies' monitors in the services' namespaces, then file order
+        apps = {k[0] for k in run.services}
+        sets = [tuple(sorted(_own_labels(o).items())) for o in monitors]
+        order = sorted(range(len(monitors)), key=lambda i: (-sets.count(sets[i]), monitors[i].namespace not in apps, monitors[i].file, monitors[i].line))
+        labels = dict(sets[order[0]])
         if labels:
             ctx.telemetry["monitorLabels"] = labels
     rules = [o for o in run.by_kind.get("PrometheusRule", []) if o.group == GROUP and managed(o)]
