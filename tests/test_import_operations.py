@@ -117,3 +117,12 @@ def test_an_access_log_format_linkerd_does_not_have_is_lost(tmp_path, rendered):
     folder = _changed(tmp_path, rendered["linkerd"], "_cluster/namespace-shop.yaml", "access-log: json", "access-log: logfmt")
     result = import_manifests([folder])
     assert _losses(result, folder) == {("_cluster/namespace-shop.yaml", 10, "Namespace shop", "metadata.annotations.config.linkerd.io/access-log")}
+
+
+def test_a_tracing_provider_of_a_kind_the_intent_does_not_know_is_lost(tmp_path, rendered):
+    """The intent's tracing endpoint is an OpenTelemetry (OTLP gRPC) collector: a Zipkin extension
+    provider under the same name is not one, so istiod's provider entry is named lost (line 35)."""
+    folder = _changed(tmp_path, rendered["istio"], "values/istiod.yaml", "      opentelemetry:", "      zipkin:")
+    result = import_manifests([folder])
+    assert _losses(result, folder) == {("values/istiod.yaml", 35, "Helm values istio/istiod", "meshConfig.extensionProviders")}
+    assert "endpoint" not in yaml.safe_load(result.text)["spec"]["telemetry"]["tracing"]
