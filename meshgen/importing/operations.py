@@ -154,10 +154,9 @@ def _planned(ctx: Context, reader: OperationsReader) -> tuple[dict[tuple, Any], 
 
     run = ctx.run
     namespaces = sorted({k[0] for k in run.services} | {run.home})
-    mesh = {**run.mesh, **({"ca": run.mesh["ca"]} if "ca" in run.mesh else {})}
     spec = {
         "platform": reader.platform,
-        "mesh": mesh,
+        "mesh": dict(run.mesh),
         **({"telemetry": run.telemetry} if run.telemetry else {}),
         "defaults": {"namespace": run.home},
         "services": [{"name": PROBE, "namespace": ns, "ports": [{"name": "http", "port": 80, "protocol": "http"}]} for ns in namespaces],
@@ -194,6 +193,7 @@ class _Lazy:
 
     @property
     def body(self) -> dict[str, Any]:
+        """The planned object as ``meshgen render`` writes it, parsed (once)."""
         if self._body is None:
             self._body = self._load(self._render(self._planned))
         return self._body
