@@ -12,12 +12,14 @@ import re
 from collections import Counter
 from typing import Any
 
-from meshgen.importing.common import check_keys, plain
+from meshgen.importing.common import check_keys, number, plain
 from meshgen.importing.findings import Findings
 from meshgen.importing.reader import SourceObject
 from meshgen.platforms.base import object_name
 
 ROUTE_KINDS = ("HTTPRoute", "TCPRoute", "TLSRoute")
+#: Gateway API's group (every route and Gateway kind here).
+GATEWAY_API = "gateway.networking.k8s.io"
 
 
 def import_gateways(
@@ -260,3 +262,210 @@ def _typed(entry: dict) -> dict[str, str]:
 
 def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
+
+
+# --- GAMMA: routes whose parent is a Service ------------------------------------------------
+
+#: The label meshgen puts on a per-version Service (gateway_api.version_services): its value is
+#: the service the version belongs to.
+VERSION_OF = "meshgen.dev/version-of"
+
+
+def is_version_service(obj: SourceObject) -> bool:
+    """Whether ``obj`` is a per-version Service meshgen wrote (read by :meth:`MeshRouteReader.versions`)."""
+    return bool((obj.metadata.get("labels") or {}).get(VERSION_OF))
+
+
+class MeshRouteReader:
+    """GAMMA ``HTTPRoute``/``GRPCRoute`` objects (every ``parentRefs`` entry a Service) -> intent
+    routes and version weights: the inverse of :func:`meshgen.platforms.gateway_api.mesh_routes`
+    and :func:`meshgen.platforms.gateway_api.version_services`, shared by the Linkerd and Istio
+    ambient importers. GAMMA: https://gateway-api.sigs.k8s.io/mesh/ (a route attached to a
+    Service configures the traffic sent to it).
+
+    What meshgen writes, per service with L7 ports: one route per L7 port named ``<svc>`` (one L7
+    port) or ``<svc>-<port>``, whose rules are the intent routes in order (matches, then the
+    backend: the per-version Service ``<svc>-<version>`` for a route's ``version``, else the
+    weighted default) and last a rule without matches carrying the service's weights. The
+    platforms' own per-rule fields (``timeouts``, ``filters``) are read by the ``extras`` callback.
+
+    Args:
+        run: the importer's :class:`~meshgen.importing.workloads.WorkloadRun` (services, findings,
+            handled objects).
+        rule_keys: rule fields the platform reads beyond ``matches`` and ``backendRefs``; other
+            fields are reported LOST.
+        extras: ``(obj, path, rule) -> dict`` of intent route fields for one rule (e.g. ``timeout``,
+            ``mirror``); for the default rule they are returned to the caller as the service's.
+    """
+
+    def __init__(self, run: Any, rule_keys: frozenset[str] = frozenset(), extras: Any = None) -> None:
+        self.run = run
+        self.rule_keys = {"matches", "backendRefs", *rule_keys}
+        self.extras = extras or (lambda obj, path, rule: {})
+        #: (namespace, per-version Service name) -> (service key, version name)
+        self.version_services: dict[tuple[str, str], tuple[tuple[str, str], str]] = {}
+
+    def versions(self) -> None:
+        """Per-version Services ``<svc>-<version>`` (label ``meshgen.dev/version-of: <svc>``, selecting
+        the service's pods plus the version's labels) -> the service's ``versions``. Read after the
+        Services (the importer skips these with :func:`is_version_service`)."""
+        run = self.run
+        for obj in run.by_kind.get("Service", []):
+            parent = (obj.metadata.get("labels") or {}).get(VERSION_OF)
+            if not parent:
+                continue
+            key = (run.ns(obj), str(parent))
+            svc = run.services.get(key)
+            if svc is None:
+                run.f.lost(obj, ("metadata", "labels"), f"a version of {parent}, which is not a Service read here; dropped")
+                continue
+            name = obj.name[len(svc["name"]) + 1:] if obj.name.startswith(svc["name"] + "-") else obj.name
+            selector = {str(k): str(v) for k, v in (obj.spec.get("selector") or {}).items()}
+            extra = {k: v for k, v in selector.items() if run.selectors[key].get(k) != v}
+            version: dict[str, Any] = {"name": name}
+            if extra != {"version": name}:
+                version["labels"] = extra
+            svc.setdefault("versions", []).append(version)
+            self.version_services[(key[0], obj.name)] = (key, name)
+            run.source(key, obj)
+
+    def by_service(self) -> list[tuple[tuple[str, str], list[SourceObject], list[SourceObject]]]:
+        """The GAMMA routes, marked handled, per parent Service (sorted by key): ``(key, primaries,
+        own)``, primaries being the per-port routes meshgen names ``<svc>``/``<svc>-<port>`` (gRPC
+        routes last), own the others. A route whose parent is not a Service read here is LOST."""
+        run = self.run
+        per_service: dict[tuple[str, str], list[SourceObject]] = {}
+        for kind in ("HTTPRoute", "GRPCRoute"):
+            for obj in run.by_kind.get(kind, []):
+                parents = obj.spec.get("parentRefs") or []
+                if obj.group != GATEWAY_API or not parents or any(p.get("kind") != "Service" for p in parents):
+                    continue
+                run.handled.add(id(obj))
+                key = (run.ns(obj), str(parents[0].get("name")))
+                if key not in run.services:
+                    run.f.lost(obj, ("spec", "parentRefs"), f"parent Service {key[0]}/{key[1]} is not a Service read here; dropped")
+                    continue
+                if len(parents) > 1:
+                    run.f.lost(obj, ("spec", "parentRefs", 1), "only the first parent Service gets these routes")
+                per_service.setdefault(key, []).append(obj)
+        out = []
+        for key, objs in sorted(per_service.items()):
+            svc = run.services[key]
+            l7 = [p for p in svc["ports"] if p["protocol"] in ("http", "http2", "grpc")]
+            bases = {svc["name"] if len(l7) == 1 else object_name(svc["name"], p["name"]) for p in l7}
+            primaries = sorted((o for o in objs if o.name in bases), key=lambda o: (o.kind == "GRPCRoute", o.name))
+            own = sorted((o for o in objs if o.name not in bases), key=lambda o: o.name)
+            out.append((key, primaries, own))
+        return out
+
+    def rules(self, obj: SourceObject, key: tuple[str, str], keep_default: bool) -> tuple[list[dict], list[tuple[str | None, int]] | None, dict[str, Any]]:
+        """One route object -> the intent routes of its rules with matches, the backends
+        ``(version or None, weight)`` of its rule without matches (None when there is none or
+        ``keep_default`` is false) and that rule's ``extras``. A matched rule sending to one
+        version gets ``version``; one sending to the same weighted backends as the default rule
+        follows the default split; any other split is LOST (the intent weighs per service)."""
+        run = self.run
+        routes: list[dict] = []
+        weights = None
+        default_extras: dict[str, Any] = {}
+        check_keys(obj, obj.spec, ("spec",), {"parentRefs", "rules"}, run.f)
+        rules = obj.spec.get("rules") or []
+        backends_of = [self._backends(obj, ("spec", "rules", r), rule, key) for r, rule in enumerate(rules)]
+        default_backends = next((b for rule, b in zip(rules, backends_of) if not rule.get("matches")), None)
+        for r, rule in enumerate(rules):
+            path = ("spec", "rules", r)
+            check_keys(obj, rule, path, self.rule_keys, run.f)
+            backends = backends_of[r]
+            extras = self.extras(obj, path, rule)
+            if not rule.get("matches"):
+                if keep_default:
+                    weights = backends
+                    default_extras = extras
+                continue
+            route: dict[str, Any] = {}
+            if len(backends) == 1 and backends[0][0]:
+                route["version"] = backends[0][0]
+            elif len(backends) > 1 and backends != default_backends:
+                run.f.lost(obj, (*path, "backendRefs"), "a per-route weighted split: the route uses the service's default split")
+            route.update(extras)
+            for m, match in enumerate(rule["matches"]):
+                item = dict(route)
+                if obj.kind == "GRPCRoute":
+                    converted = self._grpc_route_match(obj, (*path, "matches", m), match)
+                    if converted.get("_unmatchable"):
+                        continue  # reported: a catch-all in its place would route every call
+                else:
+                    converted = http_match(obj, (*path, "matches", m), match, run.f)
+                if converted:
+                    item = {"match": converted, **item}
+                routes.append(item)
+        return routes, weights, default_extras
+
+    def _backends(self, obj: SourceObject, path: tuple, rule: dict, key: tuple[str, str]) -> list[tuple[str | None, int]]:
+        """A rule's ``backendRefs`` -> ``(version or None for the service itself, weight)``
+        (``weight`` defaults to 1: HTTPBackendRef, bundled CRD httproutes.gateway.networking.k8s.io)."""
+        backends = []
+        for b, ref in enumerate(rule.get("backendRefs") or []):
+            check_keys(obj, ref, (*path, "backendRefs", b), {"name", "port", "weight", "kind", "group", "namespace"}, self.run.f)
+            target = (self.run.ns(obj), str(ref.get("name")))
+            version = self.version_services.get(target)
+            if target == key:
+                backends.append((None, int(ref.get("weight", 1))))
+            elif version is not None and version[0] == key:
+                backends.append((version[1], int(ref.get("weight", 1))))
+            else:
+                self.run.f.lost(obj, (*path, "backendRefs", b), f"a backend other than {key[1]} or its versions; dropped")
+        return backends
+
+    def _grpc_route_match(self, obj: SourceObject, path: tuple, match: dict) -> dict[str, Any]:
+        """A GAMMA ``GRPCRouteMatch`` -> the intent's ``RequestMatch``: the inverse of
+        :func:`meshgen.platforms.gateway_api.grpc_match` (``method`` Exact -> ``grpc``, exact
+        headers). ``GRPCMethodMatch`` fields ``type`` (Exact default, RegularExpression),
+        ``service``, ``method``: bundled CRD grpcroutes.gateway.networking.k8s.io v1."""
+        f = self.run.f
+        check_keys(obj, match, path, {"headers", "method"}, f)
+        out: dict[str, Any] = {}
+        method = match.get("method")
+        if method is not None:
+            grpc = self._grpc_method(obj, (*path, "method"), method)
+            if grpc is None:
+                return {"_unmatchable": True}
+            out["grpc"] = grpc
+        headers = {}
+        for h, header in enumerate(match.get("headers") or []):
+            if header.get("type", "Exact") == "Exact":
+                headers[str(header["name"]).lower()] = {"exact": str(header["value"])}
+            else:
+                f.lost(obj, (*path, "headers", h), "only exact header matches are read on a GRPCRoute; dropped")
+        if headers:
+            out["headers"] = headers
+        return out
+
+    def _grpc_method(self, obj: SourceObject, path: tuple, method: dict) -> dict[str, str] | None:
+        """``GRPCMethodMatch`` -> ``{service, method?}``; None (reported LOST) when the intent's
+        GrpcMethodMatch cannot hold it: a regular expression, or a method without its service."""
+        f = self.run.f
+        check_keys(obj, method, path, {"type", "service", "method"}, f)
+        if method.get("type", "Exact") != "Exact":
+            f.lost(obj, (*path, "type"), f"{method.get('type')} gRPC method matches are not expressible (exact only); the rule is dropped")
+            return None
+        if not method.get("service"):
+            f.lost(obj, path, "a gRPC method match without its service is not expressible; the rule is dropped")
+            return None
+        out = {"service": str(method["service"])}
+        if method.get("method"):
+            out["method"] = str(method["method"])
+        return out
+
+    def weights(self, obj: SourceObject, svc: dict, weights: list[tuple[str | None, int]]) -> None:
+        """The default rule's backends -> each version's ``weight`` in percent (APPROXIMATED
+        when the weights do not add up to 100)."""
+        versions = svc.get("versions") or []
+        if not any(v for v, _ in weights):
+            return
+        total = sum(w for _, w in weights) or 1
+        share = {v: w for v, w in weights}
+        for version in versions:
+            version["weight"] = number(share.get(version["name"], 0) * 100 / total)
+        if total != 100:
+            self.run.f.approximated(obj, ("spec", "rules"), f"backend weights of total {total} become percentages")

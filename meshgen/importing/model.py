@@ -32,6 +32,11 @@ class Importer(Protocol):
 
     Attributes:
         groups: API groups whose objects mark input as this platform's (guessing ``--from``).
+
+    Optional, read with ``getattr``: ``recognizes(objects) -> bool`` (guessing between importers
+    that share groups, :func:`meshgen.platforms.registry.guess_importer`) and ``reads_values``
+    (True: ``run(objects, values=[...])`` also gets the Helm values documents read, as
+    kind-less :class:`~meshgen.importing.reader.SourceObject`).
     """
 
     groups: frozenset[str]

@@ -169,14 +169,17 @@ def expand(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def read(paths: Sequence[Path]) -> tuple[list[SourceObject], list[tuple[str, int, str]]]:
+def read(paths: Sequence[Path], values: list[SourceObject] | None = None) -> tuple[list[SourceObject], list[tuple[str, int, str]]]:
     """Every object in ``paths``, plus what was not an object (``(file, line, why)``).
 
     ``kind: List`` objects are replaced by their ``items``. Documents that are empty are skipped;
     documents that are not mappings with ``apiVersion`` and ``kind`` are returned as not
     understood, never ignored, except the Helm values files meshgen writes (its header names the
     chart): those are objects too, :class:`ValuesDocument` s, which the importers that know the
-    chart read back.
+    chart read back. When ``values`` is a list, every values document (a meshgen
+    :class:`ValuesDocument`, or a kind-less mapping of another file) is also appended to it, for
+    an importer that reads Helm values (``reads_values``: the Istio ambient one reads istiod's
+    ``meshConfig``).
 
     Raises:
         IntentError: YAML syntax errors, every one with ``file:line:col`` (exit 1).
@@ -199,8 +202,12 @@ def read(paths: Sequence[Path]) -> tuple[list[SourceObject], list[tuple[str, int
         for doc in docs:
             if chart is not None and isinstance(doc, PosMap) and not doc.get("apiVersion") and not doc.get("kind"):
                 objects.append(ValuesDocument(name, doc.line, doc, chart, Path(name).stem))
+                if values is not None:
+                    values.append(objects[-1])
                 continue
             _collect(doc, name, objects, others)
+            if values is not None and isinstance(doc, PosMap) and not (doc.get("apiVersion") and doc.get("kind")):
+                values.append(SourceObject(name, doc.line, doc))
     if problems:
         raise IntentError(problems)
     return objects, others

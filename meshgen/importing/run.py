@@ -33,8 +33,9 @@ def import_manifests(paths: Sequence[Path], platform: str | None = None) -> Impo
     Repeated objects are read once; same-named copies that differ are LOST findings, the last
     read kept (:func:`meshgen.importing.duplicates.merge_duplicates`).
 
-    ``platform`` None: guessed from the objects' API groups
-    (:func:`meshgen.platforms.registry.guess_importer`).
+    ``platform`` None: guessed from the objects' API groups and, where importers share groups,
+    from what their ``recognizes`` says (:func:`meshgen.platforms.registry.guess_importer`).
+    Helm values documents among the inputs go to importers with ``reads_values``.
 
     Raises:
         IntentError: unreadable YAML (exit 1), or an imported intent that does not validate
@@ -45,16 +46,19 @@ def import_manifests(paths: Sequence[Path], platform: str | None = None) -> Impo
     from meshgen.loader import parse_intent
     from meshgen.platforms.registry import get_importer, guess_importer
 
-    objects, others = read(paths)
+    values: list = []
+    objects, others = read(paths, values)
     objects, conflicts = merge_duplicates(objects)
     if platform is None:
-        platform = guess_importer({o.group for o in objects})
+        platform = guess_importer({o.group for o in objects}, objects)
         if platform is None:
             raise UsageError("cannot tell which platform these manifests are for (no API group an importer reads); pass --from")
     importer = get_importer(platform)
     if importer is None:
         raise UsageError(f"meshgen has no importer for {platform} yet")
-    imported = importer.run(objects)
+    # Importers that read Helm values documents (istiod's meshConfig) say so with reads_values;
+    # those documents are still listed below as not Kubernetes objects.
+    imported = importer.run(objects, values=values) if getattr(importer, "reads_values", False) else importer.run(objects)
     findings = list(imported.findings.sorted()) + conflicts
     for file, line, why in others:
         generated = _generated_by_meshgen(file)

@@ -27,14 +27,13 @@ from typing import Any, Callable, Iterable
 
 from meshgen.importing.common import APP_PROTOCOLS
 from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD, Findings
-from meshgen.importing.gateway_api import import_gateways
+from meshgen.importing.gateway_api import GATEWAY_API, import_gateways
 from meshgen.importing.model import Imported
 from meshgen.importing.reader import VALUES_KIND, SourceObject
 
 #: Objects meshgen writes from ``spec.telemetry``/``spec.mesh`` (operations), regenerated from
 #: the imported intent's defaults; other tools' objects of these kinds are not understood.
 OPERATIONS_KINDS = frozenset({"PodMonitor", "ServiceMonitor", "PrometheusRule", "Telemetry", "Kustomization", "ReferenceGrant"})
-GATEWAY_API = "gateway.networking.k8s.io"
 
 
 def managed(obj: SourceObject) -> bool:

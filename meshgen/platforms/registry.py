@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from meshgen.capabilities import Capability, Feature, cell
 from meshgen.errors import UnknownPlatformError
@@ -101,10 +101,20 @@ def get_importer(name: str):
     return module.IMPORTER
 
 
-def guess_importer(groups: set[str]) -> str | None:
-    """The first platform (registry order) whose importer claims one of these API ``groups``."""
-    for name in names():
-        importer = get_importer(name)
-        if importer is not None and groups & importer.groups:
+def guess_importer(groups: set[str], objects: Sequence = ()) -> str | None:
+    """The platform whose importer claims one of these API ``groups``: of those that do, the
+    first (registry order) whose optional ``recognizes(objects)`` is true, else the first without
+    ``recognizes`` (else the first; None when no importer claims a group). Istio ambient shares sidecar Istio's groups and recognizes its waypoints, so
+    ambient output is guessed as ``istio-ambient`` and the rest as ``istio``.
+
+    Args:
+        groups: API groups of the objects read.
+        objects: the objects (:class:`meshgen.importing.reader.SourceObject`), for ``recognizes``.
+    """
+    claimed = [(name, importer) for name in names() if (importer := get_importer(name)) is not None and groups & importer.groups]
+    for name, importer in claimed:
+        recognizes = getattr(importer, "recognizes", None)
+        if recognizes is not None and recognizes(objects):
             return name
-    return None
+    fallback = claimed[0][0] if claimed else None
+    return next((name for name, importer in claimed if getattr(importer, "recognizes", None) is None), fallback)

@@ -31,7 +31,7 @@ How ambiguity is resolved, as the data plane would:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from meshgen.importing.common import EGRESS_HOST, check_keys, host_service, number, plain, string_match
 from meshgen.importing.findings import APPROXIMATED
@@ -61,10 +61,16 @@ class IstioImporter:
 
     def run(self, objects: list[SourceObject]) -> Imported:
         """Objects -> intent data and findings (see the module docstring for the rules). Pure."""
-        return _Run(self, objects).result
+        return IstioRun(self, objects).result
 
 
-class _Run(IdentityRun):
+class IstioRun(IdentityRun):
+    """One Istio import. The ambient importer (:mod:`meshgen.platforms.istio_ambient.importer`)
+    subclasses it and overrides the hooks where ambient's objects differ: :meth:`_routes` (which
+    route objects carry the services' routing), :meth:`_versions` (per-version Services), :meth:`_destination_service` (which Service a
+    DestinationRule's host stands for), :meth:`_ref_targets` (policies attached by ``targetRefs``),
+    :meth:`_skip_policy` (policies it regenerates) and :meth:`_default_retries`."""
+
     platform = "istio"
     gateway_account_class = IstioImporter.gateway_class
 
@@ -76,9 +82,10 @@ class _Run(IdentityRun):
         self._services()
         self._deployments()
         self._service_accounts()
+        self._versions()
         self._destination_rules()
-        self._virtual_services()
         waypoint_import.read_waypoints(self)
+        self._routes()
         self.gateways = gateways = self._gateways(
             [o for k in ROUTE_KINDS for o in self.by_kind.get(k, []) if o.group == GATEWAY_API], importer.gateway_class
         )
@@ -94,9 +101,12 @@ class _Run(IdentityRun):
 
     # --- DestinationRule ----------------------------------------------------------------
 
+    def _versions(self) -> None:
+        """Hook: versions read before the DestinationRules (sidecar mode: none, they are the rules' subsets)."""
+
     def _destination_rules(self) -> None:
         for obj in self.take("DestinationRule"):
-            key = host_service(str(obj.spec.get("host", "")), self.ns(obj))
+            key = self._destination_service(obj)
             if key not in self.services:
                 self.f.lost(obj, ("spec", "host"), f"host {obj.spec.get('host')} is not a Service read here; dropped")
                 continue
@@ -117,7 +127,13 @@ class _Run(IdentityRun):
                 self.subset_sources[key] = obj
             self._traffic_policy(obj, svc, spec.get("trafficPolicy") or {})
 
+    def _destination_service(self, obj: SourceObject) -> tuple[str, str] | None:
+        """Hook: the service key a DestinationRule's ``host`` names (None: not a Service)."""
+        return host_service(str(obj.spec.get("host", "")), self.ns(obj))
+
     def _traffic_policy(self, obj: SourceObject, svc: dict, policy: dict) -> None:
+        """``trafficPolicy`` (connection pool, outlier detection, retry budget) -> ``svc``'s
+        ``circuitBreaker`` and ``retryBudget``; anything else LOST."""
         base = ("spec", "trafficPolicy")
         check_keys(obj, policy, base, {"connectionPool", "outlierDetection", "retryBudget"}, self.f)
         cb: dict[str, Any] = {}
@@ -143,6 +159,10 @@ class _Run(IdentityRun):
             self.f.approximated(obj, (*base, "retryBudget", "minRetryConcurrency"), "minRetryConcurrency (concurrent retries) becomes minRetriesPerSecond")
 
     # --- VirtualService ------------------------------------------------------------------
+
+    def _routes(self) -> None:
+        """Hook: read the objects that route the services (sidecar mode: VirtualService)."""
+        self._virtual_services()
 
     def _virtual_services(self) -> None:
         for obj in self.take("VirtualService"):
@@ -266,16 +286,10 @@ class _Run(IdentityRun):
         out: dict[str, Any] = {"attempts": attempts}
         if retries.get("perTryTimeout"):
             out["perTryTimeout"] = str(retries["perTryTimeout"])
-        conditions: list[str | int] = []
-        for token in str(retries.get("retryOn") or "").split(","):
-            token = token.strip()
-            if token.isdigit():
-                conditions.append(int(token))
-            elif token in RETRY_CONDITIONS:
-                conditions.append(token)
-            elif token:
-                self.f.lost(obj, (*path, "retries", "retryOn"), f"retry condition {token} has no intent equivalent; dropped")
-        out["retryOn"] = conditions or ["5xx", "reset", "connect-failure"]
+        out["retryOn"] = retry_on(
+            retries.get("retryOn"),
+            lambda token: self.f.lost(obj, (*path, "retries", "retryOn"), f"retry condition {token} has no intent equivalent; dropped"),
+        )
         return out
 
     def _fault(self, obj: SourceObject, path: tuple, fault: dict) -> dict[str, Any]:
@@ -345,28 +359,41 @@ class _Run(IdentityRun):
             spec = obj.spec
             check_keys(obj, spec, ("spec",), {"selector", "targetRefs", "action", "rules"}, self.f)
             action = str(spec.get("action", "ALLOW"))
-            if spec.get("targetRefs"):
+            if self._skip_policy(obj):
+                continue
+            attached = bool(spec.get("targetRefs"))
+            if attached:
                 refs = spec["targetRefs"]
                 if action == "ALLOW" and spec.get("rules") == [{}] and all(r.get("kind") == "Gateway" for r in refs):
                     continue  # the gateway is open to the world: meshgen writes this for every gateway
-                self.f.lost(obj, ("spec", "targetRefs"), "policies attached by targetRefs are not expressible; dropped")
-                if action == "ALLOW":  # it closed the Services it names: keep them closed
-                    deny_all.update(k for r in refs if r.get("kind") == "Service" and (k := (self.ns(obj), str(r.get("name")))) in self.services)
-                else:
-                    for k in [(self.ns(obj), str(r.get("name"))) for r in refs if r.get("kind") == "Service"]:
-                        if k in self.services:
-                            self._close(self.services[k])
-                continue
+                found = self._ref_targets(obj)
+                if found is None:
+                    self.f.lost(obj, ("spec", "targetRefs"), "policies attached by targetRefs are not expressible; dropped")
+                    if action == "ALLOW":  # it closed the Services it names: keep them closed
+                        deny_all.update(k for r in refs if r.get("kind") == "Service" and (k := (self.ns(obj), str(r.get("name")))) in self.services)
+                    else:
+                        for k in [(self.ns(obj), str(r.get("name"))) for r in refs if r.get("kind") == "Service"]:
+                            if k in self.services:
+                                self._close(self.services[k])
+                    continue
             if action not in ("ALLOW", "DENY"):
                 self.f.lost(obj, ("spec", "action"), f"{action} policies have no intent equivalent; dropped")
                 continue
             selector = (spec.get("selector") or {}).get("matchLabels")
-            targets = self._targets(obj, selector)
-            if selector is None and not targets and spec.get("rules"):
+            targets = found if attached else self._targets(obj, selector)
+            if selector is None and not attached and not targets and spec.get("rules"):
                 self.f.lost(obj, ("spec", "rules"), f"namespace {self.ns(obj)} has no Service read here (a root-namespace policy applies mesh-wide); dropped")
                 continue
             if not spec.get("rules") and action == "ALLOW":
-                if selector is None:
+                # No selector and no targetRefs: the namespace's allow-nothing (a policy without
+                # selector or targetRef applies to the whole namespace: design/platform-matrix.md,
+                # AuthorizationPolicy "Target", from
+                # https://istio.io/latest/docs/reference/config/security/authorization-policy/).
+                # With targetRefs it applies to its targets only (PolicyTargetReference: "the
+                # targeted resource which the policy should be applied to",
+                # https://istio.io/latest/docs/reference/config/type/workload-selector/): an ALLOW
+                # policy that matches nothing closes those, not the rest of the namespace.
+                if selector is None and not attached:
                     allow_nothing.add(self.ns(obj))
                 else:
                     deny_all.update(targets)
@@ -375,7 +402,7 @@ class _Run(IdentityRun):
                 for key in targets:
                     if action == "DENY" and jwt_import.deny_rule(self.services[key], rule):
                         continue
-                    self._rule(obj, r, rule, key, action == "DENY")
+                    self._rule(obj, r, rule, key, action == "DENY", attached)
             if action == "ALLOW":
                 # Any ALLOW policy closes its workloads to everything it does not allow, even
                 # when every rule of it was dropped: such a service must stay closed.
@@ -398,7 +425,19 @@ class _Run(IdentityRun):
                 self.f.items.append(_note(policies, key, "its ALLOW policies admit nobody the intent can name; mesh.defaultDeny set so it "
                                           "stays closed (every service without allowFrom is closed too)"))
 
-    def _rule(self, obj: SourceObject, r: int, rule: dict, key: tuple[str, str], deny: bool) -> None:
+    def _skip_policy(self, obj: SourceObject) -> bool:
+        """Hook: True for an AuthorizationPolicy regenerated from the rest of the intent (none here)."""
+        return False
+
+    def _ref_targets(self, obj: SourceObject) -> list[tuple[str, str]] | None:
+        """Hook: the services a policy attached by ``targetRefs`` applies to; None when that
+        attachment is not expressible (sidecar mode: only gateways and waypoints read targetRefs)."""
+        return None
+
+    def _rule(self, obj: SourceObject, r: int, rule: dict, key: tuple[str, str], deny: bool, attached: bool = False) -> None:
+        """One AuthorizationPolicy rule -> ``allowFrom``/``denyFrom`` entries of ``key``'s service.
+        ``attached``: the policy has ``targetRefs`` (a waypoint enforces it), so its ``ports`` are
+        the Service's ports; otherwise the pods' (target) ports."""
         path = ("spec", "rules", r)
         svc = self.services[key]
         check_keys(obj, rule, path, {"from", "to", "when"}, self.f, "condition")
@@ -466,7 +505,7 @@ class _Run(IdentityRun):
             if ports:
                 names = []
                 for port in ports:
-                    found = next((x["name"] for x in svc["ports"] if x.get("targetPort", x["port"]) == int(port)), None)
+                    found = next((x["name"] for x in svc["ports"] if (x["port"] if attached else x.get("targetPort", x["port"])) == int(port)), None)
                     if found is None:
                         self.f.lost(obj, (*opath, "ports"), f"port {port} is not a port of {svc['name']}; dropped")
                     else:
@@ -572,6 +611,22 @@ class _Run(IdentityRun):
         self._unweighted_versions()
         self._drop_markers()
         self._report_leftovers(objects)
+
+def retry_on(text: Any, dropped: Callable[[str], None]) -> list[str | int]:
+    """Istio's comma-separated ``HTTPRetry.retryOn`` -> the intent's ``retryOn`` (status codes as
+    ints, Envoy's condition names as they are); each token the intent lacks is passed to
+    ``dropped``. Nothing left: ``[5xx, reset, connect-failure]``, the intent's own default."""
+    conditions: list[str | int] = []
+    for token in str(text or "").split(","):
+        token = token.strip()
+        if token.isdigit():
+            conditions.append(int(token))
+        elif token in RETRY_CONDITIONS:
+            conditions.append(token)
+        elif token:
+            dropped(token)
+    return conditions or ["5xx", "reset", "connect-failure"]
+
 
 def _destinations(route: list) -> list[tuple[str | None, int]]:
     out = []

@@ -37,16 +37,19 @@ SOURCE = "_jwtSource"
 
 
 def read_request_authentication(run: Any, obj: SourceObject) -> None:
-    """One RequestAuthentication -> ``requestAuthentication`` of the services its selector picks.
+    """One RequestAuthentication -> ``requestAuthentication`` of the services its selector picks
+    (or its ``targetRefs`` name, when ``run._ref_targets`` can say which).
 
     A second rule (another jwtRules entry, or another RequestAuthentication for the same service)
     is reported LOST: the intent holds one issuer, so tokens of that issuer are refused now.
     ``jwks`` inline keys (no ``jwksUri``) cannot be said and drop the rule (LOST).
     """
     spec = obj.spec
-    check_keys(obj, spec, ("spec",), {"selector", "jwtRules"}, run.f)
+    # attached by targetRefs (ambient: the Service on its waypoint) when the run can say so
+    attached = run._ref_targets(obj) if spec.get("targetRefs") else None
+    check_keys(obj, spec, ("spec",), {"selector", "jwtRules"} | ({"targetRefs"} if attached is not None else set()), run.f)
     selector = (spec.get("selector") or {}).get("matchLabels")
-    targets = run._targets(obj, selector)
+    targets = attached if attached is not None else run._targets(obj, selector)
     for i, rule in enumerate(spec.get("jwtRules") or []):
         path = ("spec", "jwtRules", i)
         uri = rule.get("jwksUri") or rule.get("jwks_uri")

@@ -28,12 +28,14 @@ from meshgen.platforms.istio_ambient.waypoints import USE_WAYPOINT, WAYPOINT_CLA
 
 def read_waypoints(run: Any) -> None:
     """Take the waypoint Gateways (and their parameters ConfigMaps) out of ``run.by_kind`` before
-    the gateways are imported, and report them and every ``istio.io/use-waypoint`` binding."""
+    the gateways are imported, and report them and every ``istio.io/use-waypoint`` binding.
+    Sets ``run.waypoints``: the ``(namespace, name)`` of every waypoint read."""
     gateways = run.by_kind.get("Gateway", [])
     waypoints = [o for o in gateways if o.group == GATEWAY_API and o.spec.get("gatewayClassName") == WAYPOINT_CLASS]
     run.by_kind["Gateway"] = [o for o in gateways if o not in waypoints]
     run.handled.update(id(o) for o in waypoints)
     names = {(run.ns(o), o.name) for o in waypoints}
+    run.waypoints = names
     bound: dict[tuple[str, str], list[str]] = {}
     for obj in run.by_kind.get("Service", []):
         target = _binding(obj)

@@ -38,7 +38,7 @@ from typing import Any
 
 from meshgen.importing.common import APP_PROTOCOLS, check_keys, number
 from meshgen.importing.findings import APPROXIMATED
-from meshgen.importing.gateway_api import ROUTE_KINDS, http_match, import_gateways
+from meshgen.importing.gateway_api import ROUTE_KINDS, MeshRouteReader, import_gateways, is_version_service
 from meshgen.importing.model import Imported
 from meshgen.importing.reader import SourceObject
 from meshgen.importing.workloads import WorkloadRun, managed
@@ -81,7 +81,7 @@ class _Run(WorkloadRun):
 
     def __init__(self, objects: list[SourceObject]) -> None:
         super().__init__(objects)
-        self.version_services: dict[tuple[str, str], tuple[tuple[str, str], str]] = {}
+        self.gamma = MeshRouteReader(self)
         self.closed: set[tuple[str, str]] = set()
         self.closing: dict[tuple[str, str], SourceObject] = {}
         self.accounts: dict[tuple[str, str], tuple[str, str]] | None = None
@@ -91,7 +91,7 @@ class _Run(WorkloadRun):
         self._services()
         self._deployments()
         self._service_accounts()
-        self._version_services()
+        self.gamma.versions()
         self._mesh_routes()
         gateways, used = import_gateways(
             self.take("Gateway", group=GATEWAY_GROUP),
@@ -157,7 +157,7 @@ class _Run(WorkloadRun):
         return next((proto for match, proto in candidates if all(selector.get(a) == b for a, b in match.items())), None)
 
     def _skip_service(self, obj: SourceObject) -> bool:
-        return bool((obj.metadata.get("labels") or {}).get("meshgen.dev/version-of"))  # read in _version_services
+        return is_version_service(obj)  # read by MeshRouteReader.versions
 
     def _service_read(self, obj: SourceObject, svc: dict[str, Any]) -> None:
         self._failure_accrual(obj, svc)
@@ -191,72 +191,34 @@ class _Run(WorkloadRun):
             self.f.approximated(obj, ("metadata", "annotations"), "failure accrual with Linkerd's default of 7 consecutive failures")
         svc["circuitBreaker"] = cb
 
-    def _version_services(self) -> None:
-        """gateway_api.version_services: ``<svc>-<version>`` selecting the service's pods plus the version label."""
-        for obj in self.by_kind.get("Service", []):
-            parent = (obj.metadata.get("labels") or {}).get("meshgen.dev/version-of")
-            if not parent:
-                continue
-            key = (self.ns(obj), str(parent))
-            svc = self.services.get(key)
-            if svc is None:
-                self.f.lost(obj, ("metadata", "labels"), f"a version of {parent}, which is not a Service read here; dropped")
-                continue
-            name = obj.name[len(svc["name"]) + 1:] if obj.name.startswith(svc["name"] + "-") else obj.name
-            selector = {str(k): str(v) for k, v in (obj.spec.get("selector") or {}).items()}
-            extra = {k: v for k, v in selector.items() if self.selectors[key].get(k) != v}
-            version: dict[str, Any] = {"name": name}
-            if extra != {"version": name}:
-                version["labels"] = extra
-            svc.setdefault("versions", []).append(version)
-            self.version_services[(key[0], obj.name)] = (key, name)
-            self.source(key, obj)
-
     # --- GAMMA routes --------------------------------------------------------------------
 
     def _mesh_routes(self) -> None:
-        """Routes whose parent is a Service (GAMMA): one object per L7 port (``<svc>`` or
-        ``<svc>-<port>``), plus ``<base>-<route>`` objects for routes with their own policy."""
-        per_service: dict[tuple[str, str], list[SourceObject]] = {}
-        for kind in ("HTTPRoute", "GRPCRoute"):
-            for obj in self.by_kind.get(kind, []):
-                parents = obj.spec.get("parentRefs") or []
-                if obj.group != GATEWAY_GROUP or not parents or any(p.get("kind") != "Service" for p in parents):
-                    continue
-                self.handled.add(id(obj))
-                key = (self.ns(obj), str(parents[0].get("name")))
-                if key not in self.services:
-                    self.f.lost(obj, ("spec", "parentRefs"), f"parent Service {key[0]}/{key[1]} is not a Service read here; dropped")
-                    continue
-                if len(parents) > 1:
-                    self.f.lost(obj, ("spec", "parentRefs", 1), "only the first parent Service gets these routes")
-                per_service.setdefault(key, []).append(obj)
-        for key, objs in sorted(per_service.items()):
+        """Routes whose parent is a Service (GAMMA, :class:`~meshgen.importing.gateway_api.MeshRouteReader`):
+        one object per L7 port (``<svc>`` or ``<svc>-<port>``), plus ``<base>-<route>`` objects for
+        routes with their own policy (Linkerd's annotations, :meth:`_policy`)."""
+        for key, primaries, own in self.gamma.by_service():
             svc = self.services[key]
-            l7 = [p for p in svc["ports"] if p["protocol"] in ("http", "http2", "grpc")]
-            bases = {(svc["name"] if len(l7) == 1 else object_name(svc["name"], p["name"])): p for p in l7}
-            primaries = [o for o in objs if o.name in bases]
-            own = [o for o in objs if o.name not in bases]
             routes: list[dict[str, Any]] = []
             retries: list[dict[str, Any]] = []
-            for obj in sorted(primaries, key=lambda o: (o.kind == "GRPCRoute", o.name)):
+            for obj in primaries:
                 self.source(key, obj)
                 timeout, retry = self._policy(obj)
                 if timeout is not None:
                     svc["timeout"] = timeout
                 if retry is not None:
                     retries.append(retry)
-                parsed, weights = self._rules(obj, key, keep_default=True)
+                parsed, weights, _ = self.gamma.rules(obj, key, keep_default=True)
                 if weights is not None:
-                    self._weights(obj, svc, weights)
+                    self.gamma.weights(obj, svc, weights)
                 if len(parsed) > len(routes):
                     routes = parsed  # a GRPCRoute leaves out routes it cannot match: keep the fullest
             if retries:
                 svc["retries"] = _merge_retries(retries)
-            for obj in sorted(own, key=lambda o: o.name):
+            for obj in own:
                 self.source(key, obj)
                 timeout, retry = self._policy(obj)
-                parsed, _ = self._rules(obj, key, keep_default=False)
+                parsed, _, _ = self.gamma.rules(obj, key, keep_default=False)
                 for route in parsed:
                     if timeout is not None and timeout != svc.get("timeout"):
                         route["timeout"] = timeout
@@ -293,96 +255,6 @@ class _Run(WorkloadRun):
             if annotations.get("retry.linkerd.io/timeout"):
                 retry["perTryTimeout"] = str(annotations["retry.linkerd.io/timeout"])
         return (str(timeout) if timeout else None), retry
-
-    def _rules(self, obj: SourceObject, key: tuple[str, str], keep_default: bool) -> tuple[list[dict], list[tuple[str | None, int]] | None]:
-        """Routes of the rules with matches, and the weights of the default rule (None: no default rule)."""
-        routes: list[dict] = []
-        weights = None
-        check_keys(obj, obj.spec, ("spec",), {"parentRefs", "rules"}, self.f)
-        for r, rule in enumerate(obj.spec.get("rules") or []):
-            path = ("spec", "rules", r)
-            check_keys(obj, rule, path, {"matches", "backendRefs"}, self.f)
-            backends = []
-            for b, ref in enumerate(rule.get("backendRefs") or []):
-                check_keys(obj, ref, (*path, "backendRefs", b), {"name", "port", "weight", "kind", "group", "namespace"}, self.f)
-                target = (self.ns(obj), str(ref.get("name")))
-                version = self.version_services.get(target)
-                if target == key:
-                    backends.append((None, int(ref.get("weight", 1))))
-                elif version is not None and version[0] == key:
-                    backends.append((version[1], int(ref.get("weight", 1))))
-                else:
-                    self.f.lost(obj, (*path, "backendRefs", b), f"a backend other than {key[1]} or its versions; dropped")
-            if not rule.get("matches"):
-                if keep_default:
-                    weights = backends
-                continue
-            route: dict[str, Any] = {}
-            if len(backends) == 1 and backends[0][0]:
-                route["version"] = backends[0][0]
-            elif len(backends) > 1:
-                self.f.lost(obj, (*path, "backendRefs"), "a per-route weighted split: the route uses the service's default split")
-            for m, match in enumerate(rule["matches"]):
-                item = dict(route)
-                if obj.kind == "GRPCRoute":
-                    converted = self._grpc_route_match(obj, (*path, "matches", m), match)
-                    if converted.get("_unmatchable"):
-                        continue  # reported: a catch-all in its place would route every call
-                else:
-                    converted = http_match(obj, (*path, "matches", m), match, self.f)
-                if converted:
-                    item = {"match": converted, **item}
-                routes.append(item)
-        return routes, weights
-
-    def _grpc_route_match(self, obj: SourceObject, path: tuple, match: dict) -> dict[str, Any]:
-        """A GAMMA ``GRPCRouteMatch`` -> the intent's ``RequestMatch``: the inverse of
-        :func:`meshgen.platforms.gateway_api.grpc_match` (``method`` Exact -> ``grpc``, exact
-        headers). ``GRPCMethodMatch`` fields ``type`` (Exact default, RegularExpression),
-        ``service``, ``method``: bundled CRD grpcroutes.gateway.networking.k8s.io v1."""
-        check_keys(obj, match, path, {"headers", "method"}, self.f)
-        out: dict[str, Any] = {}
-        method = match.get("method")
-        if method is not None:
-            grpc = self._grpc_method(obj, (*path, "method"), method)
-            if grpc is None:
-                return {"_unmatchable": True}
-            out["grpc"] = grpc
-        headers = {}
-        for h, header in enumerate(match.get("headers") or []):
-            if header.get("type", "Exact") == "Exact":
-                headers[str(header["name"]).lower()] = {"exact": str(header["value"])}
-            else:
-                self.f.lost(obj, (*path, "headers", h), "only exact header matches are read on a GRPCRoute; dropped")
-        if headers:
-            out["headers"] = headers
-        return out
-
-    def _grpc_method(self, obj: SourceObject, path: tuple, method: dict) -> dict[str, str] | None:
-        """``GRPCMethodMatch`` -> ``{service, method?}``; None (reported LOST) when the intent's
-        GrpcMethodMatch cannot hold it: a regular expression, or a method without its service."""
-        check_keys(obj, method, path, {"type", "service", "method"}, self.f)
-        if method.get("type", "Exact") != "Exact":
-            self.f.lost(obj, (*path, "type"), f"{method.get('type')} gRPC method matches are not expressible (exact only); the rule is dropped")
-            return None
-        if not method.get("service"):
-            self.f.lost(obj, path, "a gRPC method match without its service is not expressible; the rule is dropped")
-            return None
-        out = {"service": str(method["service"])}
-        if method.get("method"):
-            out["method"] = str(method["method"])
-        return out
-
-    def _weights(self, obj: SourceObject, svc: dict, weights: list[tuple[str | None, int]]) -> None:
-        versions = svc.get("versions") or []
-        if not any(v for v, _ in weights):
-            return
-        total = sum(w for _, w in weights) or 1
-        share = {v: w for v, w in weights}
-        for version in versions:
-            version["weight"] = number(share.get(version["name"], 0) * 100 / total)
-        if total != 100:
-            self.f.approximated(obj, ("spec", "rules"), f"backend weights of total {total} become percentages")
 
     # --- authorization -------------------------------------------------------------------
 
