@@ -111,6 +111,17 @@ class OperationsReader:
     foreign_charts: frozenset[str] = frozenset()
 
 
+def reader_for(platform: str) -> OperationsReader:
+    """The ``READER`` of ``meshgen/platforms/<platform>/operations_import.py`` (``-`` as ``_``).
+
+    Raises:
+        ModuleNotFoundError: the platform has no operations reader.
+    """
+    import importlib
+
+    return importlib.import_module(f"meshgen.platforms.{platform.replace('-', '_')}.operations_import").READER
+
+
 def read_operations(run: Any, reader: OperationsReader) -> None:
     """Read ``mesh.ca``, ``mesh.controlPlane`` and ``telemetry`` into ``run`` (``run.mesh``,
     ``run.telemetry``), compare what was read with what the intent renders, and mark the objects

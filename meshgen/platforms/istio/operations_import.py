@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from meshgen.importing.common import number
-from meshgen.importing.operations import Context, OperationsReader, read_operations
+from meshgen.importing.operations import Context, OperationsReader, read_operations, reader_for
 from meshgen.intent.types import Duration
 
 GROUP = "telemetry.istio.io"
@@ -143,6 +143,7 @@ READER = OperationsReader("istio", DEFAULT_NAMESPACE, read, frozenset({"ztunnel"
 
 
 def read_back(run: Any) -> None:
-    """The Istio importer's one call: ``mesh.ca``, ``mesh.controlPlane`` and ``telemetry`` into
-    ``run`` (:func:`meshgen.importing.operations.read_operations` with :data:`READER`)."""
-    read_operations(run, READER)
+    """The Istio importers' one call: ``mesh.ca``, ``mesh.controlPlane`` and ``telemetry`` into
+    ``run`` (:func:`meshgen.importing.operations.read_operations` with the reader of
+    ``run.platform``: :data:`READER`, or ambient's, :mod:`meshgen.platforms.istio_ambient.operations_import`)."""
+    read_operations(run, reader_for(run.platform))
