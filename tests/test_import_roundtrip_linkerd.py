@@ -13,19 +13,16 @@ from tests.conftest import EXAMPLES
 from tests.workflow_helpers import import_stops, round_trip, run
 
 #: Examples whose Linkerd render imports back to the same render (hand-listed).
-ROUND_TRIP = {"emojivoto", "podinfo"}
+ROUND_TRIP = {"emojivoto", "podinfo", "production-identity"}
 #: The others and the exit code of the step that stops them.
 STOPPED = {
     # render refuses: Istio-only features (faults, mirroring, connection pools, deny rules, ...)
     "bookinfo": ("render", 3),
     "online-boutique": ("render", 3),
     "feature-tour": ("render", 3),
-    # import refuses: cert-manager Issuers/Certificates and trust-manager Bundle have no importer yet
-    "production-identity": ("import", 3),
 }
-#: What the refused import names, per example.
-NOT_UNDERSTOOD = {
-    "production-identity": "not-understood ClusterIssuer linkerd-identity-issuer",
+#: What the refused import names, per example (every stop here is render's).
+NOT_UNDERSTOOD: dict[str, str] = {
 }
 
 

@@ -57,7 +57,8 @@ def import_manifests(paths: Sequence[Path], platform: str | None = None) -> Impo
     if importer is None:
         raise UsageError(f"meshgen has no importer for {platform} yet")
     # Importers that read Helm values documents (istiod's meshConfig) say so with reads_values;
-    # those documents are still listed below as not Kubernetes objects.
+    # the values files meshgen wrote are also among the objects (reader.ValuesDocument, reported
+    # by the importer that does not read them), any other such document is listed below.
     imported = importer.run(objects, values=values) if getattr(importer, "reads_values", False) else importer.run(objects)
     findings = list(imported.findings.sorted()) + conflicts
     for file, line, why in others:

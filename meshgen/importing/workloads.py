@@ -29,7 +29,7 @@ from meshgen.importing.common import APP_PROTOCOLS
 from meshgen.importing.findings import APPROXIMATED, NOT_UNDERSTOOD, Findings
 from meshgen.importing.gateway_api import GATEWAY_API, import_gateways
 from meshgen.importing.model import Imported
-from meshgen.importing.reader import SourceObject
+from meshgen.importing.reader import VALUES_KIND, SourceObject
 
 if TYPE_CHECKING:
     from meshgen.importing.delivery import RolloutReading
@@ -57,6 +57,8 @@ class WorkloadRun:
             the Service's pod selector.
         handled: ``id()`` of every object read (the rest are reported by :meth:`_report_leftovers`).
         mesh: the intent's ``spec.mesh``.
+        telemetry: the intent's ``spec.telemetry`` (empty: the defaults), filled by the
+            operations readers (:mod:`meshgen.importing.operations`).
         subset_sources: service key -> the object its versions came from (for findings).
     """
 
@@ -78,6 +80,7 @@ class WorkloadRun:
         self.selectors: dict[tuple[str, str], dict[str, str]] = {}
         self.handled: set[int] = set()
         self.mesh: dict[str, Any] = {}
+        self.telemetry: dict[str, Any] = {}
         self.subset_sources: dict[tuple[str, str], SourceObject] = {}
         self._versioned: dict[str, list[dict[str, Any]]] | None = None
         #: set by meshgen.importing.delivery.read_rollouts (the importers that read rollouts call it)
@@ -114,8 +117,11 @@ class WorkloadRun:
         return gateways
 
     def _spec(self, gateways: list[dict[str, Any]], egress: list[dict[str, Any]] | None = None) -> None:
-        """Lay out ``out.spec``: mesh, defaults, services by key, then gateways and egress when any."""
-        spec: dict[str, Any] = {"mesh": self.mesh, "defaults": {"namespace": self.home}}
+        """Lay out ``out.spec``: mesh, telemetry (when read), defaults, services by key, then gateways and egress when any."""
+        spec: dict[str, Any] = {"mesh": self.mesh}
+        if self.telemetry:
+            spec["telemetry"] = self.telemetry
+        spec["defaults"] = {"namespace": self.home}
         spec["services"] = [self.services[k] for k in sorted(self.services)]
         if gateways:
             spec["gateways"] = gateways
@@ -248,7 +254,10 @@ class WorkloadRun:
         for obj in [*objects, *(self.rollouts.derived if self.rollouts is not None else ())]:
             if id(obj) in self.handled:
                 continue
-            if obj.kind == "Kustomization":
+            if obj.kind == VALUES_KIND:
+                self.f.add(obj, (), APPROXIMATED, "not a Kubernetes object (no apiVersion and kind); meshgen wrote it "
+                           "(Helm values from spec.mesh), regenerated from the imported intent's defaults")
+            elif obj.kind == "Kustomization":
                 self.f.add(obj, (), APPROXIMATED, "a kustomization only lists files; meshgen render writes its own")
             elif obj.kind in self.operations_kinds and managed(obj):
                 self.f.add(obj, (), APPROXIMATED, "written by meshgen from spec.telemetry/spec.mesh; regenerated from the imported intent's defaults")

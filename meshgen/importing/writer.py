@@ -59,7 +59,7 @@ def _arranged(imported: Imported) -> dict[str, Any]:
     return spec
 
 
-SECTIONS = ("mesh", "defaults", "delivery", "services", "gateways", "egress", "suppress")
+SECTIONS = ("mesh", "telemetry", "defaults", "delivery", "services", "gateways", "egress", "suppress")
 
 
 def write(imported: Imported, platform: str) -> str:

@@ -41,7 +41,7 @@ from meshgen.importing.identities import IdentityRun
 from meshgen.importing.model import Imported
 from meshgen.importing.reader import SourceObject
 from meshgen.importing.workloads import GATEWAY_API
-from meshgen.platforms.istio import jwt_import, waypoint_import
+from meshgen.platforms.istio import jwt_import, operations_import, waypoint_import
 
 ISTIO_GROUPS = frozenset({"networking.istio.io", "security.istio.io", "telemetry.istio.io"})
 #: Istio's default retry policy when a route says nothing (HTTPRetry docs, above).
@@ -97,6 +97,7 @@ class IstioRun(IdentityRun):
         self._authorization()
         jwt_import.finish(self)
         egress = self._egress()
+        operations_import.read_back(self)
         self._leftovers(objects)
         self._spec(gateways, egress)
 

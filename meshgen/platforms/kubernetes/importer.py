@@ -31,12 +31,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshgen.importing.cert_manager import DEFAULT_DURATION, find_chain, go_duration, issued_by, read_ca
 from meshgen.importing.delivery import read_rollouts
 from meshgen.importing.common import APP_PROTOCOLS, check_keys, plain
 from meshgen.importing.gateway_api import ROUTE_KINDS
 from meshgen.importing.identities import IdentityRun
 from meshgen.importing.reader import SourceObject
 from meshgen.importing.workloads import GATEWAY_API
+from meshgen.intent.types import Duration
 from meshgen.platforms.kubernetes.network_policy import GATEWAY_NAME_LABEL, KUBE_DNS, NAMESPACE_LABEL
 from meshgen.platforms.kubernetes.traffic import DEFAULT_GATEWAY_CLASS
 
@@ -249,52 +251,37 @@ class _Run(IdentityRun):
     # --- cert-manager ---------------------------------------------------------------------------
 
     def _certificates(self) -> None:
-        """The chain of kubernetes.certificates.plan_certificates, read back; any other shape is
-        left to the leftovers (not understood). Fields: https://cert-manager.io/docs/usage/certificate/."""
+        """The chain of kubernetes.certificates.plan_certificates, read back with the shared
+        reader (:mod:`meshgen.importing.cert_manager`): a ClusterIssuer on the intermediate signs
+        one Certificate per workload identity, whose ``duration`` is ``certLifetime`` and whose
+        SPIFFE URI SAN names the trust domain. Any other shape is left to the leftovers (not
+        understood). Fields: https://cert-manager.io/docs/usage/certificate/."""
+        chain = find_chain(self.by_kind)
+        if chain is None or chain.intermediate is None:
+            return
+        inter = chain.intermediate
+        inter_issuer = next((o for o in chain.signers if o.kind == "ClusterIssuer"), None)
+        if inter_issuer is None:
+            return
         certs = [o for o in self.by_kind.get("Certificate", []) if o.group == "cert-manager.io"]
-        issuers = {(o.namespace, o.name): o for o in self.by_kind.get("Issuer", []) if o.group == "cert-manager.io"}
-        cluster = {str((o.spec.get("ca") or {}).get("secretName")): o for o in self.by_kind.get("ClusterIssuer", []) if o.group == "cert-manager.io"}
-
-        def issued_by(cert: SourceObject) -> tuple[str, str]:
-            ref = cert.spec.get("issuerRef") or {}
-            return str(ref.get("kind") or "Issuer"), str(ref.get("name") or "")
-
-        roots = [c for c in certs if c.spec.get("isCA") and issued_by(c)[0] == "Issuer"
-                 and "selfSigned" in (issuers.get((c.namespace, issued_by(c)[1])).spec if (c.namespace, issued_by(c)[1]) in issuers else {})]
-        if len(roots) != 1:
-            return
-        root = roots[0]
-        root_issuer = cluster.get(str(root.spec.get("secretName")))
-        inter = next((c for c in certs if c.spec.get("isCA") and root_issuer is not None and issued_by(c) == ("ClusterIssuer", root_issuer.name)), None)
-        inter_issuer = cluster.get(str(inter.spec.get("secretName"))) if inter is not None else None
-        if inter is None or inter_issuer is None:
-            return
         leaves = [c for c in certs if not c.spec.get("isCA") and issued_by(c) == ("ClusterIssuer", inter_issuer.name)]
-        ca: dict[str, Any] = {"type": "cert-manager"}
-        lifetimes = sorted({str(c.spec.get("duration") or "2160h") for c in leaves})  # cert-manager's default: 90 days
-        for value, key, default in ((lifetimes[0] if lifetimes else "24h", "certLifetime", "24h"),
-                                    (str(inter.spec.get("duration") or "2160h"), "issuerLifetime", "8760h"),
-                                    (str(root.spec.get("duration") or "2160h"), "rootLifetime", "87600h")):
-            if value != default:
-                ca[key] = value
+        ca = read_ca(chain, self.f.lost)
+        lifetimes = sorted({go_duration(c, ("spec", "duration"), DEFAULT_DURATION, self.f.lost) for c in leaves})
+        cert = lifetimes[0] if lifetimes else Duration(24 * 3_600_000)
+        if cert != Duration(24 * 3_600_000):
+            ca = {"type": ca.pop("type"), "certLifetime": str(cert), **ca}
         if len(lifetimes) > 1:
-            self.f.approximated(leaves[0], ("spec", "duration"), f"workload certificates live {', '.join(lifetimes)}; the intent has one lifetime: {lifetimes[0]}")
-        renew = {str(c.spec.get("renewBefore")) for c in (root, inter) if c.spec.get("renewBefore")}
-        if len(renew) == 1:
-            ca["renewBefore"] = renew.pop()
-        elif renew:
-            self.f.approximated(root, ("spec", "renewBefore"), "root and workload CA renew at different times; the intent's default (a third of each lifetime) is kept")
-        if root.namespace and root.namespace != "cert-manager":
-            ca["caNamespace"] = root.namespace
+            self.f.approximated(leaves[0], ("spec", "duration"), f"workload certificates live {', '.join(map(str, lifetimes))}; the intent has one lifetime: {cert}")
+        renew = {str(c.spec.get("renewBefore")) for c in (chain.root, inter) if c.spec.get("renewBefore")}
+        if len(renew) > 1:
+            self.f.approximated(chain.root, ("spec", "renewBefore"), f"root and workload CA renew at different times; the intent has one renewBefore: {ca.get('renewBefore', 'a third of each lifetime')}")
         self.mesh["ca"] = ca
         for c in leaves:
             for uri in c.spec.get("uris") or []:
                 parts = str(uri).split("/")
                 if str(uri).startswith("spiffe://") and len(parts) > 2 and parts[2] != "cluster.local":
                     self.mesh["trustDomain"] = parts[2]
-        used = [root, inter, root_issuer, inter_issuer, issuers[(root.namespace, issued_by(root)[1])], *leaves]
-        used += [b for b in self.by_kind.get("Bundle", []) if b.group == "trust.cert-manager.io"
-                 and any((s.get("secret") or {}).get("name") == root.spec.get("secretName") for s in b.spec.get("sources") or [])]
+        used = [*chain.objects, *leaves]
         self.handled.update(id(o) for o in used)
 
     # --- what is left ----------------------------------------------------------------------

@@ -44,6 +44,7 @@ from meshgen.importing.model import Imported
 from meshgen.importing.reader import SourceObject
 from meshgen.importing.workloads import WorkloadRun, managed
 from meshgen.platforms.base import object_name
+from meshgen.platforms.linkerd import operations_import
 
 LINKERD_GROUPS = frozenset({"policy.linkerd.io", "linkerd.io"})
 GATEWAY_GROUP = "gateway.networking.k8s.io"
@@ -107,6 +108,7 @@ class _Run(WorkloadRun):
         self._rate_limits()
         self._service_profiles()
         egress = self._egress()
+        operations_import.read_back(self)
         self._leftovers(objects)
         self._spec(gateways, egress)
 
@@ -118,7 +120,7 @@ class _Run(WorkloadRun):
             annotations = obj.metadata.get("annotations") or {}
             for key in annotations:
                 if key == "config.linkerd.io/access-log" and managed(obj):
-                    self.f.approximated(obj, ("metadata", "annotations", key), "written by meshgen from spec.telemetry; regenerated from the imported intent's defaults")
+                    continue  # telemetry.accessLogs, read by operations_import
                 elif key not in ("config.linkerd.io/default-inbound-policy", "linkerd.io/inject"):
                     self.f.lost(obj, ("metadata", "annotations", key), f"annotation {key} has no equivalent in the intent; dropped")
             if annotations.get("linkerd.io/inject", "enabled") != "enabled":
