@@ -24,18 +24,12 @@ from tests.workflow_helpers import round_trip, run
 
 PLATFORM = "istio-ambient"
 #: Examples whose ambient render (with --allow-loss) imports back to the same render (hand-listed).
-ROUND_TRIP = {"bookinfo", "emojivoto", "online-boutique", "feature-tour"}
+ROUND_TRIP = {"bookinfo", "emojivoto", "online-boutique", "feature-tour", "podinfo"}
 #: Examples that render on ambient without loss and import back to the same render.
 LOSSLESS = {"production-identity"}  # mesh.ca, controlPlane, telemetry: meshgen/importing/operations.py
 #: The others: import refuses (exit 3) on what it cannot carry back.
-STOPPED = {
-    # Flagger's Canary is read back (importing/delivery.py), but the AuthorizationPolicy whose
-    # targetRefs were widened to Flagger's -primary/-canary Services is not narrowed back yet
-    "podinfo",
-}
-NOT_UNDERSTOOD = {
-    "podinfo": "LOST AuthorizationPolicy test/podinfo spec.targetRefs",
-}
+STOPPED: set[str] = set()  # none now (podinfo: the widened targetRefs are narrowed back)
+NOT_UNDERSTOOD: dict[str, str] = {}
 
 
 def _render(tmp_path: Path, example: str, *flags: str) -> Path:
@@ -112,6 +106,116 @@ def test_feature_tour_routes_mirror_jwt_and_default_retries(tmp_path):
     ]
     checkout = next(s for s in spec["services"] if s["name"] == "checkout")
     assert [(v["name"], v["weight"]) for v in checkout["versions"]] == [("v1", 80), ("v2", 20)]
+
+
+def test_podinfo_imports_its_flagger_rollout_and_the_policy_of_the_service(tmp_path):
+    """Hand-read from examples/podinfo/intent.yaml: the waypoint policy of podinfo names the
+    Services podinfo, podinfo-primary and podinfo-canary in the render; it comes back as podinfo's
+    allowFrom, and the rollout as the Canary said it."""
+    result = import_manifests([_render(tmp_path, "podinfo", "--allow-loss")])
+    assert not [f for f in result.findings if f.is_loss]
+    spec = _spec(result.text)
+    assert spec["delivery"]["controller"] == "flagger"
+    podinfo = next(s for s in spec["services"] if s["name"] == "podinfo")
+    assert podinfo["allowFrom"] == [{"service": "frontend"}, {"service": "flagger-loadtester", "ports": ["http"]}]
+    assert podinfo["rollout"]["steps"] == [{"weight": 10}, {"weight": 20}, {"weight": 30}, {"weight": 50}]
+    assert [s["name"] for s in spec["services"]] == ["flagger-loadtester", "frontend", "podinfo"]
+
+
+def test_podinfo_with_jwt_and_deny_rules_round_trips(tmp_path):
+    """podinfo with a JWT requirement and a deny rule: the DENY policies and the
+    RequestAuthentication on its waypoint name podinfo-primary and podinfo-canary too, and are
+    narrowed back the same way (byte-identical, no loss beyond the render's)."""
+    text = Path("examples/podinfo/intent.yaml").read_text()
+    extra = (
+        "      requestAuthentication: {issuer: https://auth.example.com, jwksUri: https://auth.example.com/jwks.json}\n"
+        "      denyFrom: [{namespace: sandbox}]\n"
+    )
+    assert text.count("      timeout: 5s\n") == 1
+    source = tmp_path / "intent.yaml"
+    source.write_text(text.replace("      timeout: 5s\n", "      timeout: 5s\n" + extra))
+    imported = round_trip(tmp_path, source, PLATFORM, "--allow-loss")
+    assert "LOST" not in imported.stderr and "not-understood" not in imported.stderr
+    rendered = tmp_path / "out" / PLATFORM / "test"
+    for name in ("authorizationpolicy-podinfo-deny", "authorizationpolicy-podinfo-require-jwt",
+                 "requestauthentication-podinfo"):
+        assert "name: podinfo-canary" in (rendered / f"{name}.yaml").read_text()
+    podinfo = next(s for s in _spec(imported.stdout)["services"] if s["name"] == "podinfo")
+    assert podinfo["denyFrom"] == [{"namespace": "sandbox"}]
+    assert podinfo["requestAuthentication"]["issuer"] == "https://auth.example.com"
+
+
+PODINFO_REFS = """\
+    - group: ""
+      kind: Service
+      name: podinfo
+    - group: ""
+      kind: Service
+      name: podinfo-primary
+    - group: ""
+      kind: Service
+      name: podinfo-canary
+"""
+OTHER_REF = """\
+    - group: ""
+      kind: Service
+      name: {name}
+"""
+PRIMARY_REF, CANARY_REF = OTHER_REF.format(name="podinfo-primary"), OTHER_REF.format(name="podinfo-canary")
+
+
+@pytest.mark.parametrize(
+    "refs",
+    [
+        # a Service of the namespace not read here, after Flagger's (the end is no longer meshgen's)
+        PODINFO_REFS + OTHER_REF.format(name="billing"),
+        # the same Service between podinfo and Flagger's: the tail is meshgen's, billing is unknown
+        OTHER_REF.format(name="podinfo") + OTHER_REF.format(name="billing") + PRIMARY_REF + CANARY_REF,
+        # a Service read here after Flagger's: not the tail meshgen writes, so nothing is taken off
+        PODINFO_REFS + OTHER_REF.format(name="frontend"),
+        # canary before primary, or one of them missing: not what meshgen writes
+        OTHER_REF.format(name="podinfo") + CANARY_REF + PRIMARY_REF,
+        OTHER_REF.format(name="podinfo") + PRIMARY_REF,
+    ],
+    ids=["foreign-last", "foreign-inside", "known-last", "reordered", "no-canary"],
+)
+def test_widened_target_refs_with_anything_else_stay_lost(tmp_path, refs):
+    """Only the exact -primary/-canary tail meshgen appends for a Flagger rollout is taken off
+    (istio_ambient.importer.narrow_flagger_refs); any other targetRefs list is still reported LOST
+    (fail closed), and the policy's Service stays closed (an ALLOW policy admits only its rules)."""
+    out = _render(tmp_path, "podinfo", "--allow-loss")
+    path = out / "test" / "authorizationpolicy-podinfo.yaml"
+    text = path.read_text()
+    assert PODINFO_REFS in text
+    path.write_text(text.replace(PODINFO_REFS, refs))
+    result = import_manifests([out])
+    lost = [(f.ref, f.field, f.severity) for f in result.findings if f.is_loss]
+    assert lost == [("AuthorizationPolicy test/podinfo", "spec.targetRefs", "LOST")]
+    podinfo = next(s for s in _spec(result.text)["services"] if s["name"] == "podinfo")
+    assert "allowFrom" not in podinfo  # its callers were in the dropped policy: nobody is admitted
+
+
+def test_narrow_flagger_refs_takes_off_only_the_exact_tail():
+    from meshgen.platforms.istio_ambient.importer import narrow_flagger_refs
+
+    def ref(name, **extra):
+        return {"group": "", "kind": "Service", "name": name, **extra}
+
+    widened = [ref("api"), ref("api-primary"), ref("api-canary")]
+    assert narrow_flagger_refs(widened, {"api"}) == [ref("api")]
+    assert narrow_flagger_refs(widened, set()) == widened  # no Canary read for api
+    assert narrow_flagger_refs(widened, {"web"}) == widened
+    # two services rolled out, each widened in turn (api first, then web)
+    both = [ref("api"), ref("web"), ref("api-primary"), ref("api-canary"), ref("web-primary"), ref("web-canary")]
+    assert narrow_flagger_refs(both, {"api", "web"}) == [ref("api"), ref("web")]
+    assert narrow_flagger_refs(both, {"api"}) == both  # web's tail is not api's
+    # a copy that differs from the original ref in another key is not meshgen's
+    odd = [ref("api"), ref("api-primary", group="core"), ref("api-canary")]
+    assert narrow_flagger_refs(odd, {"api"}) == odd
+    # a Gateway ref named like the service is not a Service ref
+    gateway = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "api"}
+    gw = [gateway, ref("api-primary"), ref("api-canary")]
+    assert narrow_flagger_refs(gw, {"api"}) == gw
 
 
 def test_bookinfo_service_timeout_shorter_than_the_mesh_per_try_timeout(tmp_path):

@@ -119,12 +119,7 @@ def cover_primary(
             handled = set()
         refs = values.get("target_refs")
         if obj.namespace == namespace and isinstance(refs, list) and any(_names_service(r, service) for r in refs):
-            extra = [
-                {**r, "name": f"{service}-{suffix}"}
-                for r in refs
-                if _names_service(r, service)
-                for suffix in ("primary", "canary")
-            ]
+            extra = flagger_service_refs(refs, service)
             if (obj.kind, obj.namespace, obj.name) not in replaced:
                 replaced.add((obj.kind, obj.namespace, obj.name))
                 added.append(dataclasses.replace(obj, values={**values, "target_refs": [*refs, *extra]}))
@@ -137,6 +132,21 @@ def cover_primary(
                 f"Flagger's primary pods carry {labels.label}={labels.value}-primary and would not be covered"
             )
     return Coverage(frozenset(replaced), tuple(added), tuple(uncovered))
+
+
+def flagger_service_refs(refs: Sequence[Any], service: str) -> list[dict[str, Any]]:
+    """The ``targetRefs`` entries :func:`cover_primary` appends to ``refs`` for ``service``: for
+    each entry naming the Service ``service`` (``kind: Service``, in order), a copy naming
+    ``<service>-primary`` then one naming ``<service>-canary`` (every other key kept). Empty when
+    no entry names it. The importer (:mod:`meshgen.platforms.istio_ambient.importer`) takes
+    exactly these back off.
+    """
+    return [
+        {**r, "name": f"{service}-{suffix}"}
+        for r in refs
+        if _names_service(r, service)
+        for suffix in ("primary", "canary")
+    ]
 
 
 def _same(value: Any, selector: Mapping[str, str]) -> bool:

@@ -25,7 +25,10 @@ https://istio.io/latest/docs/ambient/usage/l4-policy/):
   ``ports`` are Service ports. An ALLOW policy attached so and without rules matches nothing, so
   it closes that Service only (any ALLOW policy on a workload denies what none allows,
   https://istio.io/latest/docs/reference/config/security/authorization-policy/); only a policy
-  without selector and targetRefs applies to the whole namespace (its allow-nothing).
+  without selector and targetRefs applies to the whole namespace (its allow-nothing). For a
+  service rolled out by a Flagger Canary read here, the ``<svc>-primary``/``<svc>-canary`` refs
+  meshgen appends (:func:`meshgen.delivery.coverage.cover_primary`) are taken back off, exact
+  matches only (:func:`narrow_flagger_refs`); any other ref to a Service not read here is LOST.
 - The ztunnel policy meshgen writes on a service's pods to admit only its waypoint
   (``<svc>-ztunnel``: every rule's callers are a waypoint's principal) is regenerated from the
   rest of the intent, not read as callers.
@@ -39,7 +42,9 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from meshgen.importing.common import check_keys, number
+from meshgen.delivery.coverage import flagger_service_refs
+from meshgen.importing.common import check_keys, number, plain
+from meshgen.importing.delivery import FLAGGER_GROUP
 from meshgen.importing.findings import APPROXIMATED, LOST, ImportFinding, dotted
 from meshgen.importing.gateway_api import GATEWAY_API, MeshRouteReader, is_version_service
 from meshgen.importing.model import Imported
@@ -170,9 +175,13 @@ class AmbientRun(IstioRun):
 
     def _ref_targets(self, obj: SourceObject) -> list[tuple[str, str]] | None:
         """``targetRefs`` naming Services read here (``group: ""`` or ``core``) -> their keys;
-        None (LOST as in sidecar mode) when a ref names anything else (a Gateway, a ServiceEntry)."""
+        None (LOST as in sidecar mode) when a ref names anything else (a Gateway, a ServiceEntry).
+        The ``-primary``/``-canary`` refs meshgen adds for a service rolled out by a Canary read
+        here are taken off first (:func:`narrow_flagger_refs`)."""
         out = []
-        for ref in obj.spec.get("targetRefs") or []:
+        flagger = {name for (ns, name), (canary, _) in (self.rollouts.rollouts.items() if self.rollouts else ())
+                   if ns == self.ns(obj) and canary.kind == "Canary" and canary.group == FLAGGER_GROUP}
+        for ref in narrow_flagger_refs(plain(obj.spec.get("targetRefs") or []), flagger):
             key = (self.ns(obj), str(ref.get("name")))
             if ref.get("kind") != "Service" or ref.get("group", "") not in ("", "core") or key not in self.services:
                 return None
@@ -314,6 +323,45 @@ class AmbientRun(IstioRun):
                 self.f.approximated(obj, ("metadata", "labels"), "not in ambient mode here; the intent's services are always in the mesh")
 
 
+def narrow_flagger_refs(refs: list[dict[str, Any]], services: Iterable[str]) -> list[dict[str, Any]]:
+    """A policy's ``targetRefs`` (plain dicts, in order) less what Flagger coverage added for
+    ``services`` (names of the services in the policy's namespace whose Flagger Canary was read).
+
+    With a Flagger rollout, meshgen appends to a waypoint policy naming Service ``S`` the refs
+    :func:`meshgen.delivery.coverage.flagger_service_refs` computes (``S-primary``, ``S-canary``:
+    the Services Flagger generates, which callers reach). A policy applies to every resource its
+    ``targetRefs`` list ("the targetRefs specifies a list of resources the policy should be
+    applied to", AuthorizationPolicy.targetRefs, istio/api ``security/v1beta1/authorization_policy.proto``,
+    https://istio.io/latest/docs/reference/config/security/authorization-policy/#AuthorizationPolicy-target_refs;
+    the same for RequestAuthentication), so those refs apply the policy of ``S`` to Flagger's
+    copies of it, and rendering ``S``'s rollout again writes them back.
+
+    Only the exact tail meshgen writes is taken off, repeatedly (one per service, last added
+    first); every other ref stays as written, and a tail that is not exactly meshgen's (a copy
+    missing, reordered or differing in another key, or followed by another ref) is left whole,
+    for :meth:`AmbientRun._ref_targets` to refuse (LOST, fail closed) as it refuses any ref to a
+    Service not read here.
+
+    Args:
+        refs: the ``targetRefs`` entries, as read (see :func:`meshgen.importing.common.plain`).
+        services: service names; empty: ``refs`` is returned unchanged (a copy).
+
+    Returns:
+        A new list; never raises.
+    """
+    out = list(refs)
+    names = sorted(set(services))
+    while True:
+        for name in names:
+            named = [r for r in out if isinstance(r, dict) and r.get("kind") == "Service" and r.get("name") == name]
+            size = 2 * len(named)
+            if size and size < len(out) and out[-size:] == flagger_service_refs(out[:-size], name):
+                out = out[:-size]
+                break
+        else:
+            return out
+
+
 def _grpc_match(route: dict[str, Any]) -> None:
     """A path match meshgen wrote for a gRPC method match -> that match (same bytes rendered)."""
     match = route.get("match") or {}
@@ -330,4 +378,4 @@ def _grpc_match(route: dict[str, Any]) -> None:
 
 IMPORTER = AmbientImporter()
 
-__all__ = ["IMPORTER", "AmbientImporter", "AmbientRun"]
+__all__ = ["IMPORTER", "AmbientImporter", "AmbientRun", "narrow_flagger_refs"]
