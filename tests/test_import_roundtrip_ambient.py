@@ -27,9 +27,6 @@ PLATFORM = "istio-ambient"
 ROUND_TRIP = {"bookinfo", "emojivoto", "online-boutique", "feature-tour", "podinfo"}
 #: Examples that render on ambient without loss and import back to the same render.
 LOSSLESS = {"production-identity"}  # mesh.ca, controlPlane, telemetry: meshgen/importing/operations.py
-#: The others: import refuses (exit 3) on what it cannot carry back.
-STOPPED: set[str] = set()  # none now (podinfo: the widened targetRefs are narrowed back)
-NOT_UNDERSTOOD: dict[str, str] = {}
 
 
 def _render(tmp_path: Path, example: str, *flags: str) -> Path:
@@ -44,7 +41,7 @@ def _spec(text: str) -> dict:
 
 
 def test_every_example_is_classified():
-    assert {p.parent.name for p in EXAMPLES} == ROUND_TRIP | LOSSLESS | STOPPED
+    assert {p.parent.name for p in EXAMPLES} == ROUND_TRIP | LOSSLESS  # every example now imports back
 
 
 @pytest.mark.parametrize("example", sorted(ROUND_TRIP))
@@ -61,13 +58,6 @@ def test_lossless_render_import_render_is_identical(tmp_path, example):
     imported = round_trip(tmp_path, f"examples/{example}/intent.yaml", PLATFORM)
     assert "LOST" not in imported.stderr and "not-understood" not in imported.stderr
     assert f"platform: {PLATFORM}" in imported.stdout
-
-
-@pytest.mark.parametrize("example", sorted(STOPPED))
-def test_examples_outside_the_loop_stop_where_expected(tmp_path, example):
-    imported = run("import", _render(tmp_path, example, "--allow-loss"))
-    assert imported.exit_code == 3 and imported.stdout == ""
-    assert NOT_UNDERSTOOD[example] in imported.stderr
 
 
 def test_emojivoto_imports_the_intent_it_came_from(tmp_path):
