@@ -71,6 +71,10 @@ class RuleSet:
             return ((None, f"unsupported CEL: rule {text!r} cannot be checked: {err}"),)
         if program.uses_old_self:
             return ()  # transition rules compare with the stored object: never run on create
+        if native_rules.holds(text, value, schema):
+            # Proved to hold without cel-python: the verdict is () whatever the cache holds, and
+            # asking first spares building the key (its parts are canonical JSON of self).
+            return ()
         key = _verdict_key(rule, program, value, schema, memo)
         if key is not None and key in self._verdicts:
             return self._verdicts[key]
@@ -138,8 +142,8 @@ def _evaluate(rule: Mapping[str, Any], program: cel.CompiledExpression, value: A
               memo: dict[int, Any]) -> _Verdict:
     """One rule at one node, worded as the API server words it."""
     text = rule.get("rule", "")
-    if native_rules.holds(text, value, schema):
-        return ()  # proved to hold without cel-python (never a failure: those are CEL's to word)
+    # RuleSet._verdict asked native_rules.holds first (a twin never proves a failure: those are
+    # CEL's to word).
     try:
         self_value = cel.to_cel(value, schema, memo)
         holds = program.holds(self_value)
