@@ -169,7 +169,7 @@ def core_validator(api_version: str, kind: str) -> jsonschema.Draft202012Validat
         schema = kubernetes_validate.schema_contents(
             f"{_core_schema_directory()}/{kind.lower()}-{file_version}.json",
             kubernetes_validate.latest_version())
-    except (FileNotFoundError, kubernetes_validate.VersionNotSupportedError):
+    except (OSError, kubernetes_validate.VersionNotSupportedError):  # no such file, or a name no file can have
         return None
     # Schemas of parts (ServicePort, PodSpec, ...) live beside kinds; only kinds carry a GVK.
     if not any(gvk.get("kind") == kind for gvk in schema.get("x-kubernetes-group-version-kind", ())):
