@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from meshgen.kube import names, structural
-from meshgen.kube.core import CLUSTER_SCOPED_CORE_KINDS, check_core, check_metadata, core_validator
+from meshgen.kube.core import CLUSTER_SCOPED_CORE_KINDS, check_core, check_core_clean, check_metadata, core_validator
 from meshgen.kube.issues import CRDLoadError, Issue, SchemaViolation
 from meshgen.kube.rules import RuleSet
 
@@ -171,7 +171,8 @@ class CRDCatalog:
         """What :meth:`validate` answers, for an object whose schema check is plainly clean.
 
         Most rendered objects are plain JSON and break no schema rule: then the JSON copy, the
-        pruning copy and jsonschema's walk only confirm that (see :func:`structural.clean_body`). Metadata and CEL rules are checked as on the full
+        pruning copy and jsonschema's walk only confirm that (see :func:`structural.clean_body`
+        and :func:`core.check_core_clean`). Metadata and CEL rules are checked as on the full
         path. None means "take the full path", which then words every problem itself.
         """
         if type(obj) is not dict:
@@ -183,8 +184,11 @@ class CRDCatalog:
         served = self._served.get((api_version, kind))
         if served is not None:
             issues = _check_custom_clean(obj, served)
-        else:
+        elif _group(api_version) in self._groups:
             return None
+        else:
+            core = core_validator(api_version, kind)
+            issues = None if core is None else check_core_clean(obj, core)
         if issues is None:
             return None
         name = str(metadata.get("name") or metadata.get("generateName") or "")
