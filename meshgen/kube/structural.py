@@ -582,13 +582,32 @@ def _clean(value: Any, schema: Any, seen: set[int]) -> Any:
         else:
             result = _as_is(value, plan, seen)
     elif kind in _PLAIN_SCALARS:
-        result = value
+        if not plan.others:
+            return value
+        # A scalar's keywords (pattern, enum, format, maxLength, ...) depend on the node and the
+        # value alone; a mesh repeats names, ports and hosts, and RE2 through its Python binding
+        # is the dearest of them. Only passes are remembered (a failure ends the walk).
+        key = (id(schema), kind, value)
+        if key in _SCALARS_CLEAN:
+            return value
+        for keyword, argument in plan.others:
+            if next(keyword(None, argument, value, schema), None) is not None:
+                raise _Unclean
+        if len(_SCALARS_CLEAN) >= _SCALARS_CLEAN_MAX:
+            _SCALARS_CLEAN.clear()
+        _SCALARS_CLEAN.add(key)  # the node is held by _PLANS, so its id is not reused
+        return value
     else:
         raise _Unclean  # float, date, ...: the full path converts it first
     for keyword, argument in plan.others:
         if next(keyword(None, argument, result, schema), None) is not None:
             raise _Unclean
     return result
+
+
+# (id(schema node), type, value) of scalars whose node's keywords all pass.
+_SCALARS_CLEAN: set[tuple[int, type, Any]] = set()
+_SCALARS_CLEAN_MAX = 1 << 18
 
 
 def _as_is(value: Any, plan: _Plan, seen: set[int]) -> Any:
