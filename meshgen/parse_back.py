@@ -5,9 +5,13 @@ plan). PyYAML's ``SafeConstructor`` builds every node through a generic, generat
 1.23 s of a 1,000-service Linkerd validate (12,965 documents). :class:`_Loader` builds plain
 mappings of string keys, sequences and strings directly and hands every other node (ints,
 booleans, nulls, floats, timestamps, a mapping with a non-string or merge key) to the safe
-constructor itself (0.73 s). A document that could hold an anchor, alias, tag or merge key (its
-text contains ``&``, ``*``, ``!`` or ``<<`` anywhere, in a string too) is read by the safe loader
-unchanged, so those rules stay PyYAML's. Same objects, same key order (tests/test_parse_back.py).
+constructor itself (0.73 s). A document that could hold an anchor, tag or merge key (its text
+contains ``&``, ``!`` or ``<<`` anywhere, in a string too) is read by the safe loader unchanged,
+so those rules stay PyYAML's. ``*`` alone does not send a document there (Istio's paths and hosts
+are full of it): an alias needs an anchor, and one without is libyaml's composer error in both
+loaders. Scalars resolve their implicit tag through a per-value memo (the safe loader has no path
+resolvers, so the tag depends on the text and its style alone). Same objects, same key order
+(tests/test_parse_back.py).
 """
 
 from __future__ import annotations
@@ -20,10 +24,27 @@ __all__ = ["load_documents"]
 
 _SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
-_SAFE_ONLY = ("&", "*", "!", "<<")
+_SAFE_ONLY = ("&", "!", "<<")
+
+
+# (scalar text, (plain, quoted) implicit flags) -> resolved tag; bounded below.
+_SCALAR_TAGS: dict[tuple[str, Any], str] = {}
 
 
 class _Loader(_SAFE):  # type: ignore[misc, valid-type]
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        # libyaml's composer asks for every node; without path resolvers a scalar's tag is a
+        # function of its text and implicit flags (PyYAML's BaseResolver.resolve).
+        if kind is not yaml.ScalarNode or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _SCALAR_TAGS.get(key)
+        if tag is None:
+            if len(_SCALAR_TAGS) >= 1 << 16:
+                _SCALAR_TAGS.clear()
+            tag = _SCALAR_TAGS[key] = super().resolve(kind, value, implicit)
+        return tag
+
     def construct_document(self, node: yaml.Node) -> Any:
         return self._build(node)
 

@@ -46,6 +46,7 @@ def test_every_rendered_example_reads_back_as_the_safe_loader_reads_it(platform)
     "1: one\ntrue: yes\nnull: x\n",  # non-string keys
     "base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n",  # anchors, aliases, merge keys
     "a: !!str 5\nb: !!int '7'\n",  # explicit tags
+    'path: "/billing/*"\nhosts: ["*.example.com", "*"]\nplain: a*b\n',  # * that is no alias
     "list: [a, 1, {b: [c, ~]}]\nempty: {}\nnone: []\n",
     "a: b\na: c\n",  # duplicate key: the last wins, as in PyYAML
     "- x\n- y\n",
@@ -59,6 +60,15 @@ def test_documents_read_like_the_safe_loader(text):
 def test_recursive_alias_goes_to_the_safe_loader():
     got = load_documents(["a: &x [*x]\n"])  # a self-containing list
     assert got[0]["a"][0] is got[0]["a"]  # PyYAML's own recursive structure, not a recursion error
+
+
+def test_alias_without_anchor_raises_like_the_safe_loader():
+    safe = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with pytest.raises(yaml.YAMLError) as expected:
+        yaml.load("a: *nowhere\n", Loader=safe)
+    with pytest.raises(yaml.YAMLError) as got:
+        load_documents(["a: *nowhere\n"])
+    assert (type(got.value), str(got.value)) == (type(expected.value), str(expected.value))
 
 
 def test_invalid_yaml_raises_like_the_safe_loader():

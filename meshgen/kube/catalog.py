@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from meshgen.kube import names, structural
-from meshgen.kube.core import CLUSTER_SCOPED_CORE_KINDS, check_core, check_metadata, core_validator
+from meshgen.kube.core import CLUSTER_SCOPED_CORE_KINDS, check_core, check_core_clean, check_metadata, core_validator
 from meshgen.kube.issues import CRDLoadError, Issue, SchemaViolation
 from meshgen.kube.rules import RuleSet
 
@@ -50,6 +50,16 @@ class _ServedVersion:
     # With a status subresource the API server drops ``status`` on create.
     status_subresource: bool
     _compiled: tuple[Any, RuleSet] | None = dataclass_field(default=None, repr=False)
+
+    @functools.cached_property
+    def clean_shortcut(self) -> bool:
+        """Whether :func:`_check_custom_clean` may prune on the schema without its envelope:
+        the root is ``type: object`` and no envelope property (apiVersion, kind, metadata)
+        carries a default that the full path's pruning would add."""
+        properties = self.schema.get("properties") or {}
+        return self.schema.get("type") == "object" and isinstance(properties, dict) and not any(
+            isinstance(properties.get(k), Mapping) and "default" in properties[k]
+            for k in structural.OBJECT_ENVELOPE)
 
     def compiled(self) -> tuple[Any, RuleSet]:
         """The schema validator and the rule set, built on first use and kept."""
@@ -134,6 +144,9 @@ class CRDCatalog:
         """
         if not isinstance(obj, Mapping):
             return [SchemaViolation("", "", "", None, "", "not a Kubernetes object (mapping)")]
+        clean = self._validate_clean(obj)
+        if clean is not None:
+            return clean
         plain = _plain(obj)
         api_version, kind = str(plain.get("apiVersion") or ""), str(plain.get("kind") or "")
         metadata = plain.get("metadata") if isinstance(plain.get("metadata"), dict) else {}
@@ -153,6 +166,34 @@ class CRDCatalog:
         if core is not None:
             return [violation(i) for i in check_core(plain, core)]
         return [violation(self._unknown_kind(api_version, kind))]
+
+    def _validate_clean(self, obj: Mapping[str, Any]) -> list[SchemaViolation] | None:
+        """What :meth:`validate` answers, for an object whose schema check is plainly clean.
+
+        Most rendered objects are plain JSON and break no schema rule: then the JSON copy, the
+        pruning copy and jsonschema's walk only confirm that (see :func:`structural.clean_body`
+        and :func:`core.check_core_clean`). Metadata and CEL rules are checked as on the full
+        path. None means "take the full path", which then words every problem itself.
+        """
+        if type(obj) is not dict:
+            return None
+        api_version, kind, metadata = obj.get("apiVersion"), obj.get("kind"), obj.get("metadata")
+        if type(api_version) is not str or type(kind) is not str or not api_version or not kind \
+                or type(metadata) is not dict or not structural.is_plain(metadata):
+            return None
+        served = self._served.get((api_version, kind))
+        if served is not None:
+            issues = _check_custom_clean(obj, served)
+        elif _group(api_version) in self._groups:
+            return None
+        else:
+            core = core_validator(api_version, kind)
+            issues = None if core is None else check_core_clean(obj, core)
+        if issues is None:
+            return None
+        name = str(metadata.get("name") or metadata.get("generateName") or "")
+        namespace = None if metadata.get("namespace") is None else str(metadata["namespace"])
+        return [SchemaViolation(api_version, kind, name, namespace, i.path, i.message) for i in issues]
 
     def namespaced(self, api_version: str, kind: str) -> bool:
         """Whether objects of the kind live in a namespace (built-in kinds: the known list)."""
@@ -187,6 +228,30 @@ def _check_custom(obj: dict[str, Any], served: _ServedVersion) -> list[Issue]:
         return issues + [Issue("", _CEL_NOT_RUN)]
     # Rules see metadata.name and generateName only, as in the API server.
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    body.update({k: obj[k] for k in ("apiVersion", "kind") if k in obj})
+    body["metadata"] = {k: metadata[k] for k in ("name", "generateName") if k in metadata}
+    return issues + rules.check(body)
+
+
+def _check_custom_clean(obj: dict[str, Any], served: _ServedVersion) -> list[Issue] | None:
+    """:func:`_check_custom` for a plain object (metadata already found plain) whose body is
+    plainly clean, without copying it; None when the body is not (take the full path)."""
+    if not served.clean_shortcut:
+        return None
+    validator, rules = served.compiled()
+    body = {k: v for k, v in obj.items() if k not in structural.OBJECT_ENVELOPE}
+    if served.status_subresource:
+        body.pop("status", None)
+    # Pruning on the validator's schema is pruning on the served one: they differ only in the
+    # envelope's properties, which the body lacks and which give no default (clean_shortcut).
+    cleaned = structural.clean_body(body, validator)
+    if cleaned is None:
+        return None
+    body = dict(cleaned) if cleaned is body else cleaned  # the rules' envelope goes on a copy
+    metadata = obj["metadata"]
+    issues = check_metadata(metadata, names.dns1123_subdomain_errors, namespaced=served.namespaced)
+    if any(issue.blocking for issue in issues):
+        return issues + [Issue("", _CEL_NOT_RUN)]
     body.update({k: obj[k] for k in ("apiVersion", "kind") if k in obj})
     body["metadata"] = {k: metadata[k] for k in ("name", "generateName") if k in metadata}
     return issues + rules.check(body)

@@ -21,7 +21,7 @@ from kubernetes_validate import utils as kubernetes_validate
 from meshgen.kube import names
 from meshgen.kube.issues import Issue, field, show, type_issue
 
-__all__ = ["CLUSTER_SCOPED_CORE_KINDS", "check_core", "check_metadata", "core_validator"]
+__all__ = ["CLUSTER_SCOPED_CORE_KINDS", "check_core", "check_core_clean", "check_metadata", "core_validator"]
 
 # --- Metadata (ObjectMeta), for custom and built-in kinds alike.
 
@@ -169,7 +169,7 @@ def core_validator(api_version: str, kind: str) -> jsonschema.Draft202012Validat
         schema = kubernetes_validate.schema_contents(
             f"{_core_schema_directory()}/{kind.lower()}-{file_version}.json",
             kubernetes_validate.latest_version())
-    except (FileNotFoundError, kubernetes_validate.VersionNotSupportedError):
+    except (OSError, kubernetes_validate.VersionNotSupportedError):  # no such file, or a name no file can have
         return None
     # Schemas of parts (ServicePort, PodSpec, ...) live beside kinds; only kinds carry a GVK.
     if not any(gvk.get("kind") == kind for gvk in schema.get("x-kubernetes-group-version-kind", ())):
@@ -190,6 +190,125 @@ def check_core(obj: dict[str, Any], validator: jsonschema.Draft202012Validator) 
               if not issue.path.startswith("metadata")]
     kind = str(obj.get("kind"))
     return issues + check_metadata(obj.get("metadata"), _core_name_errors(kind), namespaced=None)
+
+
+def check_core_clean(obj: dict[str, Any], validator: jsonschema.Draft202012Validator) -> list[Issue] | None:
+    """:func:`check_core`'s answer for a plain object (string-keyed dicts, lists, str, int, bool,
+    None) that its strict schema plainly accepts, without jsonschema; None when that is not
+    certain (take the full path, which words every problem).
+
+    The schema is walked for the keywords kubernetes-validate's strict schemas use (type,
+    properties, additionalProperties, required, items, enum, oneOf; format and ``x-kubernetes-*``
+    are annotations to jsonschema). Any other keyword, a ``$ref`` or a value of another type ends
+    the shortcut. ``metadata`` is not walked: check_core drops the schema's metadata errors and
+    checks it with :func:`check_metadata` (it must be plain too).
+    """
+    from meshgen.kube.structural import is_plain
+
+    schema = validator.schema
+    if type(schema) is not dict or not is_plain(obj):
+        return None
+    if _core_holds(obj, _without_metadata(validator)) is not True:
+        return None
+    return check_metadata(obj.get("metadata"), _core_name_errors(str(obj.get("kind"))), namespaced=None)
+
+
+# id(validator) -> (validator, its schema with metadata's subtree accepting anything).
+_WITHOUT_METADATA: dict[int, tuple[Any, Any]] = {}
+
+
+def _without_metadata(validator: jsonschema.Draft202012Validator) -> Any:
+    """The kind's schema with metadata's own subtree accepting anything (still a property)."""
+    entry = _WITHOUT_METADATA.get(id(validator))
+    if entry is None:
+        schema = validator.schema
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        if type(properties) is dict and "metadata" in properties:
+            schema = {**schema, "properties": {**properties, "metadata": True}}
+        entry = _WITHOUT_METADATA[id(validator)] = (validator, schema)
+    return entry[1]
+
+
+# Keywords that assert nothing in Draft 2020-12 without a format checker (kubernetes-validate's
+# schemas carry these beside the asserting ones).
+_CORE_ANNOTATIONS = frozenset({"description", "format", "$schema", "$id", "title", "default"})
+_CORE_TYPES: dict[str, Callable[[Any], bool]] = {
+    "object": lambda v: type(v) is dict,
+    "array": lambda v: type(v) is list,
+    "string": lambda v: type(v) is str,
+    "boolean": lambda v: type(v) is bool,
+    "integer": lambda v: type(v) is int,
+    "number": lambda v: type(v) is int,  # plain values hold no floats
+    "null": lambda v: v is None,
+}
+
+
+def _core_holds(value: Any, schema: Any) -> bool | None:
+    """Whether a plain ``value`` satisfies a Draft 2020-12 ``schema``: True, False, or None when
+    this walk does not know (a keyword it does not interpret)."""
+    if schema is True:
+        return True
+    if type(schema) is not dict:
+        return None
+    verdict: bool | None = True
+    for keyword, argument in schema.items():
+        if keyword in _CORE_ANNOTATIONS or keyword.startswith("x-kubernetes-"):
+            continue
+        if keyword == "type":
+            kinds = [argument] if isinstance(argument, str) else argument
+            if not isinstance(kinds, list) or any(k not in _CORE_TYPES for k in kinds):
+                return None
+            if not any(_CORE_TYPES[k](value) for k in kinds):
+                return False
+        elif keyword == "properties":
+            if type(argument) is not dict:
+                return None
+            if type(value) is dict:
+                for key, item in value.items():
+                    if key in argument:
+                        holds = _core_holds(item, argument[key])
+                        if holds is not True:
+                            return holds
+        elif keyword == "additionalProperties":
+            if type(value) is not dict:
+                continue
+            known = schema.get("properties") or {}
+            if type(known) is not dict or "patternProperties" in schema:
+                return None
+            for key, item in value.items():
+                if key not in known:
+                    holds = False if argument is False else _core_holds(item, argument)
+                    if holds is not True:
+                        return holds
+        elif keyword == "required":
+            if not isinstance(argument, list):
+                return None
+            if type(value) is dict and any(key not in value for key in argument):
+                return False
+        elif keyword == "items":
+            if "prefixItems" in schema:
+                return None
+            if type(value) is list:
+                for item in value:
+                    holds = _core_holds(item, argument)
+                    if holds is not True:
+                        return holds
+        elif keyword == "enum":
+            if type(value) is not str or not isinstance(argument, list):
+                return None  # JSON equality of other types is jsonschema's to judge
+            if not any(type(option) is str and option == value for option in argument):
+                return False
+        elif keyword == "oneOf":
+            if not isinstance(argument, list):
+                return None
+            answers = [_core_holds(value, branch) for branch in argument]
+            if None in answers:
+                return None
+            if answers.count(True) != 1:
+                return False
+        else:
+            return None
+    return verdict
 
 
 def core_issue(error: jsonschema.ValidationError) -> list[Issue]:

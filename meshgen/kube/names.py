@@ -7,8 +7,9 @@ Source: https://github.com/kubernetes/apimachinery/blob/master/pkg/util/validati
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "dns1035_label_errors",
@@ -26,6 +27,19 @@ _QUALIFIED_NAME = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 _LABEL_VALUE = rf"({_QUALIFIED_NAME})?"
 
 
+def _memo(check: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """``check`` with its answers remembered per value (a fresh list each call, so callers may
+    change it). A rendered mesh repeats the same namespaces, label keys and values thousands of
+    times; each answer costs a regular-expression match and, for a bad value, a message."""
+    remembered = functools.lru_cache(maxsize=1 << 16)(lambda value: tuple(check(value)))
+
+    @functools.wraps(check)
+    def checked(value: str) -> list[str]:
+        return list(remembered(value))
+
+    return checked
+
+
 def _regex_error(what: str, regex: str, examples: Sequence[str]) -> str:
     shown = ",  or ".join(f"'{e}'" for e in examples)
     return f"{what} (e.g. {shown}, regex used for validation is '{regex}')"
@@ -41,6 +55,7 @@ def _name_errors(value: str, max_length: int, regex: str, what: str,
     return errors
 
 
+@_memo
 def dns1123_label_errors(value: str) -> list[str]:
     """Why ``value`` is not an RFC 1123 label (empty list when it is one)."""
     return _name_errors(value, 63, _DNS1123_LABEL,
@@ -49,6 +64,7 @@ def dns1123_label_errors(value: str) -> list[str]:
                         ["my-name", "123-abc"])
 
 
+@_memo
 def dns1123_subdomain_errors(value: str) -> list[str]:
     """Why ``value`` is not an RFC 1123 subdomain (empty list when it is one)."""
     return _name_errors(value, 253, _DNS1123_SUBDOMAIN,
@@ -57,6 +73,7 @@ def dns1123_subdomain_errors(value: str) -> list[str]:
                         "character", ["example.com"])
 
 
+@_memo
 def dns1035_label_errors(value: str) -> list[str]:
     """Why ``value`` is not an RFC 1035 label (Service names must be one)."""
     return _name_errors(value, 63, _DNS1035_LABEL,
@@ -65,6 +82,7 @@ def dns1035_label_errors(value: str) -> list[str]:
                         "character", ["my-name", "abc-123"])
 
 
+@_memo
 def label_value_errors(value: str) -> list[str]:
     """Why ``value`` is not a valid label value (empty is valid)."""
     return _name_errors(value, 63, _LABEL_VALUE,
@@ -73,6 +91,7 @@ def label_value_errors(value: str) -> list[str]:
                         "alphanumeric character", ["MyValue", "my_value", "12345"])
 
 
+@_memo
 def qualified_name_errors(value: str) -> list[str]:
     """Why ``value`` is not a qualified name such as a label key ``example.com/my-key``."""
     prefix, _, name = value.rpartition("/")

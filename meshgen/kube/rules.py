@@ -34,6 +34,7 @@ class RuleSet:
         self._schema = schema
         self._rules_below: dict[int, bool] = {}
         self._verdicts: dict[tuple, _Verdict] = {}
+        self._ruled: dict[int, tuple[dict[str, Any], Any, Any]] = {}
 
     def check(self, value: Any) -> list[Issue]:
         """Every rule failure in ``value`` (pruned and defaulted; ``metadata`` reduced to name and
@@ -47,9 +48,34 @@ class RuleSet:
         for rule in schema.get("x-kubernetes-validations", ()):
             for field_path, message in self._verdict(rule, value, schema, memo):
                 issues.append(Issue(path if field_path is None else _join_field_path(path, field_path), message))
+        if isinstance(value, dict):
+            # As _children, but only into the properties (or map values) with rules below them.
+            with_rules, properties, extra = self._ruled_children(schema)
+            for key, child in value.items():
+                if key in with_rules:
+                    if child is not None:
+                        issues += self._check(child, with_rules[key], field(path, key), memo)
+                elif extra is not None and key not in properties and child is not None:
+                    issues += self._check(child, extra, f"{path}[{key}]", memo)
+            return issues
         for child_path, child, child_schema in _children(value, schema, path):
-            issues += self._check(child, child_schema, child_path, memo)
+            if child is not None and self._has_rules(child_schema):
+                issues += self._check(child, child_schema, child_path, memo)
         return issues
+
+    def _ruled_children(self, schema: Mapping[str, Any]) -> tuple[dict[str, Any], Any, Any]:
+        """Of an object node: its properties with rules below them, all its properties, and its
+        additionalProperties schema when rules are below it (else None)."""
+        key = id(schema)
+        found = self._ruled.get(key)
+        if found is None:
+            properties = schema.get("properties") or {}
+            extra = schema.get("additionalProperties")
+            with_rules = {name: child for name, child in properties.items()
+                          if isinstance(child, Mapping) and self._has_rules(child)}
+            extra = extra if isinstance(extra, Mapping) and self._has_rules(extra) else None
+            found = self._ruled[key] = (with_rules, properties, extra)
+        return found
 
     def _has_rules(self, schema: Mapping[str, Any]) -> bool:
         # Most of a big schema has no rules; knowing that skips whole subtrees.
@@ -71,6 +97,10 @@ class RuleSet:
             return ((None, f"unsupported CEL: rule {text!r} cannot be checked: {err}"),)
         if program.uses_old_self:
             return ()  # transition rules compare with the stored object: never run on create
+        if native_rules.holds(text, value, schema):
+            # Proved to hold without cel-python: the verdict is () whatever the cache holds, and
+            # asking first spares building the key (its parts are canonical JSON of self).
+            return ()
         key = _verdict_key(rule, program, value, schema, memo)
         if key is not None and key in self._verdicts:
             return self._verdicts[key]
@@ -118,6 +148,10 @@ def _part(value: Any, use: str, path: tuple[str | int, ...]) -> Any:
     # objects (unaddressable properties are left out of self): those key on the value.
     if use == "size" and isinstance(node, list):
         return ("size", len(node))
+    kind = type(node)
+    if kind is str or kind is int or kind is bool or node is None:
+        # As its JSON, cheaper: the type tells true from 1 (equal and of one hash in Python).
+        return ("scalar", kind, node)
     return ("value", json.dumps(node, sort_keys=True))
 
 
@@ -138,8 +172,8 @@ def _evaluate(rule: Mapping[str, Any], program: cel.CompiledExpression, value: A
               memo: dict[int, Any]) -> _Verdict:
     """One rule at one node, worded as the API server words it."""
     text = rule.get("rule", "")
-    if native_rules.holds(text, value, schema):
-        return ()  # proved to hold without cel-python (never a failure: those are CEL's to word)
+    # RuleSet._verdict asked native_rules.holds first (a twin never proves a failure: those are
+    # CEL's to word).
     try:
         self_value = cel.to_cel(value, schema, memo)
         holds = program.holds(self_value)

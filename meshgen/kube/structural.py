@@ -31,7 +31,8 @@ from meshgen.kube import names
 from meshgen.kube.cel import parse_go_duration
 from meshgen.kube.issues import Issue, field, number, show, type_issue
 
-__all__ = ["OBJECT_ENVELOPE", "compile_schema", "prune_and_default", "schema_issues", "without_envelope"]
+__all__ = ["OBJECT_ENVELOPE", "clean_body", "compile_schema", "is_plain", "prune_and_default", "schema_issues",
+           "without_envelope"]
 
 #: Every object may carry these, whatever its schema says; metadata is checked on its own.
 OBJECT_ENVELOPE = ("apiVersion", "kind", "metadata")
@@ -416,6 +417,244 @@ def prune_and_default(value: Any, schema: Mapping[str, Any], path: str, unknown:
         absent = key not in result or (result[key] is None and not prop.get("nullable"))
         if "default" in prop and absent:
             result[key] = prune_and_default(copy.deepcopy(prop["default"]), prop, "", [])
+    return result
+
+
+# --- The clean shortcut: prune, default and validate in one walk, for objects with nothing wrong.
+#
+# At scale almost every object is clean: no unknown field, every value valid. For those the
+# three passes above (a JSON copy, prune_and_default's deep copy, the validator's walk through
+# jsonschema's dispatch) all end in "nothing to report". clean_body walks the object once, runs
+# the same keyword functions on the same (defaulted) values, and gives up, so that the caller
+# takes the full path, at the first thing that is not plainly clean: an unknown field, any
+# keyword error, a value that is not plain JSON (the full path converts it first), a node met
+# twice (YAML aliases: CEL's conversion memo is keyed by node). tests/test_validate_fast.py
+# compares both paths on broken objects.
+
+
+class _Unclean(Exception):
+    """The clean walk cannot vouch for this object: take the full path."""
+
+
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+# Keywords the walk applies itself (type first, as _descend does; the others as it descends).
+_WALKED = frozenset({"type", "x-kubernetes-int-or-string", "properties", "additionalProperties", "items",
+                     "required"})
+
+
+class _Plan:
+    """What the clean walk needs of one schema node, worked out once per node."""
+
+    __slots__ = ("schema", "declared", "nullable", "type_holds", "prunes_dict", "prunes_list", "properties", "extra",
+                 "keeps_unknown", "embedded", "required", "defaults", "items", "others")
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema  # held so that its id is not reused
+        declared = schema.get("type")
+        properties = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        items = schema.get("items")
+        required = schema.get("required") or ()
+        if "$ref" in schema:  # Draft 4 ignores a $ref's siblings: left to the full path
+            raise _Unclean
+        if (declared is not None and not isinstance(declared, str)) or not isinstance(properties, dict) \
+                or not isinstance(required, (list, tuple)):
+            raise _Unclean
+        self.declared = declared
+        self.nullable = bool(schema.get("nullable"))
+        # As _type_holds: None when any non-null value has the node's type.
+        self.type_holds = _int_or_string if schema.get("x-kubernetes-int-or-string") else _TYPE_CHECKS.get(declared)
+        self.prunes_dict = declared == "object" or bool(properties) or isinstance(extra, Mapping)
+        self.prunes_list = isinstance(items, Mapping) and schema.get("type", "array") == "array"
+        self.properties = properties
+        self.extra = extra if isinstance(extra, Mapping) else None
+        self.keeps_unknown = bool(schema.get("x-kubernetes-preserve-unknown-fields") or extra is True)
+        self.embedded = bool(schema.get("x-kubernetes-embedded-resource"))
+        self.required = tuple(required)
+        self.defaults = tuple((key, prop) for key, prop in properties.items()
+                              if isinstance(prop, Mapping) and "default" in prop)
+        self.items = items if isinstance(items, Mapping) else None
+        self.others = tuple((_KUBERNETES_KEYWORDS[key], value) for key, value in schema.items()
+                            if key in _KUBERNETES_KEYWORDS and key not in _WALKED)
+
+
+_PLANS: dict[int, _Plan | None] = {}
+_PLANNED: list[Any] = []  # the nodes of failed plans, so that their ids are not reused
+
+
+def _plan(schema: Any) -> _Plan:
+    if type(schema) is not dict:
+        raise _Unclean
+    plan = _PLANS.get(id(schema), False)
+    if plan is False:
+        try:
+            plan = _Plan(schema)
+        except _Unclean:
+            plan = None
+            _PLANNED.append(schema)
+        _PLANS[id(schema)] = plan
+    if plan is None:
+        raise _Unclean
+    return plan
+
+
+def is_plain(value: Any, seen: set[int] | None = None) -> bool:
+    """Whether ``value`` is already what the API server gets from YAML: string-keyed dicts, lists,
+    str, int, bool and None only, no node twice (then its JSON copy would equal it)."""
+    try:
+        _plain_tree(value, set() if seen is None else seen)
+    except _Unclean:
+        return False
+    return True
+
+
+def _plain_tree(value: Any, seen: set[int]) -> None:
+    kind = type(value)
+    if kind is dict:
+        if id(value) in seen:
+            raise _Unclean
+        seen.add(id(value))
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unclean
+            if type(item) not in _PLAIN_SCALARS:
+                _plain_tree(item, seen)
+    elif kind is list:
+        if id(value) in seen:
+            raise _Unclean
+        seen.add(id(value))
+        for item in value:
+            if type(item) not in _PLAIN_SCALARS:
+                _plain_tree(item, seen)
+    elif kind not in _PLAIN_SCALARS:
+        raise _Unclean
+
+
+def clean_body(value: dict[str, Any], schema: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``value`` pruned and defaulted, when it is plainly clean against ``schema``; else None.
+
+    Clean means: plain JSON (:func:`is_plain`), :func:`prune_and_default` would find no unknown
+    field, and :func:`schema_issues` on its result would report nothing. Then the result equals
+    ``prune_and_default(value, schema, "", [])``, sharing the nodes that defaulting leaves alone
+    with ``value`` (callers must not change it). None means "cannot vouch": take the full path,
+    which reports whatever is wrong. ``schema`` must be a node the full path prunes ``value``
+    with (a root of ``type: object``), compiled with :func:`compile_schema`.
+    """
+    try:
+        return _clean(value, schema, set())
+    except _Unclean:
+        return None
+
+
+def _clean(value: Any, schema: Any, seen: set[int]) -> Any:
+    """One node of :func:`clean_body`: the same checks, in effect, as _descend on the pruned value."""
+    plan = _plan(schema)
+    if value is None:
+        if plan.declared and not plan.nullable:
+            raise _Unclean
+        return None  # a null runs no keyword
+    if plan.type_holds is not None and not plan.type_holds(value):
+        raise _Unclean  # _descend's type error
+    kind = type(value)
+    if kind is dict:
+        if id(value) in seen:
+            raise _Unclean
+        seen.add(id(value))
+        result = _clean_dict(value, plan, seen) if plan.prunes_dict else _as_is(value, plan, seen)
+        for key in plan.required:
+            if key not in result:
+                raise _Unclean
+    elif kind is list:
+        if id(value) in seen:
+            raise _Unclean
+        seen.add(id(value))
+        if plan.prunes_list:
+            items = plan.items
+            result = value
+            for index, item in enumerate(value):
+                child = _clean(item, items, seen)
+                if child is not item:
+                    if result is value:
+                        result = list(value)
+                    result[index] = child
+        elif plan.items is not None:
+            raise _Unclean  # items under a non-array type: rare, left to the full path
+        else:
+            result = _as_is(value, plan, seen)
+    elif kind in _PLAIN_SCALARS:
+        if not plan.others:
+            return value
+        # A scalar's keywords (pattern, enum, format, maxLength, ...) depend on the node and the
+        # value alone; a mesh repeats names, ports and hosts, and RE2 through its Python binding
+        # is the dearest of them. Only passes are remembered (a failure ends the walk).
+        key = (id(schema), kind, value)
+        if key in _SCALARS_CLEAN:
+            return value
+        for keyword, argument in plan.others:
+            if next(keyword(None, argument, value, schema), None) is not None:
+                raise _Unclean
+        if len(_SCALARS_CLEAN) >= _SCALARS_CLEAN_MAX:
+            _SCALARS_CLEAN.clear()
+        _SCALARS_CLEAN.add(key)  # the node is held by _PLANS, so its id is not reused
+        return value
+    else:
+        raise _Unclean  # float, date, ...: the full path converts it first
+    for keyword, argument in plan.others:
+        if next(keyword(None, argument, result, schema), None) is not None:
+            raise _Unclean
+    return result
+
+
+# (id(schema node), type, value) of scalars whose node's keywords all pass.
+_SCALARS_CLEAN: set[tuple[int, type, Any]] = set()
+_SCALARS_CLEAN_MAX = 1 << 18
+
+
+def _as_is(value: Any, plan: _Plan, seen: set[int]) -> Any:
+    # prune_and_default deep-copies such a node; nothing in it is validated but by plan.others.
+    _plain_tree_below(value, seen)
+    return value
+
+
+def _plain_tree_below(value: Any, seen: set[int]) -> None:
+    # value itself is already in seen
+    for item in value.values() if type(value) is dict else value:
+        if type(item) not in _PLAIN_SCALARS:
+            _plain_tree(item, seen)
+    if type(value) is dict and not all(type(key) is str for key in value):
+        raise _Unclean
+
+
+def _clean_dict(value: dict[str, Any], plan: _Plan, seen: set[int]) -> dict[str, Any]:
+    properties, extra = plan.properties, plan.extra
+    result = value
+    for key, item in value.items():
+        if type(key) is not str:
+            raise _Unclean
+        prop = properties.get(key)
+        if prop is not None or key in properties:
+            if item is None and isinstance(prop, Mapping) and "default" in prop and not prop.get("nullable"):
+                continue  # replaced by the default below, never validated as null
+            child = _clean(item, prop, seen)
+        elif extra is not None:
+            child = _clean(item, extra, seen)
+        elif plan.keeps_unknown or (plan.embedded and key in OBJECT_ENVELOPE):
+            if type(item) not in _PLAIN_SCALARS:
+                _plain_tree(item, seen)
+            continue
+        else:
+            raise _Unclean  # an unknown field: the full path reports it
+        if child is not item:
+            if result is value:
+                result = dict(value)
+            result[key] = child
+    for key, prop in plan.defaults:
+        if key not in result or (result[key] is None and not prop.get("nullable")):
+            if result is value:
+                result = dict(value)
+            result[key] = filled = prune_and_default(copy.deepcopy(prop["default"]), prop, "", [])
+            if next(_descend(filled, prop), None) is not None:
+                raise _Unclean
     return result
 
 
