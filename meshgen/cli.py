@@ -270,14 +270,25 @@ def render(
     report_file: ReportFileOpt = None,
 ) -> None:
     """Render the intent for a platform: a YAML (or JSON) stream on stdout, or files under --output."""
-    from meshgen.errors import MeshgenError
-    from meshgen.output import write_platform_folder
-    from meshgen.progress import progress
+    from meshgen.gcpause import gc_paused
 
     if output is not None and fmt != "yaml":
         raise typer.BadParameter(
             "files under --output are always YAML; -o json applies to stdout only", param_hint="-o"
         )
+    # The collector stays paused for the whole command, not only load and render: the findings
+    # summary (which imports rich) and writing thousands of files otherwise run full collections
+    # over the rendered output, about 0.15 s of CPU at 1,000 services on Linkerd (issue 17).
+    with gc_paused():
+        _render_command(intent_paths, platform, output, fmt, allow_loss, accept_loss, report, report_file)
+
+
+def _render_command(intent_paths, platform, output, fmt, allow_loss, accept_loss, report, report_file) -> None:
+    """The body of ``meshgen render`` (arguments as there), run with the collector paused."""
+    from meshgen.errors import MeshgenError
+    from meshgen.output import write_platform_folder
+    from meshgen.progress import progress
+
     try:
         if platform:  # a usage error comes before any work on the intent
             _platform(platform)
