@@ -303,10 +303,10 @@ def write_platform_folder(
         for rel in sorted({*contents.empty_dirs, *(f.path.rpartition("/")[0] for f in files)} - {""}):
             (staging / rel).mkdir(parents=True, exist_ok=True)
         unchanged = set(changes.unchanged)
+        base = os.fspath(staging) + "/"
         for done, f in enumerate(files, 1):
-            target = staging / f.path
-            if f.path not in unchanged or not _link(folder / f.path, target):
-                target.write_bytes(f.text.encode("utf-8"))
+            if f.path not in unchanged or not _link(folder / f.path, staging / f.path):
+                _write_new(base + f.path, f.text.encode("utf-8"))
             if on_file is not None:
                 on_file(done, len(files))
         if folder.exists():
@@ -327,6 +327,26 @@ def write_platform_folder(
     if backup is not None:
         shutil.rmtree(backup, ignore_errors=True)
     return changes
+
+
+#: How :func:`_write_new` opens a file: as ``open(path, "wb")`` does (0o666 less the umask).
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Write ``data`` to the file ``path`` (created or truncated), with plain system calls.
+
+    What ``Path(path).write_bytes(data)`` does, without building a Path and a buffered file
+    object (and its fstat and isatty calls) for each of thousands of files: about a third of
+    the time writing a folder took at 1,000 services (issue 17). Raises OSError as open() would.
+    """
+    fd = os.open(path, _CREATE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _link(source: Path, target: Path) -> bool:
