@@ -17,10 +17,6 @@ from typing import Any, Sequence
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
-
 from meshgen.errors import IntentError, IntentNotFoundError, Problem, SourceLocation, did_you_mean
 from meshgen.intent.model import MeshIntent
 from meshgen.intent.resolve import resolve
@@ -520,6 +516,10 @@ def parse_intent(text: str, path: Path) -> MeshIntent:
 
 
 def _round_trip(text: str):
+    # ruamel.yaml only on this slow path (an intent with something wrong): a valid intent's
+    # load never imports it (about 10 ms of CPU, issue 17).
+    from ruamel.yaml import YAML
+
     rt = YAML(typ="rt")
     rt.allow_duplicate_keys = False
     return rt.load(text)
@@ -540,6 +540,8 @@ def _syntax_problems(text: str, path: Path, first: BaseException | None = None) 
     When ruamel.yaml cannot say more (it accepts the text, or fails in another way), the problem
     is ``first``'s, with libyaml's position when it has one.
     """
+    from ruamel.yaml.error import MarkedYAMLError
+
     if isinstance(first, RecursionError):
         return [Problem("", f"invalid YAML: nested too deeply (at most {MAX_DEPTH} levels)", SourceLocation(path, 1, 1))]
     try:
@@ -608,6 +610,8 @@ def locate(doc: Any, parts: tuple, file: Path, *, at_key: bool = False) -> Sourc
     The position is the value's for a scalar at the end of the path (what is wrong is the value),
     otherwise (or with ``at_key``) the key's.
     """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     node, (line, col) = doc, (getattr(getattr(doc, "lc", None), "line", 0) or 0, 0)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
