@@ -158,10 +158,41 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+#: Names a plain dict answers as attributes (``items``, ``keys``, ``values``...): Jinja's
+#: ``o.values`` is the method, never the key, and :class:`_Environment` keeps it so.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's environment with two shortcuts that render exactly the same text (issue 17).
+
+    - ``o.field`` on a plain dict: Jinja tries ``getattr(o, "field")`` first, which for a dict
+      raises AttributeError for every name but dict's own methods, and only then ``o["field"]``.
+      Here a dict is subscripted directly unless the name is one of dict's attributes; a missing
+      key still goes Jinja's way (StrictUndefined). Planner values are plain dicts, so this is
+      most lookups of every object.
+    - Template globals: Jinja keeps them as a ChainMap over the environment's and copies them into
+      every render's context (and every macro import) through ChainMap's Python-level iteration.
+      meshgen never changes the environment's globals after :func:`environment` builds it, so
+      each template gets one flat copy instead.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+    def make_globals(self, d: Any) -> Any:
+        return {**self.globals, **(d or {})}
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The one Jinja environment for meshgen's own templates."""
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         auto_reload=False,  # templates never change during a run; saves two stat() calls per object
         undefined=jinja2.StrictUndefined,
@@ -179,13 +210,7 @@ def environment() -> jinja2.Environment:
 
 @lru_cache(maxsize=None)
 def _template(name: str) -> jinja2.Template:
-    template = environment().get_template(name)
-    # Jinja keeps a template's globals as a ChainMap over the environment's, and copies them
-    # into every render's context (dict(globals), set(globals)) through ChainMap's Python-level
-    # iteration: about a quarter of Jinja's own time per object. The environment's globals never
-    # change after environment() sets it up, so one flat copy renders the same (issue 17).
-    template.globals = dict(template.globals)
-    return template
+    return environment().get_template(name)
 
 
 def render_object(obj: PlannedObject) -> str:
