@@ -351,6 +351,7 @@ def check(
     """
     from meshgen.check import check_folder
     from meshgen.errors import EXIT_INVALID, MeshgenError
+    from meshgen.gcpause import gc_paused
     from meshgen.progress import progress
 
     try:
@@ -366,7 +367,11 @@ def check(
         # Comparing needs only the files: freeing the plan and the per-object documents first keeps
         # check's peak memory (rendering plus reading the folder) within render's.
         del rendering
-        result = check_folder(output / target, files)
+        # Paused as render is (a rendering leaves no reference cycles behind, so nothing waits for
+        # the collector): otherwise reading thousands of files runs full collections over the
+        # intent and the files (issue 17).
+        with gc_paused():
+            result = check_folder(output / target, files)
         if fmt == "json":
             import json
 

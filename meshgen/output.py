@@ -81,11 +81,25 @@ def _generated_bytes(path: str | Path) -> bytes | None:
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
             return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            head = handle.read(len(_MARKER))
-            return head + handle.read() if head == _MARKER else None
+        # Plain reads, no buffered file object per file (issue 17): the marker first, then the
+        # rest until end of file (a regular file returns short reads only there).
+        head = b""
+        while len(head) < len(_MARKER):
+            chunk = os.read(fd, len(_MARKER) - len(head))
+            if not chunk:
+                break
+            head += chunk
+        if head != _MARKER:
+            return None
+        parts = [head]
+        while True:
+            chunk = os.read(fd, max(status.st_size - len(_MARKER), 0) + 1)
+            if not chunk:
+                return b"".join(parts)
+            parts.append(chunk)
     except OSError:
         return None
     finally:
