@@ -157,7 +157,7 @@ def _analyzed(paths: list[Path], platform: str | None = None):
     from meshgen.loader import load
 
     with gc_paused():  # see meshgen.gcpause: a process-wide setting, so the CLI's to make
-        loaded = load(paths)
+        loaded = load(paths, keep_nodes=True)  # analyze positions its findings from the node trees
         analysis = analyze(loaded, platform=platform)
     errors = [f for f in analysis.findings if f.severity is Severity.error]
     if errors:
@@ -539,7 +539,7 @@ def analyze(
         raise typer.BadParameter(str(exc), param_hint="--suppress") from None
     try:
         with gc_paused():
-            analysis = run_analyzers(load(intent_paths), wanted)
+            analysis = run_analyzers(load(intent_paths, keep_nodes=True), wanted)
     except MeshgenError as exc:
         raise _fail(exc) from None
     if fmt == "json":
