@@ -215,7 +215,13 @@ def _template(name: str) -> jinja2.Template:
 
 def render_object(obj: PlannedObject) -> str:
     """One object as a YAML document (no leading ``---``)."""
-    return _template(obj.template).render(o=obj.values, meta=_meta(obj))
+    template = _template(obj.template)
+    # Template.render(o=..., meta=...) without its keyword-dict copies: the same context, the
+    # same concatenation, and Jinja's own error rewriting (handle_exception re-raises).
+    try:
+        return "".join(template.root_render_func(template.new_context({"o": obj.values, "meta": _meta(obj)})))
+    except Exception:
+        template.environment.handle_exception()
 
 
 def render_file(planned: PlannedFile) -> str:
