@@ -151,35 +151,59 @@ def scan(folder: Path) -> FolderContents:
     directories: set[str] = set()
     empty: list[str] = []
     if folder.is_dir() and not folder.is_symlink():
-        for root, dirs, names in os.walk(folder, followlinks=False):
-            base = Path(root)
-            prefix = base.relative_to(folder).as_posix()
-            prefix = "" if prefix == "." else prefix + "/"
-            for name in sorted(names):
-                path = os.path.join(root, name)  # a str: a Path per file costs memory and time at scale
-                rel = prefix + name
-                try:
-                    kind = _special_kind(os.lstat(path).st_mode)
-                except OSError:
-                    kind = None
-                if kind is not None:
-                    special[rel] = kind  # never opened: opening a FIFO waits for a writer forever
-                    continue
-                data = _generated_bytes(path)
-                if data is None:
-                    foreign[rel] = Path(path)
-                else:
-                    generated[rel] = digest(data)
-            for name in sorted(dirs):
-                path = base / name
-                rel = path.relative_to(folder).as_posix()
-                if path.is_symlink():
-                    foreign[rel] = path  # never followed, kept as is
-                    continue
-                directories.add(rel)
-                if not any(path.iterdir()):
-                    empty.append(rel)
+        _scan_into(os.fspath(folder), "", generated, foreign, special, directories, empty)
     return FolderContents(generated, foreign, tuple(sorted(empty)), special, frozenset(directories))
+
+
+def _scan_into(root: str, prefix: str, generated: dict, foreign: dict, special: dict, directories: set, empty: list) -> None:
+    """:func:`scan` of folder ``root`` (relative path ``prefix``), recursively: what ``os.walk(root,
+    followlinks=False)`` visits, but from the ``os.scandir`` entries themselves.
+
+    An entry's type comes from the directory listing (no ``lstat`` per file, issue 17): a regular
+    file or a symlink is opened as before (O_NOFOLLOW: a link is the user's); only an entry of
+    another type is ``lstat``-ed, to name a pipe, socket or device without opening it. Folders
+    the walk cannot list are skipped, as ``os.walk`` skips them.
+    """
+    try:
+        with os.scandir(root) as listing:
+            entries = list(listing)
+    except OSError:
+        return
+    files, dirs = [], []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()  # follows a link, as os.walk does: a link to a folder is listed with folders
+        except OSError:
+            is_dir = False
+        (dirs if is_dir else files).append(entry)
+    for entry in sorted(files, key=lambda e: e.name):
+        rel = prefix + entry.name
+        try:
+            plain = entry.is_file(follow_symlinks=False) or entry.is_symlink()
+            kind = None if plain else _special_kind(entry.stat(follow_symlinks=False).st_mode)
+        except OSError:
+            kind = None
+        if kind is not None:
+            special[rel] = kind  # never opened: opening a FIFO waits for a writer forever
+            continue
+        data = _generated_bytes(entry.path)  # a str: a Path per file costs memory and time at scale
+        if data is None:
+            foreign[rel] = Path(entry.path)
+        else:
+            generated[rel] = digest(data)
+    below = []
+    for entry in sorted(dirs, key=lambda e: e.name):
+        path = Path(entry.path)
+        rel = prefix + entry.name
+        if path.is_symlink():
+            foreign[rel] = path  # never followed, kept as is
+            continue
+        directories.add(rel)
+        if not any(path.iterdir()):
+            empty.append(rel)
+        below.append((entry.path, rel + "/"))
+    for path, sub in below:
+        _scan_into(path, sub, generated, foreign, special, directories, empty)
 
 
 @dataclass(frozen=True)
