@@ -364,9 +364,10 @@ def check(
                 loaded, intent_paths, target, allow_loss, accept_loss, None, phase, output, report_file=report_file
             )
         files = rendering.files
-        # Comparing needs only the files: freeing the plan and the per-object documents first keeps
-        # check's peak memory (rendering plus reading the folder) within render's.
-        del rendering
+        # Comparing needs only the files: freeing the plan, the per-object documents and the
+        # intent (with its parsed files) first keeps check's peak memory (rendering plus reading
+        # the folder) within render's.
+        del rendering, loaded
         # Paused as render is (a rendering leaves no reference cycles behind, so nothing waits for
         # the collector): otherwise reading thousands of files runs full collections over the
         # intent and the files (issue 17).
