@@ -336,11 +336,15 @@ class Sources:
         for index, local in origins:
             wanted.setdefault(index, set()).add(local)
         found = {index: self._positions(index, locals_) for index, locals_ in wanted.items()}
-        for source in self.files:
-            source.node = None  # read once: the tree is several times the size of the data
+        self.forget_nodes()
         return [
             (format_path(local), _event_locate(found[index], local, self.files[index].path)) for index, local in origins
         ]
+
+    def forget_nodes(self) -> None:
+        """Drop the kept node trees (read once: a tree is several times the size of the data)."""
+        for source in self.files:
+            source.node = None
 
     def _positions(self, index: int, wanted: set[tuple]) -> dict[tuple, tuple]:
         """:func:`positions` of file ``index``: from its kept node tree when it has one and no anchors
