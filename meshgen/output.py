@@ -155,7 +155,9 @@ def scan(folder: Path) -> FolderContents:
     return FolderContents(generated, foreign, tuple(sorted(empty)), special, frozenset(directories))
 
 
-def _scan_into(root: str, prefix: str, generated: dict, foreign: dict, special: dict, directories: set, empty: list) -> None:
+def _scan_into(
+    root: str, prefix: str, generated: dict, foreign: dict, special: dict, directories: set, empty: list
+) -> None:
     """:func:`scan` of folder ``root`` (relative path ``prefix``), recursively: what ``os.walk(root,
     followlinks=False)`` visits, but from the ``os.scandir`` entries themselves.
 
