@@ -17,10 +17,6 @@ from typing import Any, Sequence
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
-
 from meshgen.errors import IntentError, IntentNotFoundError, Problem, SourceLocation, did_you_mean
 from meshgen.intent.model import MeshIntent
 from meshgen.intent.resolve import resolve
@@ -162,11 +158,17 @@ CONCATENATED = ("services", "gateways", "egress")
 
 @dataclass
 class SourceFile:
-    """One intent file: its path (as given), its text, and its data parsed on the fast path."""
+    """One intent file: its path (as given), its text, and its data parsed on the fast path.
+
+    ``node`` is libyaml's node tree that ``data`` was constructed from (every node with its
+    position), kept only when :func:`load` is asked to (``keep_nodes``) and dropped once
+    :meth:`Sources.locate_many` has read positions from it; None otherwise.
+    """
 
     path: Path
     text: str
     data: Any = None
+    node: Any = None
 
 
 def expand_paths(paths: Sequence[Path]) -> list[Path]:
@@ -220,8 +222,10 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def read_sources(paths: Sequence[Path]) -> list[SourceFile]:
+def read_sources(paths: Sequence[Path], keep_nodes: bool = False) -> list[SourceFile]:
     """Read and parse (fast path) every intent file named by ``paths`` (see :func:`expand_paths`).
+
+    ``keep_nodes``: keep each file's libyaml node tree (:attr:`SourceFile.node`) for positions.
 
     Raises:
         IntentError: every unreadable file and every YAML syntax error, each with its position.
@@ -235,7 +239,7 @@ def read_sources(paths: Sequence[Path]) -> list[SourceFile]:
             problems.append(Problem("", f"cannot read intent: {exc}", SourceLocation(path, 1, 1)))
             continue
         try:
-            data = _fast_load(text)
+            data, node = _fast_compose(text)
         except (yaml.YAMLError, _DuplicateKey, RecursionError) as exc:
             problems.extend(_syntax_problems(text, path, exc))
             continue
@@ -243,7 +247,7 @@ def read_sources(paths: Sequence[Path]) -> list[SourceFile]:
         if shape:
             problems.extend(shape)
         else:
-            sources.append(SourceFile(path, text, data))
+            sources.append(SourceFile(path, text, data, node if keep_nodes else None))
     if problems:
         raise IntentError(problems)
     return sources
@@ -251,6 +255,20 @@ def read_sources(paths: Sequence[Path]) -> list[SourceFile]:
 
 def _fast_load(text: str) -> Any:
     return yaml.load(text, Loader=_Yaml12Loader)
+
+
+def _fast_compose(text: str) -> tuple[Any, Any]:
+    """``(data, node tree)``: what :func:`_fast_load` returns, and the node tree it was built from.
+
+    The steps of ``yaml.load`` (``get_single_data``) with the composed tree kept: it holds every
+    node's position, which :func:`node_positions` reads without parsing the text again.
+    """
+    loader = _Yaml12Loader(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
+    finally:
+        loader.dispose()
 
 
 class Sources:
@@ -317,10 +335,25 @@ class Sources:
         wanted: dict[int, set[tuple]] = {}
         for index, local in origins:
             wanted.setdefault(index, set()).add(local)
-        found = {index: positions(self.files[index].text, locals_) for index, locals_ in wanted.items()}
+        found = {index: self._positions(index, locals_) for index, locals_ in wanted.items()}
+        self.forget_nodes()
         return [
             (format_path(local), _event_locate(found[index], local, self.files[index].path)) for index, local in origins
         ]
+
+    def forget_nodes(self) -> None:
+        """Drop the kept node trees (read once: a tree is several times the size of the data)."""
+        for source in self.files:
+            source.node = None
+
+    def _positions(self, index: int, wanted: set[tuple]) -> dict[tuple, tuple]:
+        """:func:`positions` of file ``index``: from its kept node tree when it has one and no anchors
+        (an alias node in the tree carries its anchor's position, the event parse the alias's own),
+        else by parsing its text again."""
+        source = self.files[index]
+        if source.node is not None and "&" not in source.text:
+            return node_positions(source.node, wanted)
+        return positions(source.text, wanted)
 
     def problems(self, violations: Sequence[Violation]) -> list[Problem]:
         """Violations of the merged intent as positioned problems (``related`` places named too).
@@ -461,13 +494,18 @@ class LoadedIntent:
     sources: Sources
 
 
-def load(paths: Sequence[Path]) -> LoadedIntent:
+def load(paths: Sequence[Path], *, keep_nodes: bool = False) -> LoadedIntent:
     """Read, merge and validate the intent in ``paths`` (files and/or directories).
+
+    ``keep_nodes``: keep libyaml's node trees until the first :meth:`Sources.locate_many` (what
+    :func:`meshgen.analyze.analyze` positions findings with), which then reads positions from
+    them instead of parsing every file a second time (issue 17: about 0.05 s of CPU at 1,000
+    services). Off by default: a tree takes several times the memory of the data.
 
     Raises:
         IntentError: with every problem found, each with ``file:line:col`` where known.
     """
-    files = read_sources(paths)
+    files = read_sources(paths, keep_nodes)
     data, sources = merge(files)
     return LoadedIntent(validate(data, sources), sources)
 
@@ -520,6 +558,10 @@ def parse_intent(text: str, path: Path) -> MeshIntent:
 
 
 def _round_trip(text: str):
+    # ruamel.yaml only on this slow path (an intent with something wrong): a valid intent's
+    # load never imports it (about 10 ms of CPU, issue 17).
+    from ruamel.yaml import YAML
+
     rt = YAML(typ="rt")
     rt.allow_duplicate_keys = False
     return rt.load(text)
@@ -540,6 +582,8 @@ def _syntax_problems(text: str, path: Path, first: BaseException | None = None) 
     When ruamel.yaml cannot say more (it accepts the text, or fails in another way), the problem
     is ``first``'s, with libyaml's position when it has one.
     """
+    from ruamel.yaml.error import MarkedYAMLError
+
     if isinstance(first, RecursionError):
         return [Problem("", f"invalid YAML: nested too deeply (at most {MAX_DEPTH} levels)", SourceLocation(path, 1, 1))]
     try:
@@ -608,6 +652,8 @@ def locate(doc: Any, parts: tuple, file: Path, *, at_key: bool = False) -> Sourc
     The position is the value's for a scalar at the end of the path (what is wrong is the value),
     otherwise (or with ``at_key``) the key's.
     """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     node, (line, col) = doc, (getattr(getattr(doc, "lc", None), "line", 0) or 0, 0)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
@@ -684,6 +730,41 @@ def positions(text: str, paths: set[tuple]) -> dict[tuple, tuple]:
 
 _NO_KEY = object()
 _NO_PATH = object()
+_COLLECTIONS = (yaml.MappingNode, yaml.SequenceNode)
+
+
+def node_positions(root: Any, paths: set[tuple]) -> dict[tuple, tuple]:
+    """:func:`positions` read from a composed libyaml node tree (``yaml.compose``) instead of events.
+
+    The same result as ``positions(text, paths)`` for the tree of ``text`` when ``text`` has no
+    alias (an alias node is its anchor's node, with the anchor's position); callers check that.
+    Walks only the wanted prefixes, in document order, so later entries win as in the event pass.
+    """
+    prefixes = {p[:i] for p in paths for i in range(len(p) + 1)}
+    out: dict[tuple, tuple] = {}
+    if root is None or () not in prefixes:
+        return out
+    start = root.start_mark
+    out[()] = (None, (start.line, start.column), not isinstance(root, _COLLECTIONS))
+    _node_walk(root, (), prefixes, out)
+    return out
+
+
+def _node_walk(node: Any, path: tuple, prefixes: set[tuple], out: dict[tuple, tuple]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        children = [
+            ((*path, key.value), (key.start_mark.line, key.start_mark.column), value)
+            for key, value in node.value
+            if isinstance(key, yaml.ScalarNode)
+        ]
+    else:
+        children = [((*path, i), None, item) for i, item in enumerate(node.value)]
+    for child, key_mark, value in children:
+        if child in prefixes:
+            collection = isinstance(value, _COLLECTIONS)
+            out[child] = (key_mark, (value.start_mark.line, value.start_mark.column), not collection)
+            if collection:
+                _node_walk(value, child, prefixes, out)
 
 
 def _advance(stack: list[list]) -> None:

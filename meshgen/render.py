@@ -124,8 +124,10 @@ def _emit(value: Any, indent: int, lines: list[str]) -> None:
     pad = " " * indent
     if isinstance(value, dict):
         for key, item in value.items():
-            inline = _inline(item)
-            written = yaml_scalar(key)
+            # Strings are most keys and values: straight to the cached emitter (what yaml_scalar
+            # and _inline would call for them), skipping two layers of type tests.
+            inline = _string_scalar(item) if type(item) is str else _inline(item)
+            written = _string_scalar(key) if type(key) is str else yaml_scalar(key)
             if len(written) > _MAX_IMPLICIT_KEY:
                 lines.append(f"{pad}? {written}")  # explicit key: implicit ones stop at 1024 characters
                 written = ""
@@ -156,10 +158,41 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+#: Names a plain dict answers as attributes (``items``, ``keys``, ``values``...): Jinja's
+#: ``o.values`` is the method, never the key, and :class:`_Environment` keeps it so.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja's environment with two shortcuts that render exactly the same text (issue 17).
+
+    - ``o.field`` on a plain dict: Jinja tries ``getattr(o, "field")`` first, which for a dict
+      raises AttributeError for every name but dict's own methods, and only then ``o["field"]``.
+      Here a dict is subscripted directly unless the name is one of dict's attributes; a missing
+      key still goes Jinja's way (StrictUndefined). Planner values are plain dicts, so this is
+      most lookups of every object.
+    - Template globals: Jinja keeps them as a ChainMap over the environment's and copies them into
+      every render's context (and every macro import) through ChainMap's Python-level iteration.
+      meshgen never changes the environment's globals after :func:`environment` builds it, so
+      each template gets one flat copy instead.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+    def make_globals(self, d: Any) -> Any:
+        return {**self.globals, **(d or {})}
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The one Jinja environment for meshgen's own templates."""
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         auto_reload=False,  # templates never change during a run; saves two stat() calls per object
         undefined=jinja2.StrictUndefined,
@@ -182,7 +215,13 @@ def _template(name: str) -> jinja2.Template:
 
 def render_object(obj: PlannedObject) -> str:
     """One object as a YAML document (no leading ``---``)."""
-    return _template(obj.template).render(o=obj.values, meta=_meta(obj))
+    template = _template(obj.template)
+    # Template.render(o=..., meta=...) without its keyword-dict copies: the same context, the
+    # same concatenation, and Jinja's own error rewriting (handle_exception re-raises).
+    try:
+        return "".join(template.root_render_func(template.new_context({"o": obj.values, "meta": _meta(obj)})))
+    except Exception:
+        template.environment.handle_exception()
 
 
 def render_file(planned: PlannedFile) -> str:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from meshgen.cli import app
-from meshgen.loader import _event_locate, _fast_load, _round_trip, locate, positions
+from meshgen.loader import _event_locate, _fast_compose, _fast_load, _round_trip, locate, node_positions, positions
 from tests.conftest import EXAMPLES, REPO
 
 HEAD = "apiVersion: meshgen.dev/v1alpha1\nkind: MeshIntent\nmetadata: {name: t}\nspec:\n"
@@ -171,6 +171,40 @@ def test_fast_positions_equal_the_round_trip_positions(example):
     for path in wanted:
         for at_key in (False, True):
             assert _event_locate(found, path, example, at_key=at_key) == locate(doc, path, example, at_key=at_key), path
+
+
+def _every_path(node, prefix=()):
+    yield prefix
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        yield from _every_path(value, (*prefix, key))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
+def test_node_tree_positions_equal_the_event_positions(example):
+    """Positions read from the kept node tree are the event parse's, for every path and a missing one below each."""
+    text = example.read_text()
+    data, node = _fast_compose(text)
+    assert data == _fast_load(text)
+    wanted = set(_every_path(data))
+    wanted |= {(*p, "missing") for p in list(wanted)} | {(*p, 0) for p in list(wanted)}
+    assert node_positions(node, wanted) == positions(text, wanted)
+    assert node_positions(node, {("spec", "services", 0)}) == positions(text, {("spec", "services", 0)})
+    assert node_positions(node, set()) == positions(text, set()) == {}
+
+
+def test_findings_of_an_intent_with_aliases_are_positioned_at_the_alias(tmp_path):
+    """An alias node is its anchor's node in the tree: such files are positioned by the event parse,
+    at the alias (the tree would say the anchor)."""
+    body = BODY.replace("  defaults: {namespace: t}\n", "  defaults: {namespace: t, timeout: &t 1s}\n")
+    body = body.replace("timeout: 1s\n", "timeout: *t\n")  # web's: MG101 points at it
+    text = HEAD + body
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if "timeout: *t" in line)
+    (tmp_path / "intent.yaml").write_text(text)
+    doc = json.loads(run("analyze", str(tmp_path / "intent.yaml"), "-o", "json").stdout)
+    where = {(f["code"], f["field"]): (f["line"], f["column"]) for f in doc["findings"]}
+    assert where["MG101", "spec.services[0].timeout"] == (at + 1, lines[at].index("*t") + 1)
 
 
 @pytest.mark.parametrize(

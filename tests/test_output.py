@@ -140,17 +140,18 @@ def test_failure_half_way_leaves_old_output_byte_identical(tmp_path, monkeypatch
     before = tree(folder)
 
     written = []
-    real = Path.write_bytes
+    real = output._write_new  # every generated file is written through it
 
-    def failing(self, data):
+    def failing(path, data):
         if len(written) == 3:
             raise OSError(28, "No space left on device")
-        written.append(self)
-        return real(self, data)
+        written.append(path)
+        return real(path, data)
 
-    monkeypatch.setattr(Path, "write_bytes", failing)
+    monkeypatch.setattr(output, "_write_new", failing)
     with pytest.raises(OutputError, match="No space left on device; previous output left unchanged"):
         write_platform_folder(folder, _files(" changed"))
+    assert len(written) == 3  # the failure came half way, after three files were written
     assert tree(folder) == before
     assert sorted(p.name for p in folder.parent.iterdir()) == ["istio"]  # no temporary left behind
 

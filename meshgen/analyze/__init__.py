@@ -151,6 +151,7 @@ def analyze(
     }
     wide = {x.code: x.reason for x in intent.spec.suppress}
     placed = loaded.sources.locate_many([f.path for f in findings]) if findings else []
+    loaded.sources.forget_nodes()  # kept (load(keep_nodes=True)) only for the line above
     shown, hidden = [], []
     for finding, (field, where) in zip(findings, placed):
         why = None
