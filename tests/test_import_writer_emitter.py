@@ -244,6 +244,14 @@ def test_special_strings_take_the_direct_path(text):
     assert writer.write(imported, "istio") == _ruamel_write(imported, "istio")
 
 
+def test_long_source_comments_take_the_direct_path():
+    """ruamel.yaml writes comments as they are, however long: no fallback for a service read from
+    many objects with long paths."""
+    sources = [f"Service shop/api (/very/long/path/{'x' * 200}/service-{i}.yaml:2)" for i in range(40)]
+    imported = Imported(name="n", spec={"services": [{"name": "api"}]}, sources={("default", "api"): sources})
+    assert _ruamel_write(imported, "istio").endswith(writer._emit_doc(*_doc(imported, "istio")))
+
+
 @pytest.mark.parametrize(
     "service",
     [

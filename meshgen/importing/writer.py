@@ -344,7 +344,8 @@ def _emit_doc(doc: dict, comments: dict[int, str]) -> str:
         else:
             _entry(key, value, 2, lines, key)
     for line in lines:
-        if len(line) >= _MAX_LINE:
+        # comments are written as they are; any other line this long might have been folded
+        if len(line) >= _MAX_LINE and not line.lstrip(" ").startswith("#"):
             raise _Unsupported("a line ruamel.yaml might fold")
     return "\n".join(lines) + "\n"
 
