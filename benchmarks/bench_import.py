@@ -11,8 +11,16 @@ For each platform (default: every platform in the registry that has an importer)
 
 Times are **CPU seconds** of this process (``time.process_time``), best of ``--repeat`` runs each,
 with the cyclic collector paused as the CLI pauses it: the machine these numbers come from is
-shared, so wall time would measure the neighbours more than meshgen. One line per platform ends
-with the ratio import/render (issue 14: "about as long as rendering them").
+shared, so wall time would measure the neighbours more than meshgen. Even CPU time swells (up to
+3x, render more than import) while the neighbours are busy, so the best run is the estimate: each
+platform's line ends with the ratio import/render of the best times (issue 14: "about as long as
+rendering them"), then the range of the runs' own ratios (render and import timed back to back).
+
+Every timed run does what one ``meshgen`` process does: a first, untimed run per platform imports
+the modules and compiles the templates (start-up, measured by bench_cli.py), and the memos of
+per-value work (``meshgen.render``'s scalar cache, the import reader's resolved tags and writer's
+scalar styles) are emptied before each render and each import, so no run reuses what an earlier
+one computed.
 """
 
 from __future__ import annotations
@@ -31,6 +39,18 @@ def _importable() -> list[str]:
     from meshgen.platforms.registry import get_importer, names
 
     return [name for name in names() if get_importer(name) is not None]
+
+
+def _cold() -> None:
+    """Empty the per-value memos a fresh process starts without (those that exist in this tree)."""
+    import importlib
+
+    from meshgen.importing import reader, writer
+
+    importlib.import_module("meshgen.render")._string_scalar.cache_clear()
+    getattr(reader, "_RESOLVED", {}).clear()
+    if hasattr(writer, "_string"):
+        writer._string.cache_clear()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,23 +83,27 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{platform:<14} no importer")
                 continue
             renders, imports = [], []
-            for run in range(args.repeat):
+            for run in range(args.repeat + 1):
                 folder = Path(tmp) / f"{platform}-{run}"
                 with gc_paused():
+                    _cold()
                     t0 = time.process_time()
                     loaded = load([intent])
                     rendering = pipeline.render(loaded.intent, platform, "bench")
                     write_platform_folder(folder, rendering.files, None)
                     t1 = time.process_time()
-                    result = import_manifests([folder], platform)
+                    _cold()
                     t2 = time.process_time()
-                renders.append(t1 - t0)
-                imports.append(t2 - t1)
-            render, imported = min(renders), min(imports)
+                    result = import_manifests([folder], platform)
+                    t3 = time.process_time()
+                if run:  # the first run is start-up: module imports, template compilation
+                    renders.append(t1 - t0)
+                    imports.append(t3 - t2)
+            ratios = sorted(i / r for i, r in zip(imports, renders))
             print(
                 f"{platform:<14} objects {len(rendering.plan.objects):>5}  findings {len(result.findings):>5}"
-                f" ({len(result.losses)} losses)  render {render:6.2f} s  import {imported:6.2f} s"
-                f"  ratio import/render {imported / render:.2f}",
+                f" ({len(result.losses)} losses)  render {min(renders):6.2f} s  import {min(imports):6.2f} s"
+                f"  ratio import/render {min(imports) / min(renders):.2f} (runs {ratios[0]:.2f}-{ratios[-1]:.2f})",
                 flush=True,
             )
 
