@@ -45,8 +45,8 @@ def factor_defaults(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def draft(imported: Imported, platform: str) -> str:
-    """The same intent without comments or layout, through libyaml: fast, for validating and
-    analyzing it before :func:`write` lays it out (ruamel.yaml's emitter is the slow part)."""
+    """The same intent without comments or layout, through libyaml, for validating and analyzing
+    it (as YAML 1.1, the way meshgen's loader reads it) before :func:`write` lays it out."""
     import yaml
 
     spec = _arranged(imported)
