@@ -24,7 +24,30 @@ import yaml
 from meshgen.errors import IntentError, IntentNotFoundError, Problem, SourceLocation
 
 STDIN = Path("-")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+_Scalar, _Mapping, _Sequence = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+#: Tags of plain scalars already resolved: value -> tag. For the safe loader (no path resolvers)
+#: BaseResolver.resolve is a function of the value alone for a plain scalar, and str for a quoted
+#: one; manifests repeat the same keys and values thousands of times, so each is matched against
+#: the resolver's regular expressions once per process.
+_RESOLVED: dict[str, str] = {}
+_RESOLVED_MAX = 1 << 16
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader with its scalar tag resolution memoized (see ``_RESOLVED``)."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is _Scalar and not self.yaml_path_resolvers:
+            if not implicit[0]:
+                return self.DEFAULT_SCALAR_TAG
+            tag = _RESOLVED.get(value)
+            if tag is None:
+                if len(_RESOLVED) >= _RESOLVED_MAX:
+                    _RESOLVED.clear()
+                tag = _RESOLVED[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
 
 
 class PosMap(dict):
@@ -84,7 +107,8 @@ class SourceObject:
     @property
     def namespace(self) -> str | None:
         """``metadata.namespace``, None when not given (the importer picks the default)."""
-        ns = self.metadata.get("namespace")
+        meta = self.body.get("metadata")  # inlined self.metadata: importers ask for this per comparison
+        ns = meta.get("namespace") if isinstance(meta, dict) else None
         return str(ns) if ns else None
 
     @property
@@ -239,24 +263,36 @@ def _load_all(text: str) -> list:
 
 
 def _build(loader, node) -> object:
-    """A composed node -> plain data with positions (anchors and aliases are shared nodes)."""
-    if isinstance(node, yaml.MappingNode):
+    """A composed node -> plain data with positions (anchors and aliases are shared nodes).
+
+    A ``str`` scalar is its node's value, as SafeConstructor.construct_yaml_str makes it; every
+    other scalar goes through the constructor (ints, booleans, nulls, timestamps, ...).
+    """
+    kind = type(node)
+    if kind is _Scalar:
+        return node.value if node.tag == _STR else loader.construct_object(node, deep=True)
+    if kind is _Mapping or (kind is not _Sequence and isinstance(node, yaml.MappingNode)):
         out = PosMap()
-        out.line, out.lines = node.start_mark.line + 1, {}
+        line = out.line = node.start_mark.line + 1
+        lines = out.lines = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
-                merged = _build(loader, value_node)
-                for part in merged if isinstance(merged, list) else [merged]:
-                    for k, v in part.items():
-                        out.setdefault(k, v)
-                        out.lines.setdefault(k, part.lines.get(k, out.line))
-                continue
-            out[key] = _build(loader, value_node)
-            out.lines[key] = key_node.start_mark.line + 1
+            if type(key_node) is _Scalar and key_node.tag == _STR:
+                key = key_node.value
+            else:
+                key = loader.construct_object(key_node, deep=True)
+                if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
+                    merged = _build(loader, value_node)
+                    for part in merged if isinstance(merged, list) else [merged]:
+                        for k, v in part.items():
+                            out.setdefault(k, v)
+                            lines.setdefault(k, part.lines.get(k, line))
+                    continue
+            out[key] = value_node.value if type(value_node) is _Scalar and value_node.tag == _STR else _build(loader, value_node)
+            lines[key] = key_node.start_mark.line + 1
         return out
-    if isinstance(node, yaml.SequenceNode):
-        seq = PosList(_build(loader, item) for item in node.value)
-        seq.line, seq.lines = node.start_mark.line + 1, [item.start_mark.line + 1 for item in node.value]
+    if kind is _Sequence or isinstance(node, yaml.SequenceNode):
+        items = node.value
+        seq = PosList([item.value if type(item) is _Scalar and item.tag == _STR else _build(loader, item) for item in items])
+        seq.line, seq.lines = node.start_mark.line + 1, [item.start_mark.line + 1 for item in items]
         return seq
     return loader.construct_object(node, deep=True)
