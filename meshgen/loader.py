@@ -31,6 +31,7 @@ __all__ = [
     "merge",
     "parse_intent",
     "read_sources",
+    "reads_as_string",
     "validate",
 ]
 
@@ -55,6 +56,21 @@ _Yaml12Loader.add_implicit_resolver(
     list("-+.0123456789"),
 )
 _Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+
+
+def reads_as_string(text: str) -> bool:
+    """Whether this loader reads ``text``, written as a plain (unquoted) scalar, as that string.
+
+    False when one of the loader's YAML 1.2 core-schema resolvers above claims the text (``1e5``,
+    ``-.5``, ``0o7``, ``08``, ``true``, ``null``, ``~``, the empty string): a writer must quote
+    such a string. ``yes``/``on``/``y`` are strings here (YAML 1.1 booleans only). Looked up
+    the way PyYAML's ``BaseResolver.resolve`` does: by first character, then the wildcards.
+    """
+    resolvers = _Yaml12Loader.yaml_implicit_resolvers
+    return all(
+        tag == "tag:yaml.org,2002:str" or not regexp.match(text)
+        for tag, regexp in resolvers.get(text[:1], []) + resolvers.get(None, [])
+    )
 
 
 class _DuplicateKey(Exception):

@@ -7,6 +7,13 @@ ruamel.yaml stays in the tests as the reference, and every comparison is byte fo
 shipped example's import on every platform with an importer and over hypothesis-generated intent
 data (strings that need quoting, unicode, empty, multi-line, nested mappings and sequences,
 source comments).
+
+One deliberate change to the oracle (:func:`_quoted_for_meshgen`): the writer quotes every string
+meshgen's loader would not read back as that string (its YAML 1.2 float pattern claims ``.5e5``,
+which ruamel.yaml's does not, so ruamel writes it plain and the loader reads 50000.0). The oracle
+hands ruamel.yaml such strings as single-quoted scalars, which is how ruamel writes a string its
+own resolvers claim; which strings those are is asked of PyYAML's ``resolve`` with the loader's
+resolvers (not of the writer). Every other string goes to ruamel.yaml as before.
 """
 
 from __future__ import annotations
@@ -28,12 +35,35 @@ from tests.conftest import EXAMPLES
 
 
 # --- the oracle: meshgen/importing/writer.py's write() before the direct emitter, verbatim ----
+# (but for _quoted_for_meshgen on every scalar: see the module docstring)
+
+_RESOLVER = None
+
+
+def _quoted_for_meshgen(value):
+    """``value``, or a single-quoted ruamel scalar when it is a str that meshgen's loader, reading
+    it written plain, would resolve to another type (PyYAML's resolve, the loader's resolvers)."""
+    global _RESOLVER
+    import yaml
+    from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+    from meshgen.loader import _Yaml12Loader
+
+    if type(value) is not str:
+        return value
+    if _RESOLVER is None:
+        _RESOLVER = _Yaml12Loader("")
+    if _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str":
+        return value
+    return SingleQuotedScalarString(value)
+
+
 def _ruamel_write(imported: Imported, platform: str) -> str:
     spec = writer._arranged(imported)
     doc = CommentedMap()
     doc["apiVersion"] = API_VERSION
     doc["kind"] = KIND
-    doc["metadata"] = CommentedMap(name=imported.name)
+    doc["metadata"] = CommentedMap(name=_quoted_for_meshgen(imported.name))
     body = CommentedMap()
     body["platform"] = platform
     for key in writer.SECTIONS:
@@ -69,7 +99,7 @@ def _commented(value, key=""):
         rank = {k: i for i, k in enumerate(ORDER)}
         items = sorted(value.items(), key=lambda kv: rank.get(kv[0], len(ORDER))) if key not in ("headers", "queryParams") else value.items()
         for k, v in items:
-            out[k] = _commented(v, k)
+            out[_quoted_for_meshgen(k)] = _commented(v, k)
         return out
     if isinstance(value, list):
         seq = CommentedSeq(_commented(v) for v in value)
@@ -80,7 +110,7 @@ def _commented(value, key=""):
                 if isinstance(item, CommentedMap) and all(not isinstance(v, (dict, list)) for v in item.values()):
                     item.fa.set_flow_style()
         return seq
-    return value
+    return _quoted_for_meshgen(value)
 
 
 # --- examples -------------------------------------------------------------------------------------
@@ -145,7 +175,7 @@ def _doc(imported: Imported, platform: str):
 #: whitespace at either end, unicode, empty, multi-line.
 SPECIAL = [
     "yes", "no", "Yes", "on", "off", "y", "n", "true", "False", "null", "Null", "NULL", "~", "", "1.0", "1", "0x1f",
-    "0o17", "017", "1e3", "1_000", ".5", ".inf", "-.inf", ".nan", "+1", "-1", "2001-01-01", "2001-1-1 10:00:00",
+    "0o17", "017", "1e3", "1_000", ".5", ".5e5", "-.5e5", ".5E+5", "08", ".inf", "-.inf", ".nan", "+1", "-1", "2001-01-01", "2001-1-1 10:00:00",
     "<<", "=", ":", "a:b", "a: b", "a:", "#", "a #b", "a#b", "-", "- a", "-a", "?", "? a", "?a", "---", "...",
     " lead", "trail ", " ", "  ", "a  b", "ü", "é ok", "日本", "😀", "x\ny", "x\n", "\n", "x\n\ny", "x \ny", "x\n y",
     "a\tb", "\t", "it's", "'q'", '"q"', "a\\b", "\x00", "\x7f", "\x85", "\xa0", "\u2028", "\ufeff", "\ue000",

@@ -11,6 +11,7 @@ from typing import Any
 
 from meshgen.importing.model import Imported
 from meshgen.intent.model import API_VERSION, KIND
+from meshgen.loader import reads_as_string
 
 SCHEMA_LINE = "# yaml-language-server: $schema=schema/meshintent.schema.json"
 #: Service settings a service inherits from ``spec.defaults`` (meshgen.intent.resolve).
@@ -46,12 +47,35 @@ def factor_defaults(spec: dict[str, Any]) -> dict[str, Any]:
 
 def draft(imported: Imported, platform: str) -> str:
     """The same intent without comments or layout, through libyaml, for validating and analyzing
-    it (as YAML 1.1, the way meshgen's loader reads it) before :func:`write` lays it out."""
+    it (read back by meshgen's loader) before :func:`write` lays it out.
+
+    libyaml's dumper quotes the strings a YAML 1.1 reader would not read as strings (``yes``,
+    ``on``); :func:`_draft_dumper` also quotes those meshgen's YAML 1.2 loader would not
+    (``1e5``, ``-.5``, ``08``: :func:`meshgen.loader.reads_as_string`), so every string is read
+    back as itself.
+    """
     import yaml
 
     spec = _arranged(imported)
     doc = {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": imported.name}, "spec": {"platform": platform, **{k: spec[k] for k in SECTIONS if spec.get(k)}}}
-    return yaml.dump(doc, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+    return yaml.dump(doc, Dumper=_draft_dumper(), sort_keys=False)
+
+
+@lru_cache(maxsize=1)
+def _draft_dumper() -> type:
+    """libyaml's safe dumper with meshgen's loader's implicit resolvers added to its YAML 1.1
+    ones: a string either set would read as something else is written quoted."""
+    import yaml
+
+    from meshgen.loader import _Yaml12Loader
+
+    class _DraftDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        pass
+
+    for first, entries in _Yaml12Loader.yaml_implicit_resolvers.items():
+        for tag, regexp in entries:
+            _DraftDumper.add_implicit_resolver(tag, regexp, [first])
+    return _DraftDumper
 
 
 def _arranged(imported: Imported) -> dict[str, Any]:
@@ -101,7 +125,7 @@ def _ruamel_dump(doc: dict[str, Any], comments: dict[int, str]) -> str:
     out = CommentedMap()
     out["apiVersion"] = doc["apiVersion"]
     out["kind"] = doc["kind"]
-    out["metadata"] = CommentedMap(name=doc["metadata"]["name"])
+    out["metadata"] = CommentedMap(name=_commented(doc["metadata"]["name"]))
     body = out["spec"] = CommentedMap()
     for key, value in doc["spec"].items():
         body[key] = value if key == "platform" else _commented(value, key)
@@ -133,7 +157,7 @@ def _commented(value: Any, key: str = "") -> Any:
         rank = {k: i for i, k in enumerate(ORDER)}
         items = sorted(value.items(), key=lambda kv: rank.get(kv[0], len(ORDER))) if key not in UNSORTED else value.items()
         for k, v in items:
-            out[k] = _commented(v, k)
+            out[_commented(k)] = _commented(v, k)
         return out
     if isinstance(value, list):
         seq = CommentedSeq(_commented(v) for v in value)
@@ -144,6 +168,11 @@ def _commented(value: Any, key: str = "") -> Any:
                 if isinstance(item, CommentedMap) and all(not isinstance(v, (dict, list)) for v in item.values()):
                     item.fa.set_flow_style()
         return seq
+    if type(value) is str and not reads_as_string(value):
+        # quoted as ruamel quotes a string its own resolvers claim (:func:`_resolves_to_str`)
+        from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+        return SingleQuotedScalarString(value)
     return value
 
 
@@ -153,7 +182,9 @@ def _commented(value: Any, key: str = "") -> Any:
 # sequence=4, offset=2) and width 4096, reproduced without its event/state machine. Scalar styles
 # follow ruamel.yaml's Emitter.analyze_scalar / choose_scalar_style and its YAML 1.2 implicit
 # resolvers (ruamel/yaml/emitter.py, resolver.py): plain when a YAML 1.2 parser reads the plain
-# text back as this string, else single-quoted, else double-quoted with ruamel's escapes.
+# text back as this string, else single-quoted, else double-quoted with ruamel's escapes. One
+# deliberate difference: a string meshgen's loader would read as a number (``.5e5``, which
+# ruamel's float pattern does not claim) is quoted too (:func:`_resolves_to_str`).
 # (meshgen.render.yaml_scalar, the renderer's emitter, quotes differently: JSON-style double
 # quotes, and 'yes' or 'a b' quoted; its output would not be byte-identical to today's.)
 
@@ -203,7 +234,11 @@ _MAX_LINE = 4000
 
 
 def _resolves_to_str(text: str) -> bool:
-    return not any(regex.match(text) for regex in _RESOLVERS.get(text[:1], ()))
+    """Whether ``text`` may be written plain: ruamel.yaml's resolvers read it as a string (so
+    ruamel would write it plain) and so does meshgen's loader, whose YAML 1.2 float and int
+    patterns differ from ruamel's (``.5e5`` is a string to ruamel, 50000.0 to the loader).
+    A string either reads otherwise is quoted, as ruamel quotes one its own resolvers claim."""
+    return not any(regex.match(text) for regex in _RESOLVERS.get(text[:1], ())) and reads_as_string(text)
 
 
 @lru_cache(maxsize=1 << 16)
