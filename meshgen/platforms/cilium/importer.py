@@ -166,15 +166,20 @@ class _Run(IdentityRun):
         selectors = {(self.ns(o), o.name): dict(o.spec.get("selector") or {}) for o in plain_services}
         out, keep = [], []
         for obj in plain_services:
+            ns = self.ns(obj)
             owner = (obj.metadata.get("labels") or {}).get(VERSION_OF)
             if owner is None:
-                mine = selectors[(self.ns(obj), obj.name)]
+                mine = selectors[(ns, obj.name)]
+                # The owner is the first Service of the namespace, by name, whose name and "-"
+                # begin this one's: of the names that are such a prefix, a shorter one sorts first,
+                # so the candidates are tried shortest first (one dict look-up per "-" in the name,
+                # not a scan of every Service per Service).
                 owner = next(
-                    (name for (ns, name), sel in sorted(selectors.items())
-                     if ns == self.ns(obj) and obj.name.startswith(name + "-") and sel and mine != sel and sel.items() <= mine.items()),
+                    (name for name in (obj.name[:i] for i, ch in enumerate(obj.name) if ch == "-")
+                     if (sel := selectors.get((ns, name))) and mine != sel and sel.items() <= mine.items()),
                     None,
                 )
-            (out.append((obj, str(owner))) if owner is not None and (self.ns(obj), str(owner)) in selectors else keep.append(obj))
+            (out.append((obj, str(owner))) if owner is not None and (ns, str(owner)) in selectors else keep.append(obj))
         self.by_kind["Service"] = keep + [o for o in self.by_kind.get("Service", []) if o.group != ""]
         return out
 
