@@ -33,6 +33,7 @@ __all__ = [
     "read_sources",
     "reads_as_string",
     "validate",
+    "validates",
 ]
 
 _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -500,6 +501,19 @@ def validate(data: dict, sources: Sources) -> MeshIntent:
     if violations:
         raise IntentError(sources.problems(violations))
     return intent
+
+
+def validates(data: dict) -> MeshIntent | None:
+    """What :func:`validate` returns for one file's ``data``, or None where it would raise (the
+    problems unpositioned: a caller that needs them validates the text with :func:`parse_intent`).
+    ``data`` is what the fast path reads from a file; it is not changed."""
+    if type(data) is not dict:
+        return None
+    try:
+        intent = resolve(MeshIntent.model_validate(data))
+    except ValidationError:
+        return None
+    return None if check_intent(intent) else intent
 
 
 @dataclass(frozen=True)

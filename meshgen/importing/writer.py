@@ -56,9 +56,76 @@ def draft(imported: Imported, platform: str) -> str:
     """
     import yaml
 
+    return yaml.dump(draft_document(imported, platform), Dumper=_draft_dumper(), sort_keys=False)
+
+
+def draft_document(imported: Imported, platform: str) -> dict[str, Any]:
+    """What :func:`draft` writes, as data: the MeshIntent document (apiVersion, kind, metadata,
+    spec) whose ``spec`` holds ``platform`` and the non-empty sections of the arranged intent.
+    Shares its nested values with ``imported.spec``."""
     spec = _arranged(imported)
-    doc = {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": imported.name}, "spec": {"platform": platform, **{k: spec[k] for k in SECTIONS if spec.get(k)}}}
-    return yaml.dump(doc, Dumper=_draft_dumper(), sort_keys=False)
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": imported.name}, "spec": {"platform": platform, **{k: spec[k] for k in SECTIONS if spec.get(k)}}}
+
+
+class NotPlain(Exception):
+    """Data :func:`plain_copy` does not copy: what the draft's dump and load might not give back
+    as it is (see there)."""
+
+
+#: Nesting below which :func:`plain_copy` copies (the intent model is about 10 levels deep; the
+#: loader refuses documents past meshgen.loader.MAX_DEPTH, 64).
+PLAIN_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def plain_copy(value: Any) -> Any:
+    """A deep copy of ``value`` equal to what meshgen's loader reads back from :func:`draft`'s
+    YAML for it, without writing or parsing YAML.
+
+    That holds for mappings, lists, str, int, float, bool and None (the draft quotes every string
+    the loader would read as another type, and libyaml writes floats as their repr), so anything
+    else raises :class:`NotPlain`: another type (a tuple, a date, a str or int subclass), a dict
+    key other than str or int, a string libyaml cannot write (a lone surrogate), nesting deeper
+    than :data:`PLAIN_DEPTH`, or mappings and lists held more than once (which the draft writes
+    as YAML aliases) adding more entries than the loader's alias budget could allow
+    (meshgen.loader.MAX_ALIAS_EXPANSION beyond one character of draft per entry written out).
+    The caller then takes the draft's way. A shared mapping or list is copied once per holder.
+    """
+    from meshgen.loader import MAX_ALIAS_EXPANSION
+
+    seen: set[int] = set()
+    counts = [0, 0]  # entries as the loader's budget counts them (aliases expanded), and written out
+    out = _plain(value, 0, seen, counts)
+    if counts[0] > counts[1] + MAX_ALIAS_EXPANSION:
+        raise NotPlain("aliases past the loader's budget")
+    return out
+
+
+def _plain(value: Any, depth: int, seen: set[int], counts: list[int]) -> Any:
+    kind = type(value)
+    if kind is str:
+        if not value.isascii() and _SURROGATE.search(value):
+            raise NotPlain("a lone surrogate")
+        return value
+    if kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is not dict and kind is not list:
+        raise NotPlain(f"a {kind.__name__}")
+    if depth >= PLAIN_DEPTH:
+        raise NotPlain("deep nesting")
+    counts[0] += len(value)
+    if id(value) not in seen:
+        seen.add(id(value))
+        counts[1] += len(value)
+    if kind is list:
+        return [_plain(item, depth + 1, seen, counts) for item in value]
+    out = {}
+    for key, item in value.items():
+        key_kind = type(key)
+        if key_kind is not str and key_kind is not int:
+            raise NotPlain(f"a {key_kind.__name__} key")
+        out[_plain(key, depth + 1, seen, counts)] = _plain(item, depth + 1, seen, counts)
+    return out
 
 
 @lru_cache(maxsize=1)
