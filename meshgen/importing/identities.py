@@ -50,6 +50,20 @@ class IdentityRun(WorkloadRun):
         (https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/)."""
         return key in self._vs_hosts
 
+    def _keys_in(self, table: dict, ns: str, ordered: bool = False) -> list:
+        """The keys ``(namespace, name)`` of ``table`` (``self.services``, ``self.selectors``)
+        in namespace ``ns``: in the table's order, or sorted when ``ordered``. Indexed once per
+        table and size, not scanned per call (importers only ever add keys to these tables, so a
+        table of the same size has the same keys); the caller reads the values from ``table``."""
+        cache = self.__dict__.setdefault("_ns_keys", {})
+        entry = cache.get((id(table), ordered))
+        if entry is None or entry[0] is not table or entry[1] != len(table):
+            index: dict[str, list] = {}
+            for key in sorted(table) if ordered else table:
+                index.setdefault(key[0], []).append(key)
+            entry = cache[(id(table), ordered)] = (table, len(table), index)
+        return entry[2].get(ns, [])
+
     def _identity_of(self, ns: str, sa: str) -> dict[str, Any]:
         """Account ``sa`` in ``ns`` -> an intent caller: a gateway (account ``<gateway>-<class>``,
         class ``gateway_account_class`` when unnamed), the service running as
@@ -58,7 +72,7 @@ class IdentityRun(WorkloadRun):
         for gw in self.gateways:
             if (gw.get("namespace") or self.home) == ns and sa == f"{gw['name']}-{gw.get('className') or self.gateway_account_class}":
                 return {"gateway": gw["name"]}
-        in_ns = [(k, s) for k, s in self.services.items() if k[0] == ns]
+        in_ns = [(k, self.services[k]) for k in self._keys_in(self.services, ns)]
         for k, s in in_ns:
             if s.get("serviceAccount", s["name"]) == sa and ("serviceAccount" in s or k[1] == sa):
                 return {"service": s["name"], **({"namespace": ns} if ns != self.home else {})}

@@ -373,19 +373,22 @@ class _Run(IdentityRun):
         if SA_LABEL in labels:
             # Cilium derives this label from the pod's service account: the services running as it
             account = labels.pop(SA_LABEL)
-            found = [k for k, svc in sorted(self.services.items()) if k[0] == ns and svc.get("serviceAccount", svc["name"]) == account
+            services = self.services
+            found = [k for k in self._keys_in(services, ns, ordered=True) if services[k].get("serviceAccount", services[k]["name"]) == account
                      and labels.items() <= self.selectors[k].items()]
             if not found:
                 self.f.lost(obj, ("spec", "endpointSelector"), f"no Service read here runs as service account {account}; dropped")
             return found
-        exact = [k for k, sel in sorted(self.selectors.items()) if k[0] == ns and sel == labels]
+        selectors = self.selectors
+        in_ns = self._keys_in(selectors, ns, ordered=True)  # sorted, as the scans below were
+        exact = [k for k in in_ns if selectors[k] == labels]
         if exact:
             return exact
-        found = [k for k, sel in sorted(self.selectors.items()) if k[0] == ns and labels.items() <= sel.items()]
+        found = [k for k in in_ns if labels.items() <= selectors[k].items()]
         if found:
             self.f.approximated(obj, ("spec", "endpointSelector"), f"selects the pods of {', '.join(k[1] for k in found)}; applied to each")
         else:
-            narrower = [k for k, sel in sorted(self.selectors.items()) if k[0] == ns and sel.items() <= labels.items()]
+            narrower = [k for k in in_ns if selectors[k].items() <= labels.items()]
             if narrower:
                 # only some pods of these services: their allow-lists cannot be narrowed to them
                 self.f.lost(obj, ("spec", "endpointSelector"), f"selects only some pods of {', '.join(k[1] for k in narrower)}; applied to the whole service")
