@@ -77,3 +77,33 @@ def import_stops(tmp_path: Path, example: str, platform: str, step: str, code: i
     assert imported.exit_code == code
     assert imported.stdout == ""
     return imported
+
+
+def lossy_round_trip(tmp_path: Path, example: str, platform: str, *import_flags: str):
+    """render(import(render(I))) where the first render reports losses: render
+    ``examples/<example>`` on ``platform`` with ``--allow-loss``, import the render (platform
+    guessed; ``import_flags`` e.g. ``--allow-loss`` when the import itself reports a loss), and
+    ``meshgen check`` the imported intent against it with ``--allow-loss``. Asserts render and
+    import exit 0 and check exits 0 (identical bytes) or 1 (drift). Returns render's and import's
+    Results (their stderr holds the reported losses) and the files check names, aligned as check
+    prints them (``"changed  shop/x.yaml"``, ``"missing  ..."``, ``"stale    ..."``, paths under
+    ``out/<platform>``; empty when identical), for the caller to compare with a hand-listed set,
+    each file explained by a reported loss."""
+    out = tmp_path / "out"
+    rendered = run("render", f"examples/{example}/intent.yaml", "--platform", platform, "--allow-loss", "--output", out)
+    assert rendered.exit_code == 0, rendered.stderr
+    imported = run("import", out / platform, *import_flags)
+    assert imported.exit_code == 0, imported.stderr
+    intent = tmp_path / "imported.yaml"
+    intent.write_text(imported.stdout)
+    checked = run("check", intent, "--platform", platform, "--allow-loss", "--output", out)
+    prefix = f"{out / platform}/"
+    listed = set()
+    for line in checked.stderr.splitlines():
+        if line.startswith(("  missing ", "  changed ", "  stale ")):
+            label, path = line.split(None, 1)
+            listed.add(f"{label:<9}{path.strip().removeprefix(prefix)}")  # as check aligns them
+    assert checked.exit_code == (1 if listed else 0), checked.stdout[:2000] + checked.stderr
+    if not listed:
+        assert checked.stdout == ""
+    return rendered, imported, listed

@@ -358,12 +358,20 @@ class MeshRouteReader:
             out.append((key, primaries, own))
         return out
 
-    def rules(self, obj: SourceObject, key: tuple[str, str], keep_default: bool) -> tuple[list[dict], list[tuple[str | None, int]] | None, dict[str, Any]]:
+    def rules(
+        self,
+        obj: SourceObject,
+        key: tuple[str, str],
+        keep_default: bool,
+        default_backends: list[tuple[str | None, int]] | None = None,
+    ) -> tuple[list[dict], list[tuple[str | None, int]] | None, dict[str, Any]]:
         """One route object -> the intent routes of its rules with matches, the backends
         ``(version or None, weight)`` of its rule without matches (None when there is none or
         ``keep_default`` is false) and that rule's ``extras``. A matched rule sending to one
         version gets ``version``; one sending to the same weighted backends as the default rule
-        follows the default split; any other split is LOST (the intent weighs per service)."""
+        follows the default split; any other split is LOST (the intent weighs per service).
+        ``default_backends`` is that default split when the object has no rule without matches
+        (a route object of its own, whose service's split is in another object)."""
         run = self.run
         routes: list[dict] = []
         weights = None
@@ -371,7 +379,7 @@ class MeshRouteReader:
         check_keys(obj, obj.spec, ("spec",), {"parentRefs", "rules"}, run.f)
         rules = obj.spec.get("rules") or []
         backends_of = [self._backends(obj, ("spec", "rules", r), rule, key) for r, rule in enumerate(rules)]
-        default_backends = next((b for rule, b in zip(rules, backends_of) if not rule.get("matches")), None)
+        default_backends = next((b for rule, b in zip(rules, backends_of) if not rule.get("matches")), default_backends)
         for r, rule in enumerate(rules):
             path = ("spec", "rules", r)
             check_keys(obj, rule, path, self.rule_keys, run.f)

@@ -195,9 +195,11 @@ class IstioRun(IdentityRun):
                 for k in ("timeout", "retries"):
                     if default.get(k) is not None:
                         svc[k] = default[k]
+                named = {"name": default["name"]} if default.get("name") else {}
                 for k in ("fault", "mirror"):
                     if k in default:
-                        parsed.append({k: default[k], "_index": catch_all})
+                        parsed.append({**named, k: default[k], "_index": catch_all})
+                        named = {}  # the rule's name goes to its first route
             routes = []
             for i, rule in enumerate(parsed):
                 index = rule.pop("_index")
@@ -211,6 +213,12 @@ class IstioRun(IdentityRun):
                     for k in ("timeout", "retries"):
                         if k in rule and rule[k] == default.get(k):
                             del rule[k]
+                if "retries" in rule and rule["retries"] is None:
+                    # attempts 0 on a rule: {attempts: 0} unless the service does not retry either
+                    if default is not None and default.get("retries") is None:
+                        del rule["retries"]
+                    else:
+                        rule["retries"] = {"attempts": 0}
                 if rule.get("fault"):
                     rule.pop("timeout", None)
                     rule.pop("retries", None)

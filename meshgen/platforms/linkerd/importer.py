@@ -203,6 +203,7 @@ class _Run(WorkloadRun):
             svc = self.services[key]
             routes: list[dict[str, Any]] = []
             retries: list[dict[str, Any]] = []
+            split = None
             for obj in primaries:
                 self.source(key, obj)
                 timeout, retry = self._policy(obj)
@@ -213,6 +214,7 @@ class _Run(WorkloadRun):
                 parsed, weights, _ = self.gamma.rules(obj, key, keep_default=True)
                 if weights is not None:
                     self.gamma.weights(obj, svc, weights)
+                    split = split or weights
                 if len(parsed) > len(routes):
                     routes = parsed  # a GRPCRoute leaves out routes it cannot match: keep the fullest
             if retries:
@@ -220,16 +222,40 @@ class _Run(WorkloadRun):
             for obj in own:
                 self.source(key, obj)
                 timeout, retry = self._policy(obj)
-                parsed, _, _ = self.gamma.rules(obj, key, keep_default=False)
+                # a matched rule sending to the primaries' weighted backends follows the default split
+                parsed, _, _ = self.gamma.rules(obj, key, keep_default=False, default_backends=split)
+                name = self._own_route_name(svc, obj)
                 for route in parsed:
                     if timeout is not None and timeout != svc.get("timeout"):
                         route["timeout"] = timeout
                     if retry is not None and retry != svc.get("retries"):
                         route["retries"] = retry
+                    elif retry is None and svc.get("retries"):
+                        # render leaves the retry annotations off a route with retries {attempts: 0}
+                        route["retries"] = {"attempts": 0}
+                    if name:
+                        route = {"name": name, **route}
+                        name = None  # one route per object in a render; any further match is unnamed
                     if route not in routes:
-                        routes.append(route)
+                        routes.insert(_place(routes, route), route)
+            for i, route in enumerate(routes):
+                if route.get("name") == f"route-{i}":
+                    del route["name"]  # the name render gives an unnamed route there
             if routes:
                 svc["routes"] = routes
+
+    @staticmethod
+    def _own_route_name(svc: dict[str, Any], obj: SourceObject) -> str | None:
+        """The route name in a route object of its own, which render names ``<base>-<route name>``
+        (``<base>`` being ``<svc>`` or ``<svc>-<port>``, meshgen.platforms.linkerd.platform
+        ``_routes``); None when the object's name is not of that shape."""
+        l7 = [p for p in svc["ports"] if p["protocol"] in ("http", "http2", "grpc")]
+        bases = {svc["name"] if len(l7) == 1 else object_name(svc["name"], p["name"]) for p in l7}
+        for base in sorted(bases, key=len, reverse=True):
+            rest = obj.name[len(base) + 1:]
+            if obj.name.startswith(base + "-") and rest and object_name(base, rest) == obj.name:
+                return rest
+        return None
 
     def _policy(self, obj: SourceObject) -> tuple[str | None, dict[str, Any] | None]:
         """``timeout.linkerd.io/request`` and ``retry.linkerd.io/*`` (https://linkerd.io/2.19/reference/retries/)."""
@@ -731,6 +757,32 @@ def _satisfies(labels: dict[str, str], expression: dict) -> bool:
     if op == "Exists":
         return key in labels
     return key not in labels
+
+
+def _precedence(route: dict[str, Any]) -> tuple | None:
+    """Gateway API's precedence of an HTTP route match, highest first when compared: an exact path,
+    the longest path prefix, a method, the most headers, the most query parameters (HTTPRouteRule,
+    https://gateway-api.sigs.k8s.io/reference/spec/#httprouterule; Linkerd follows it across the
+    route objects of a Service). None when the match has anything else (a regex path, gRPC)."""
+    match = route.get("match") or {}
+    path = match.get("path") or {"prefix": "/"}
+    if set(match) - {"path", "method", "headers", "queryParams"} or "regex" in path:
+        return None
+    counts = len(match.get("headers") or {}), len(match.get("queryParams") or {})
+    return ("exact" in path, len(path.get("prefix") or ""), "method" in match, *counts)
+
+
+def _place(routes: list[dict[str, Any]], route: dict[str, Any]) -> int:
+    """Where a route of an object of its own goes in the intent's first-match-wins list: before the
+    first route it takes precedence over (:func:`_precedence`), else last (a tie goes by the
+    objects' age and name, which the intent cannot say; render reports it approximated)."""
+    key = _precedence(route)
+    if key is not None:
+        for i, other in enumerate(routes):
+            theirs = _precedence(other)
+            if theirs is not None and key > theirs:
+                return i
+    return len(routes)
 
 
 def _merge_retries(retries: list[dict[str, Any]]) -> dict[str, Any]:
