@@ -66,3 +66,16 @@ def test_an_access_log_format_of_its_own_is_lost(tmp_path, rendered):
     result = import_manifests([folder])
     assert _losses(result, folder) == {(PROXY_DEFAULTS, 18, "ProxyDefaults consul/global", "spec.accessLogs.textFormat")}
     assert "accessLogs" not in yaml.safe_load(result.text)["spec"]["telemetry"]
+
+
+def test_a_second_proxy_defaults_telemetry_is_lost(tmp_path, rendered):
+    """The intent has one ProxyDefaults global: a copy in another namespace is not read silently."""
+    folder = _changed(tmp_path, rendered, PROXY_DEFAULTS, "  name: global\n", "  name: global\n")
+    text = (folder / PROXY_DEFAULTS).read_text().replace("  namespace: consul\n", "  namespace: other\n")
+    (folder / "other").mkdir()
+    (folder / "other/proxydefaults-global.yaml").write_text(text)
+    result = import_manifests([folder])
+    assert _losses(result, folder) == {
+        ("other/proxydefaults-global.yaml", 12, "ProxyDefaults other/global", "spec.config"),
+        ("other/proxydefaults-global.yaml", 15, "ProxyDefaults other/global", "spec.accessLogs"),
+    }

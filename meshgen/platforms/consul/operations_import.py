@@ -100,8 +100,14 @@ def _values(ctx: Context) -> None:
 
 
 def _proxy_defaults(ctx: Context) -> Any:
-    found = [o for o in ctx.run.by_kind.get("ProxyDefaults", []) if o.name == "global" and managed(o)]
-    return sorted(found, key=lambda o: (o.file, o.line))[0] if found else None
+    """The first ProxyDefaults ``global`` meshgen wrote; the telemetry of any other is LOST (consul-k8s
+    accepts one ``global``, ``control-plane/api/v1alpha1/proxydefaults_webhook.go``, and the intent has one)."""
+    found = sorted((o for o in ctx.run.by_kind.get("ProxyDefaults", []) if managed(o)), key=lambda o: (o.name != "global", o.file, o.line))
+    for other in found[1:]:
+        for key in ("accessLogs", "config"):
+            if key in other.spec:
+                ctx.lost(other, ("spec", key), f"a second ProxyDefaults meshgen wrote ({found[0].ref} is read); the intent has one; dropped")
+    return found[0] if found and found[0].name == "global" else None
 
 
 def _telemetry(ctx: Context, obj: Any) -> None:
