@@ -87,20 +87,23 @@ def _mesh(ctx: Context) -> None:
     if domain is not None and str(domain) != mesh.get("trustDomain", "cluster.local"):
         if "trustDomain" in mesh:
             ctx.lost(ctx.values[CHART], ("authentication", "mutual", "spire", "trustDomain"),
-                     f"trust domain {domain} here, {mesh['trustDomain']} elsewhere in these manifests; the intent has one")
+                     f"trust domain {domain} here, {mesh['trustDomain']} elsewhere in these manifests; "
+                     "the intent has one")
         else:
             mesh["trustDomain"] = str(domain)
     resources = ctx.value(CHART, "envoy", "resources")
     if ctx.value(CHART, "envoy", "enabled") is True and isinstance(resources, dict) and resources:
         shape = {level: {k: str(v) for k, v in amounts.items() if k in ("cpu", "memory")}
-                 for level, amounts in resources.items() if level in ("requests", "limits") and isinstance(amounts, dict)}
+                 for level, amounts in resources.items()
+                 if level in ("requests", "limits") and isinstance(amounts, dict)}
         shape = {level: amounts for level, amounts in shape.items() if amounts}
         if shape:
             mesh["proxy"] = {"resources": shape}
 
 
 def _telemetry(ctx: Context) -> None:
-    if ctx.value(CHART, "prometheus", "enabled") is True and isinstance(ctx.value(CHART, "prometheus", "serviceMonitor"), dict):
+    monitor = ctx.value(CHART, "prometheus", "serviceMonitor")
+    if ctx.value(CHART, "prometheus", "enabled") is True and isinstance(monitor, dict):
         labels = ctx.value(CHART, "prometheus", "serviceMonitor", "labels")
         if isinstance(labels, dict) and labels:
             ctx.telemetry["monitorLabels"] = {str(k): str(v) for k, v in labels.items()}

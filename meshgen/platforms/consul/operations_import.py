@@ -7,7 +7,8 @@ steps and the comparison: :mod:`meshgen.importing.operations`).
   intent's next odd one: 3 servers are the intent's default of 2 as well as 3, so 3 stays unset and
   renders the same; the chart has no autoscaling, so ``maxReplicas`` is not in the manifests);
   ``server.extraConfig`` ``connect.ca_config`` (JSON; ``leaf_cert_ttl``, ``intermediate_cert_ttl``,
-  ``root_cert_ttl``, https://developer.hashicorp.com/consul/docs/reference/agent/configuration-file/service-mesh#ca_config)
+  ``root_cert_ttl``,
+  https://developer.hashicorp.com/consul/docs/reference/agent/configuration-file/service-mesh#ca_config)
   -> ``ca.certLifetime``/``issuerLifetime``/``rootLifetime`` (Consul's built-in CA: ``ca.type``
   mesh; a cert-manager CA was reported by the render, which writes the built-in one);
   ``global.metrics.enabled: false`` -> ``telemetry.metrics: false``;
@@ -17,7 +18,8 @@ steps and the comparison: :mod:`meshgen.importing.operations`).
   (:mod:`meshgen.importing.prometheus`); the control-plane namespace is the ProxyDefaults
   ``global``'s (meshgen writes it there, :func:`meshgen.platforms.consul.common.control_plane_namespace`).
 - ``ProxyDefaults`` ``global`` (../shared/crds/consul ``proxydefaults.consul.hashicorp.com``
-  ``spec.config``, ``spec.accessLogs``; https://developer.hashicorp.com/consul/docs/reference/config-entry/proxy-defaults):
+  ``spec.config``, ``spec.accessLogs``;
+  https://developer.hashicorp.com/consul/docs/reference/config-entry/proxy-defaults):
   ``accessLogs.enabled: false`` -> ``accessLogs`` disabled; enabled without ``textFormat`` (Consul's
   default JSON format) -> json; ``textFormat`` Envoy's default format string -> text. The
   ``config`` keys ``envoy_tracing_json`` (Envoy's OpenTelemetry tracer) with
@@ -74,7 +76,8 @@ def _values(ctx: Context) -> None:
         except (ValueError, KeyError, TypeError):
             ca_config = None
         if not isinstance(ca_config, dict):
-            ctx.lost(doc, ("server", "extraConfig"), "not the connect.ca_config JSON meshgen writes; the intent cannot say it, dropped")
+            ctx.lost(doc, ("server", "extraConfig"),
+                     "not the connect.ca_config JSON meshgen writes; the intent cannot say it, dropped")
         else:
             for key, (field, default) in CA_CONFIG.items():
                 if key not in ca_config:
@@ -82,7 +85,8 @@ def _values(ctx: Context) -> None:
                 try:
                     value = Duration.parse(str(ca_config[key]))
                 except ValueError:
-                    ctx.lost(doc, ("server", "extraConfig"), f"connect.ca_config.{key} {ca_config[key]} is not a duration the intent can hold")
+                    ctx.lost(doc, ("server", "extraConfig"),
+                             f"connect.ca_config.{key} {ca_config[key]} is not a duration the intent can hold")
                     continue
                 if value != default:
                     ctx.ca[field] = str(value)
@@ -91,7 +95,8 @@ def _values(ctx: Context) -> None:
     resources = ctx.value(CHART, "connectInject", "sidecarProxy", "resources")
     if isinstance(resources, dict):
         shape = {level: {k: str(v) for k, v in amounts.items() if k in ("cpu", "memory")}
-                 for level, amounts in resources.items() if level in ("requests", "limits") and isinstance(amounts, dict)}
+                 for level, amounts in resources.items()
+                 if level in ("requests", "limits") and isinstance(amounts, dict)}
         shape = {level: amounts for level, amounts in shape.items() if amounts}
         if shape:
             ctx.run.mesh["proxy"] = {"resources": shape}
@@ -102,11 +107,13 @@ def _values(ctx: Context) -> None:
 def _proxy_defaults(ctx: Context) -> Any:
     """The first ProxyDefaults ``global`` meshgen wrote; the telemetry of any other is LOST (consul-k8s
     accepts one ``global``, ``control-plane/api/v1alpha1/proxydefaults_webhook.go``, and the intent has one)."""
-    found = sorted((o for o in ctx.run.by_kind.get("ProxyDefaults", []) if managed(o)), key=lambda o: (o.name != "global", o.file, o.line))
+    found = sorted((o for o in ctx.run.by_kind.get("ProxyDefaults", []) if managed(o)),
+                   key=lambda o: (o.name != "global", o.file, o.line))
     for other in found[1:]:
         for key in ("accessLogs", "config"):
             if key in other.spec:
-                ctx.lost(other, ("spec", key), f"a second ProxyDefaults meshgen wrote ({found[0].ref} is read); the intent has one; dropped")
+                ctx.lost(other, ("spec", key),
+                         f"a second ProxyDefaults meshgen wrote ({found[0].ref} is read); the intent has one; dropped")
     return found[0] if found and found[0].name == "global" else None
 
 
@@ -123,8 +130,9 @@ def _telemetry(ctx: Context, obj: Any) -> None:
             elif text == ENVOY_TEXT_FORMAT:
                 ctx.telemetry["accessLogs"] = {"enabled": True, "format": "text"}
             else:
-                ctx.lost(obj, ("spec", "accessLogs", "textFormat"), "a text format other than Envoy's default: the intent's text "
-                         "access logs are Envoy's default format; dropped, no access logs imported")
+                ctx.lost(obj, ("spec", "accessLogs", "textFormat"),
+                         "a text format other than Envoy's default: the intent's text access logs are Envoy's "
+                         "default format; dropped, no access logs imported")
                 ctx.reported.add((id(obj), ("spec", "accessLogs")))
     config = spec.get("config")
     if isinstance(config, dict) and "envoy_tracing_json" in config:
