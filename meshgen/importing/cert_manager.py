@@ -22,7 +22,7 @@ of https://cert-manager.io/docs/usage/certificate/ (fields: ../shared/crds/cert-
 ``certificates.cert-manager.io`` v1 ``spec.duration``/``spec.renewBefore``, Go durations as
 ``time.ParseDuration`` reads them; ``kubectl get`` prints them as ``2160h0m0s``). A duration the
 intent cannot hold (units below a millisecond, ``us``/``ns``, or no duration at all) is LOST at
-its field; the rest of the object is left to the caller (the Istio and Linkerd importers compare
+its field; the rest of the object is left to the caller (every mesh importer compares
 it with what the imported intent renders, :mod:`meshgen.importing.operations`).
 """
 

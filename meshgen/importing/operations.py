@@ -35,6 +35,7 @@ from meshgen.importing.common import plain
 from meshgen.importing.duplicates import SERVER_METADATA
 from meshgen.importing.findings import dotted
 from meshgen.importing.reader import VALUES_KIND, SourceObject, ValuesDocument
+from meshgen.importing.workloads import managed
 from meshgen.intent.types import Duration
 
 #: The labels meshgen puts on every object it writes (gateway_api.labels_for): not intent data.
@@ -103,12 +104,19 @@ class OperationsReader:
         foreign_charts: values files only another platform writes (ambient's ``ztunnel`` for the
             Istio sidecar reader): when one is among the manifests, they are that platform's and
             nothing is read here (every object stays the importer's leftover, reported as before).
+        extra: ``(intent, report) -> planned objects`` the platform writes for these settings outside
+            ``operations()`` (Consul's ProxyDefaults ``global``, planned with its config entries); the
+            objects of ``extra_kinds`` meshgen wrote (label ``app.kubernetes.io/managed-by: meshgen``)
+            are compared with them too, even when the importer already read them.
+        extra_kinds: the kinds of ``extra``'s objects.
     """
 
     platform: str
     control_plane_namespace: str
     read: Callable[[Context], None]
     foreign_charts: frozenset[str] = frozenset()
+    extra: Callable[[Any, Any], list] | None = None
+    extra_kinds: tuple[str, ...] = ()
 
 
 def reader_for(platform: str) -> OperationsReader:
@@ -181,9 +189,10 @@ def _planned(ctx: Context, reader: OperationsReader) -> tuple[dict[tuple, Any], 
             ctx.lost(obj, (), f"what was read here is not a valid intent ({why}); dropped")
         return None
     platform = get_platform(reader.platform)
-    section = platform.operations(intent, Report(platform.name, platform.capabilities))
+    report = Report(platform.name, platform.capabilities)
+    section = platform.operations(intent, report)
     objects = {}
-    for planned in section.objects:
+    for planned in [*section.objects, *(reader.extra(intent, report) if reader.extra else [])]:
         group = planned.api_version.rpartition("/")[0]
         objects[(group, planned.kind, planned.namespace, planned.name)] = planned
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the pure-Python loader was most of this step's cost
@@ -220,9 +229,12 @@ def _compare(ctx: Context, reader: OperationsReader) -> None:
         run.telemetry.clear()
         return
     objects, values = planned
-    for kind in KINDS:
+    for kind in (*KINDS, *reader.extra_kinds):
         for obj in run.by_kind.get(kind, []):
-            if obj.group not in GROUPS or id(obj) in run.handled:
+            if kind in reader.extra_kinds:
+                if not managed(obj):
+                    continue
+            elif obj.group not in GROUPS or id(obj) in run.handled:
                 continue
             key = (obj.group, obj.kind, obj.namespace, obj.name)
             if key not in objects:

@@ -50,6 +50,7 @@ from meshgen.importing.gateway_api import ROUTE_KINDS, http_match
 from meshgen.importing.identities import IdentityRun
 from meshgen.importing.model import Imported
 from meshgen.importing.reader import SourceObject
+from meshgen.platforms.cilium import operations_import
 from meshgen.platforms.cilium.platform import GATEWAY_ENTITY, NS_LABEL, SA_LABEL
 
 CILIUM_GROUPS = frozenset({"cilium.io"})
@@ -138,6 +139,7 @@ class _Run(IdentityRun):
         self._gamma([r for r in routes if _is_gamma(r)])
         self.gateways = gateways = self._gateways([r for r in routes if not _is_gamma(r)], importer.gateway_class)
         egress = self._policies()
+        operations_import.read_back(self)
         self._leftovers(objects)
         self._spec(gateways, egress)
 

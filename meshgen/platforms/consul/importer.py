@@ -50,6 +50,7 @@ from meshgen.importing.identities import IdentityRun
 from meshgen.importing.reader import PosList, PosMap, SourceObject
 from meshgen.importing.workloads import GATEWAY_API, managed
 from meshgen.platforms.base import egress_object_names
+from meshgen.platforms.consul import operations_import
 from meshgen.platforms.consul.common import GATEWAY_CLASS, PROTOCOL
 from meshgen.platforms.consul.mesh import TERMINATING_GATEWAY
 
@@ -96,6 +97,7 @@ class _Run(IdentityRun):
             original=lambda o: self._copies.get(id(o), o),
         )
         self._intentions()
+        operations_import.read_back(self)
         self._leftovers(objects)
         self._spec(gateways, egress)
 
@@ -124,11 +126,8 @@ class _Run(IdentityRun):
             spec = obj.spec
             check_keys(obj, spec, ("spec",), {"mutualTLSMode", "accessLogs", "config"}, self.f)
             for key in ("accessLogs", "config"):
-                if key in spec:
-                    if managed(obj):
-                        self.f.approximated(obj, ("spec", key), "written by meshgen from spec.telemetry; regenerated from the imported intent's defaults")
-                    else:
-                        self.f.lost(obj, ("spec", key), f"{key} has no equivalent in the intent; dropped")
+                if key in spec and not managed(obj):  # meshgen's: telemetry, read by operations_import
+                    self.f.lost(obj, ("spec", key), f"{key} has no equivalent in the intent; dropped")
             mode = str(spec.get("mutualTLSMode") or "default")
             if mode == "permissive":
                 self.mesh["mtls"] = "permissive"
