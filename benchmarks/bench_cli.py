@@ -232,7 +232,7 @@ def report(starts: dict[str, Run], rows: list[dict]) -> list[tuple[str, bool, st
     w = max(here, key=lambda row: row["check"].peak_mib / row["render"].peak_mib)
     verdicts.append((f"check's peak memory at most render's at {at:,}",
                      all(row["check"].peak_mib <= row["render"].peak_mib for row in here),
-                     f"worst {w['platform']} {w['check'].peak_mib:.0f} vs {w['render'].peak_mib:.0f} MiB"))
+                     f"worst {w['platform']} {w['check'].peak_mib:.1f} vs {w['render'].peak_mib:.1f} MiB"))
     w = max(here, key=lambda row: row["render"].cpu / row["floor"].cpu)
     ratio = w["render"].cpu / w["floor"].cpu
     verdicts.append((f"render at most {RENDER_OVER_FLOOR}x the floor at {at:,}", ratio <= RENDER_OVER_FLOOR,
