@@ -99,7 +99,6 @@ class OperationsReader:
 
     Attributes:
         platform: the registry name whose ``operations()`` is planned for the comparison.
-        control_plane_namespace: the platform's default control-plane namespace.
         read: reads the platform's own shapes into the :class:`Context` (values, Telemetry, ...).
         foreign_charts: values files only another platform writes (ambient's ``ztunnel`` for the
             Istio sidecar reader): when one is among the manifests, they are that platform's and
@@ -112,7 +111,6 @@ class OperationsReader:
     """
 
     platform: str
-    control_plane_namespace: str
     read: Callable[[Context], None]
     foreign_charts: frozenset[str] = frozenset()
     extra: Callable[[Any, Any], list] | None = None

@@ -38,12 +38,14 @@ import re
 from typing import Any
 
 from meshgen.importing.operations import Context, OperationsReader, read_operations
+from meshgen.intent.model import ControlPlane, Mesh
+from meshgen.platforms.cilium.platform import CiliumPlatform
 
 CHART = "cilium"
-DEFAULT_NAMESPACE = "kube-system"
-#: The intent's defaults (meshgen.intent.model).
-DEFAULT_REPLICAS = 2
-DEFAULT_ENCRYPTION = "wireguard"
+DEFAULT_NAMESPACE = CiliumPlatform.control_plane_namespace
+#: The intent's defaults, from the model that defines them.
+DEFAULT_REPLICAS = ControlPlane.model_fields["replicas"].default
+DEFAULT_ENCRYPTION = Mesh.model_fields["encryption"].default
 #: The control-plane alerts' selector of the operator (prometheus.plan_alerts via cilium's control-plane watch).
 _OPERATOR = re.compile(r'namespace="([^"]+)",deployment=~"cilium-operator"')
 
@@ -113,7 +115,7 @@ def _telemetry(ctx: Context) -> None:
         ctx.telemetry["accessLogs"] = {"enabled": True, "format": "json"}
 
 
-READER = OperationsReader("cilium", DEFAULT_NAMESPACE, read)
+READER = OperationsReader("cilium", read)
 
 
 def read_back(run: Any) -> None:

@@ -37,6 +37,7 @@ from typing import Any
 
 from meshgen.importing.operations import Context, OperationsReader, read_operations
 from meshgen.importing.workloads import managed
+from meshgen.intent.model import CertificateAuthority
 from meshgen.intent.types import Duration
 from meshgen.platforms.consul.common import CONTROL_PLANE_NAMESPACE
 from meshgen.platforms.consul.mesh import ENVOY_TEXT_FORMAT, OTEL_CLUSTER, proxy_defaults
@@ -44,11 +45,14 @@ from meshgen.platforms.consul.mesh import ENVOY_TEXT_FORMAT, OTEL_CLUSTER, proxy
 CHART = "consul"
 #: Servers for the intent's default controlPlane.replicas (2 -> the next odd number, operations.server_count).
 DEFAULT_SERVERS = 3
-#: The intent's defaults (meshgen.intent.model.CertificateAuthority), by ca_config key.
+#: ca_config key -> the intent's field and its default (meshgen.intent.model.CertificateAuthority).
 CA_CONFIG = {
-    "leaf_cert_ttl": ("certLifetime", Duration(24 * 3_600_000)),
-    "intermediate_cert_ttl": ("issuerLifetime", Duration(8760 * 3_600_000)),
-    "root_cert_ttl": ("rootLifetime", Duration(87600 * 3_600_000)),
+    key: (alias, CertificateAuthority.model_fields[field].default)
+    for key, alias, field in (
+        ("leaf_cert_ttl", "certLifetime", "cert_lifetime"),
+        ("intermediate_cert_ttl", "issuerLifetime", "issuer_lifetime"),
+        ("root_cert_ttl", "rootLifetime", "root_lifetime"),
+    )
 }
 
 
@@ -159,7 +163,7 @@ def _extra(intent: Any, report: Any) -> list:
     return [proxy_defaults(intent, gapi.labels_for(intent), report)]
 
 
-READER = OperationsReader("consul", CONTROL_PLANE_NAMESPACE, read, extra=_extra, extra_kinds=("ProxyDefaults",))
+READER = OperationsReader("consul", read, extra=_extra, extra_kinds=("ProxyDefaults",))
 
 
 def read_back(run: Any) -> None:

@@ -27,14 +27,15 @@ from typing import Any
 
 from meshgen.importing.common import number
 from meshgen.importing.operations import Context, OperationsReader, read_operations, reader_for
-from meshgen.intent.types import Duration
+from meshgen.intent.model import CertificateAuthority, ControlPlane
+from meshgen.platforms.istio.platform import IstioPlatform
 
 GROUP = "telemetry.istio.io"
-DEFAULT_NAMESPACE = "istio-system"
-#: The intent's defaults (meshgen.intent.model).
-DEFAULT_REPLICAS = 2
-DEFAULT_CERT_LIFETIME = Duration(24 * 3_600_000)
-DEFAULT_ROOT_LIFETIME = Duration(87600 * 3_600_000)
+DEFAULT_NAMESPACE = IstioPlatform.control_plane_namespace
+#: The intent's defaults, from the model that defines them.
+DEFAULT_REPLICAS = ControlPlane.model_fields["replicas"].default
+DEFAULT_CERT_LIFETIME = CertificateAuthority.model_fields["cert_lifetime"].default
+DEFAULT_ROOT_LIFETIME = CertificateAuthority.model_fields["root_lifetime"].default
 
 
 def read(ctx: Context) -> None:
@@ -139,7 +140,7 @@ def _otel_endpoint(ctx: Context, provider: str) -> str | None:
 
 
 #: Ambient's charts (istio_ambient.control_plane): manifests with them are ambient's, read by its importer.
-READER = OperationsReader("istio", DEFAULT_NAMESPACE, read, frozenset({"ztunnel", "istio-cni"}))
+READER = OperationsReader("istio", read, frozenset({"ztunnel", "istio-cni"}))
 
 
 def read_back(run: Any) -> None:

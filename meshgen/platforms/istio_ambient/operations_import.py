@@ -22,4 +22,4 @@ def read(ctx: Context) -> None:
         ctx.reported.add((id(istiod), ("meshConfig", "defaultHttpRetryPolicy")))
 
 
-READER = OperationsReader("istio-ambient", istio.DEFAULT_NAMESPACE, read)
+READER = OperationsReader("istio-ambient", read)

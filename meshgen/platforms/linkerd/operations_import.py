@@ -20,14 +20,16 @@ from typing import Any
 
 from meshgen.importing.operations import Context, OperationsReader, read_operations
 from meshgen.importing.workloads import managed
-from meshgen.intent.types import Duration
+from meshgen.intent.model import CertificateAuthority, ControlPlane
+from meshgen.platforms.linkerd.platform import LinkerdPlatform
 
-DEFAULT_NAMESPACE = "linkerd"
+DEFAULT_NAMESPACE = LinkerdPlatform.control_plane_namespace
 ACCESS_LOG = "config.linkerd.io/access-log"
 #: Annotation value -> intent accessLogs.format (the inverse of telemetry.plan_telemetry).
 FORMATS = {"json": "json", "apache": "text"}
-DEFAULT_REPLICAS = 2
-DEFAULT_CERT_LIFETIME = Duration(24 * 3_600_000)
+#: The intent's defaults, from the model that defines them.
+DEFAULT_REPLICAS = ControlPlane.model_fields["replicas"].default
+DEFAULT_CERT_LIFETIME = CertificateAuthority.model_fields["cert_lifetime"].default
 
 
 def read(ctx: Context) -> None:
@@ -86,7 +88,7 @@ def _access_logs(ctx: Context) -> None:
             ctx.lost(obj, ("metadata", "annotations"), f"no access logs here, {chosen} ones in the other namespaces; the intent logs every namespace or none")
 
 
-READER = OperationsReader("linkerd", DEFAULT_NAMESPACE, read)
+READER = OperationsReader("linkerd", read)
 
 
 def read_back(run: Any) -> None:
