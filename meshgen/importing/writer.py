@@ -370,7 +370,9 @@ def _string(text: str, flow: bool, key: bool) -> str:
     single = not (break_space or special or space_break)
     if plain and _resolves_to_str(text):
         return text
-    if "'" in text or "\n" in text:
+    # ruamel's rule for a plain-styled str; a string the loader would not read back as itself is
+    # single-quoted-styled (:func:`_commented`), which skips it
+    if ("'" in text or "\n" in text) and reads_as_string(text):
         return _double(text)
     if single and not (key and breaks):
         if breaks:
