@@ -67,3 +67,17 @@ def test_command_annotations_are_objects_not_strings():
     for callback in callbacks:
         strings = {k for k, v in callback.__annotations__.items() if isinstance(v, str)}
         assert not strings, (callback.__name__, strings)
+
+
+def test_model_annotations_are_objects_not_strings():
+    """pydantic evaluates string annotations (``from __future__ import annotations``) one by one
+    when it builds the intent model, a cost every command pays."""
+    import meshgen.intent.model as model
+    import meshgen.intent.rollout as rollout
+    from pydantic import BaseModel
+
+    for module in (model, rollout):
+        for name, cls in vars(module).items():
+            if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__module__ == module.__name__:
+                strings = {k for k, v in cls.__dict__.get("__annotations__", {}).items() if isinstance(v, str)}
+                assert not strings, (name, strings)

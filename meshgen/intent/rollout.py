@@ -18,8 +18,9 @@ analysis) and ``AnalysisTemplate`` (``successCondition``, ``failureLimit``, ``in
 https://argo-rollouts.readthedocs.io/en/stable/features/canary/ and the CRD ``rollouts.argoproj.io``.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: pydantic would evaluate every field annotation from
+# its string when building the models, about 6-13 ms of every command (issue 17); the schemas
+# are the same either way. Annotations naming a class defined further down are quoted.
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -149,7 +150,7 @@ class Rollout(_Model):
     )
 
     @model_validator(mode="after")
-    def _steps_fit_the_strategy(self) -> Rollout:
+    def _steps_fit_the_strategy(self) -> "Rollout":
         if self.strategy == "canary":
             if not self.steps:
                 raise ValueError("a canary rollout needs steps, e.g. [{weight: 10}, {weight: 50}]")
@@ -162,7 +163,7 @@ class Rollout(_Model):
             raise ValueError(f"interval {self.interval} is shorter than 1s; Prometheus rates need a window of seconds")
         return self
 
-    def controller_of(self, delivery: Delivery) -> str:
+    def controller_of(self, delivery: "Delivery") -> str:
         """The controller that runs this rollout: its own, else ``spec.delivery.controller``."""
         return self.controller or delivery.controller
 
