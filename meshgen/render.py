@@ -189,11 +189,51 @@ class _Environment(jinja2.Environment):
         return {**self.globals, **(d or {})}
 
 
+#: The one shared macro of object templates: each uses it through exactly these two lines.
+_MACROS_IMPORT = '{% import "_macros.j2" as m %}\n'
+# The call, and the whitespace after it that its ``-}}`` strips.
+_METADATA_CALL = re.compile(r"\{\{ m\.metadata\(meta, o\) -\}\}\s*")
+_METADATA_MACRO = re.compile(r"\{% macro metadata\(meta, o\) %\}\n(.*?)\{% endmacro %\}", re.S)
+# A use of the macros module other than the metadata call (then the import line stays).
+_OTHER_MACRO_USE = re.compile(r"\bm\.")
+
+
+class _Loader(jinja2.FileSystemLoader):
+    """The templates folder, with ``_macros.j2``'s ``metadata`` macro expanded where it is called.
+
+    Every object template lays its metadata out with ``{{ m.metadata(meta, o) -}}``. A macro
+    call costs Jinja a Macro object, an argument frame and a nested render for each object
+    (about a sixth of rendering, issue 17), so the loader puts the macro's body in place of the
+    call when it reads a template: the same text under the same names (the call passes ``meta``
+    and ``o``, which the body uses), and the same whitespace (with ``trim_blocks`` the body
+    starts after the ``macro`` tag's line and ends with the newline its last line had; the
+    whitespace ``-}}`` strips after the call goes with it). The import line goes too when
+    nothing else uses ``m``. The layout still lives in ``_macros.j2``; a template calling the
+    macro any other way keeps the call as written, and renders the same.
+    """
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if template != "_macros.j2" and _METADATA_CALL.search(source) is not None:
+            body = self._metadata_body(environment)
+            source = _METADATA_CALL.sub(lambda _: body, source)
+            if _OTHER_MACRO_USE.search(source.replace(_MACROS_IMPORT, "")) is None:
+                source = source.replace(_MACROS_IMPORT, "")
+        return source, filename, uptodate
+
+    def _metadata_body(self, environment: jinja2.Environment) -> str:
+        macros = super().get_source(environment, "_macros.j2")[0]
+        found = _METADATA_MACRO.search(macros)
+        if found is None:  # the macro changed shape: fail loudly rather than lay out without it
+            raise jinja2.TemplateError("templates/_macros.j2 no longer defines metadata(meta, o)")
+        return found.group(1)
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The one Jinja environment for meshgen's own templates."""
     env = _Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=_Loader(str(templates_dir())),
         auto_reload=False,  # templates never change during a run; saves two stat() calls per object
         undefined=jinja2.StrictUndefined,
         autoescape=False,
