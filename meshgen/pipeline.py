@@ -8,6 +8,7 @@ compares is byte for byte what render would write.
 from __future__ import annotations
 
 import dataclasses
+from operator import is_
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -56,8 +57,12 @@ def plan(intent: MeshIntent, platform: str) -> Plan:
     (:func:`meshgen.platforms.route_split.split_routes`; raises RouteLimitError when they cannot be).
     """
     chosen = get_platform(platform)
-    planned = delivery.apply(chosen, combine(chosen, chosen.plan(intent), intent), intent)
-    return dataclasses.replace(planned, objects=sort_objects(split_routes(planned.objects)))
+    combined = combine(chosen, chosen.plan(intent), intent)
+    planned = delivery.apply(chosen, combined, intent)
+    objects = split_routes(planned.objects)
+    if planned is combined and len(objects) == len(combined.objects) and all(map(is_, objects, combined.objects)):
+        return planned  # no rollout and no split: combine's objects, already checked and sorted
+    return dataclasses.replace(planned, objects=sort_objects(objects))
 
 
 def render(
