@@ -10,6 +10,7 @@ timestamps.
 from __future__ import annotations
 
 import json
+import json.encoder
 import re
 from functools import lru_cache
 from importlib import resources
@@ -78,8 +79,13 @@ def _string_scalar(value: str) -> str:
     return _double_quoted(value)
 
 
+# What json.dumps(value, ensure_ascii=False) returns for a string, without building an encoder
+# per call (json.dumps does, for any non-default argument): JSONEncoder.encode calls exactly this.
+_json_string = json.encoder.encode_basestring
+
+
 def _double_quoted(value: str) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    text = _json_string(value)
     if _UNSAFE.search(text) is None:  # the common case: one scan, no rebuild
         return text
     return _UNSAFE.sub(_escape_char, text)
