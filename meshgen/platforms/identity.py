@@ -233,21 +233,38 @@ def rules_for(
     out = [_rule(intent, callee, p, gateway_identity, gateway_labels) for p in peers]
     if deny:
         return out
-    for gw in intent.spec.gateways:
-        for route in gw.routes:
-            if route.service is None:
-                continue
-            target = resolve_service(intent, route.service, route.namespace)
-            if not target or target[0] is not callee:
-                continue
-            port = callee.port_named(route.port) if route.port else callee.ports[0]
-            covered = any(
-                r.peer is not None and r.peer.gateway == gw.name and port in r.ports and not r.is_l7 for r in out
-            )
-            if not covered:
-                implicit = _rule(intent, callee, Peer(gateway=gw.name, ports=[port.name]), gateway_identity, gateway_labels)
-                out.append(Rule(implicit.caller, implicit.ports, (), (), (), None, True))
+    for gw, route in _gateway_routes_to(intent, callee):
+        port = callee.port_named(route.port) if route.port else callee.ports[0]
+        covered = any(
+            r.peer is not None and r.peer.gateway == gw.name and port in r.ports and not r.is_l7 for r in out
+        )
+        if not covered:
+            implicit = _rule(intent, callee, Peer(gateway=gw.name, ports=[port.name]), gateway_identity, gateway_labels)
+            out.append(Rule(implicit.caller, implicit.ports, (), (), (), None, True))
     return out
+
+
+def _gateway_routes_to(intent: MeshIntent, callee: Service) -> list:
+    """``(gateway, route)`` of every gateway route to ``callee``, in intent order.
+
+    Looked up in a table built once per intent (issue 17: each of a thousand callees scanned
+    every route of every gateway), rebuilt when ``spec.gateways`` was replaced or changed length,
+    as :func:`meshgen.intent.index.memo` does for services.
+    """
+    table = memo(intent, "gateway-routes-by-service", _new_table)
+    gateways = intent.spec.gateways
+    if table.get("gateways") is not gateways or table.get("count") != len(gateways):
+        by_service: dict[int, list] = {}
+        for gw in gateways:
+            for route in gw.routes:
+                if route.service is None:
+                    continue
+                target = resolve_service(intent, route.service, route.namespace)
+                if target:
+                    by_service.setdefault(id(target[0]), []).append((gw, route))
+        table.clear()
+        table.update(gateways=gateways, count=len(gateways), by_service=by_service)
+    return table["by_service"].get(id(callee), [])
 
 
 def _rule(intent, callee, peer, gateway_identity, gateway_labels) -> Rule:
