@@ -263,9 +263,20 @@ def render_object(obj: PlannedObject) -> str:
     """One object as a YAML document (no leading ``---``)."""
     template = _template(obj.template)
     # Template.render(o=..., meta=...) without its keyword-dict copies: the same context, the
-    # same concatenation, and Jinja's own error rewriting (handle_exception re-raises).
+    # same concatenation, and Jinja's own error rewriting (handle_exception re-raises). The
+    # context is built as Template.new_context builds it (jinja2.runtime.new_context with
+    # shared=False and no locals: the template's globals, then the variables), without its two
+    # layers of calls: about 2 us of an object's 16-30 (issue 17).
+    globals_ = template.globals
     try:
-        return "".join(template.root_render_func(template.new_context({"o": obj.values, "meta": _meta(obj)})))
+        context = template.environment.context_class(
+            template.environment,
+            {**globals_, "o": obj.values, "meta": _meta(obj)},
+            template.name,
+            template.blocks,
+            globals=globals_,
+        )
+        return "".join(template.root_render_func(context))
     except Exception:
         template.environment.handle_exception()
 
