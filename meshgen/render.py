@@ -238,8 +238,17 @@ class _Loader(jinja2.FileSystemLoader):
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The one Jinja environment for meshgen's own templates."""
+    return build_environment(_Loader(str(templates_dir())))
+
+
+def build_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    """A Jinja environment configured as :func:`environment`'s, reading templates from ``loader``.
+
+    For tests: with a plain ``jinja2.FileSystemLoader`` over :func:`templates_dir` it renders the
+    templates as written, macro calls included (see :class:`_Loader`).
+    """
     env = _Environment(
-        loader=_Loader(str(templates_dir())),
+        loader=loader,
         auto_reload=False,  # templates never change during a run; saves two stat() calls per object
         undefined=jinja2.StrictUndefined,
         autoescape=False,
