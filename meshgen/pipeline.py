@@ -8,6 +8,7 @@ compares is byte for byte what render would write.
 from __future__ import annotations
 
 import dataclasses
+from operator import attrgetter, is_
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -56,8 +57,12 @@ def plan(intent: MeshIntent, platform: str) -> Plan:
     (:func:`meshgen.platforms.route_split.split_routes`; raises RouteLimitError when they cannot be).
     """
     chosen = get_platform(platform)
-    planned = delivery.apply(chosen, combine(chosen, chosen.plan(intent), intent), intent)
-    return dataclasses.replace(planned, objects=sort_objects(split_routes(planned.objects)))
+    combined = combine(chosen, chosen.plan(intent), intent)
+    planned = delivery.apply(chosen, combined, intent)
+    objects = split_routes(planned.objects)
+    if planned is combined and len(objects) == len(combined.objects) and all(map(is_, objects, combined.objects)):
+        return planned  # no rollout and no split: combine's objects, already checked and sorted
+    return dataclasses.replace(planned, objects=sort_objects(objects))
 
 
 def render(
@@ -99,14 +104,16 @@ def _lay_out(planned: Plan, source: str, on_object: Callable[[int, int], None] |
         if on_object is not None:
             on_object(done, total)
     head = header(source)
-    files = [RenderedFile(obj.file_name, head + doc) for obj, doc in zip(planned.objects, documents)]
+    names = [obj.file_name for obj in planned.objects]  # once: the files and kustomization.yaml list them
+    files = [RenderedFile(name, head + doc) for name, doc in zip(names, documents)]
     files += [RenderedFile(f.path, head + render_file(f)) for f in planned.files]
-    kustomization = PlannedFile(
-        "kustomize/kustomization.yaml.j2", KUSTOMIZATION, {"resources": [obj.file_name for obj in planned.objects]}
-    )
+    kustomization = PlannedFile("kustomize/kustomization.yaml.j2", KUSTOMIZATION, {"resources": names})
     files.append(RenderedFile(KUSTOMIZATION, head + render_file(kustomization)))
     check_paths(files)
-    return Rendering(planned, tuple(documents), tuple(sorted(files, key=lambda f: f.path)))
+    return Rendering(planned, tuple(documents), tuple(sorted(files, key=_path)))
+
+
+_path = attrgetter("path")
 
 
 def source_name(paths: Path | Sequence[Path], output: Path | None = None, intent_name: str | None = None) -> str:

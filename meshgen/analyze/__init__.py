@@ -55,6 +55,8 @@ class Located:
 
 def _escape(text: str) -> str:
     # A newline or escape sequence from an intent string must not split or recolour a report line.
+    if text.isprintable():  # the common case, checked in C: nothing to escape (issue 17)
+        return text
     return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 

@@ -113,9 +113,13 @@ class Platform(Protocol):
         ...
 
 
+# Runs of characters a DNS-1123 name cannot hold (compiled once: object_name runs per object).
+_NOT_IN_NAME = re.compile(r"[^a-z0-9-]+")
+
+
 def object_name(*parts: str) -> str:
     """Join name parts into a DNS-1123 name of at most 63 characters (stable hash suffix if cut)."""
-    name = re.sub(r"[^a-z0-9-]+", "-", "-".join(p for p in parts if p).lower()).strip("-")
+    name = _NOT_IN_NAME.sub("-", "-".join(filter(None, parts)).lower()).strip("-")
     if len(name) <= 63:
         return name
     import hashlib

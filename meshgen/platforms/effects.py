@@ -53,11 +53,22 @@ def _request_settings(svc: Service) -> list[tuple[Feature, str]]:
     return out
 
 
-def _inexpressible_on_every_port(report: Report, feature: Feature, svc: Service) -> bool:
+def _inexpressible_on_every_port(
+    report: Report, feature: Feature, svc: Service, cells: dict | None = None
+) -> bool:
     """Whether the platform's cell says ``feature`` cannot apply on the protocol of any port of
-    ``svc`` because of that protocol (the per-protocol data ``meshgen platforms`` prints)."""
-    cap = cell(feature, report.column[feature])
-    listed = {p for p, _, _ in cap.protocols}
+    ``svc`` because of that protocol (the per-protocol data ``meshgen platforms`` prints).
+
+    ``cells``: feature -> (cell, its listed protocols), filled as features are asked for, so a
+    caller asking for every service builds each cell once.
+    """
+    known = None if cells is None else cells.get(feature)
+    if known is None:
+        cap = cell(feature, report.column[feature])
+        known = (cap, {p for p, _, _ in cap.protocols})
+        if cells is not None:
+            cells[feature] = known
+    cap, listed = known
     return all(("tcp" if p.protocol == "udp" else p.protocol) in listed and cap.on(p.protocol) is Support.NOT_EXPRESSIBLE for p in svc.ports)
 
 
@@ -68,11 +79,12 @@ def report_no_effect(intent: MeshIntent, existing: tuple[Finding, ...], report: 
         existing: the platform's own findings; a (subject, feature) already reported is left alone.
     """
     seen = {(f.subject, f.feature) for f in existing}
+    cells: dict = {}
     for svc in intent.spec.services:
         subject = f"{svc.namespace}/{svc.name}"
         protocols = "/".join(sorted({p.protocol for p in svc.ports}))
         for feature, what in _request_settings(svc):
-            if (subject, feature) not in seen and _inexpressible_on_every_port(report, feature, svc):
+            if (subject, feature) not in seen and _inexpressible_on_every_port(report, feature, svc, cells):
                 if not any(p.is_l7 for p in svc.ports):
                     report.lost(
                         feature, subject,

@@ -112,31 +112,57 @@ GatewayLabels = Callable[[Gateway], dict[str, str]]
 def resolve_caller(
     intent: MeshIntent, callee: Service, peer: Peer, gateway_identity: GatewayIdentity, gateway_labels: GatewayLabels
 ) -> Caller:
-    """Resolve ``peer`` (an entry of ``callee``'s allowFrom/denyFrom) to identities and labels."""
+    """Resolve ``peer`` (an entry of ``callee``'s allowFrom/denyFrom) to identities and labels.
+
+    A service entry resolves the same whatever the callee (its service, namespace and versions
+    decide), so each is resolved once per intent and shared (issue 17: callers name the same
+    services across hundreds of callees).
+    """
     if peer.service is not None:
-        svc = resolve_service(intent, peer.service, peer.namespace)[0]
-        mine = memo(intent, "workloads-by-service", _workloads_by_service).get(id(svc), [])
-        chosen = [w for w in mine if not peer.versions or (w.version and w.version.name in peer.versions)]
-        reason = None
-        if peer.versions:
-            chosen_sas = {w.service_account for w in chosen}
-            others = [w for w in mine if w not in chosen and w.service_account in chosen_sas]
-            # Another service running as the same account is as indistinguishable as another version
-            # (analyzer MG204): "only these versions" cannot be written as that account either.
-            here = memo(intent, "workloads-by-namespace", _workloads_by_namespace).get(svc.namespace or "", [])
-            strangers = [w for w in here if w.service is not svc and w.service_account in chosen_sas]
-            if others or strangers:
-                names = ", ".join(
-                    sorted({f"version {w.version.name}" for w in others if w.version} | {f"service {w.service.name}" for w in strangers})
-                )
-                fix = "versions[].serviceAccount" if not strangers else "serviceAccount (per service or version)"
-                reason = (
-                    f"versions {', '.join(peer.versions)} of {svc.name} share service account "
-                    f"{svc.namespace}/{sorted(chosen_sas)[0]} with {names}: give each its own {fix}"
-                )
-        label_sets = _labels_of(chosen, svc if not peer.versions else None)
-        desc = f"service {svc.namespace}/{svc.name}" + (f" versions {', '.join(peer.versions)}" if peer.versions else "")
-        return Caller("service", (), _identities(chosen), label_sets, reason, desc)
+        known = memo(intent, "service-callers", _new_table)
+        key = (peer.service, peer.namespace, tuple(peer.versions or ()))
+        caller = known.get(key)
+        if caller is None:
+            caller = known[key] = _service_caller(intent, peer)
+        return caller
+    return _other_caller(intent, callee, peer, gateway_identity, gateway_labels)
+
+
+def _new_table(intent: MeshIntent) -> dict:
+    return {}
+
+
+def _service_caller(intent: MeshIntent, peer: Peer) -> Caller:
+    """:func:`resolve_caller` of a service entry (it does not depend on the callee)."""
+    svc = resolve_service(intent, peer.service, peer.namespace)[0]
+    mine = memo(intent, "workloads-by-service", _workloads_by_service).get(id(svc), [])
+    chosen = [w for w in mine if not peer.versions or (w.version and w.version.name in peer.versions)]
+    reason = None
+    if peer.versions:
+        chosen_sas = {w.service_account for w in chosen}
+        others = [w for w in mine if w not in chosen and w.service_account in chosen_sas]
+        # Another service running as the same account is as indistinguishable as another version
+        # (analyzer MG204): "only these versions" cannot be written as that account either.
+        here = memo(intent, "workloads-by-namespace", _workloads_by_namespace).get(svc.namespace or "", [])
+        strangers = [w for w in here if w.service is not svc and w.service_account in chosen_sas]
+        if others or strangers:
+            names = ", ".join(
+                sorted({f"version {w.version.name}" for w in others if w.version} | {f"service {w.service.name}" for w in strangers})
+            )
+            fix = "versions[].serviceAccount" if not strangers else "serviceAccount (per service or version)"
+            reason = (
+                f"versions {', '.join(peer.versions)} of {svc.name} share service account "
+                f"{svc.namespace}/{sorted(chosen_sas)[0]} with {names}: give each its own {fix}"
+            )
+    label_sets = _labels_of(chosen, svc if not peer.versions else None)
+    desc = f"service {svc.namespace}/{svc.name}" + (f" versions {', '.join(peer.versions)}" if peer.versions else "")
+    return Caller("service", (), _identities(chosen), label_sets, reason, desc)
+
+
+def _other_caller(
+    intent: MeshIntent, callee: Service, peer: Peer, gateway_identity: GatewayIdentity, gateway_labels: GatewayLabels
+) -> Caller:
+    """:func:`resolve_caller` of a gateway, service-account, namespace or selector entry."""
     if peer.gateway is not None:
         gw = intent.gateway(peer.gateway)
         assert gw is not None
@@ -207,21 +233,38 @@ def rules_for(
     out = [_rule(intent, callee, p, gateway_identity, gateway_labels) for p in peers]
     if deny:
         return out
-    for gw in intent.spec.gateways:
-        for route in gw.routes:
-            if route.service is None:
-                continue
-            target = resolve_service(intent, route.service, route.namespace)
-            if not target or target[0] is not callee:
-                continue
-            port = callee.port_named(route.port) if route.port else callee.ports[0]
-            covered = any(
-                r.peer is not None and r.peer.gateway == gw.name and port in r.ports and not r.is_l7 for r in out
-            )
-            if not covered:
-                implicit = _rule(intent, callee, Peer(gateway=gw.name, ports=[port.name]), gateway_identity, gateway_labels)
-                out.append(Rule(implicit.caller, implicit.ports, (), (), (), None, True))
+    for gw, route in _gateway_routes_to(intent, callee):
+        port = callee.port_named(route.port) if route.port else callee.ports[0]
+        covered = any(
+            r.peer is not None and r.peer.gateway == gw.name and port in r.ports and not r.is_l7 for r in out
+        )
+        if not covered:
+            implicit = _rule(intent, callee, Peer(gateway=gw.name, ports=[port.name]), gateway_identity, gateway_labels)
+            out.append(Rule(implicit.caller, implicit.ports, (), (), (), None, True))
     return out
+
+
+def _gateway_routes_to(intent: MeshIntent, callee: Service) -> list:
+    """``(gateway, route)`` of every gateway route to ``callee``, in intent order.
+
+    Looked up in a table built once per intent (issue 17: each of a thousand callees scanned
+    every route of every gateway), rebuilt when ``spec.gateways`` was replaced or changed length,
+    as :func:`meshgen.intent.index.memo` does for services.
+    """
+    table = memo(intent, "gateway-routes-by-service", _new_table)
+    gateways = intent.spec.gateways
+    if table.get("gateways") is not gateways or table.get("count") != len(gateways):
+        by_service: dict[int, list] = {}
+        for gw in gateways:
+            for route in gw.routes:
+                if route.service is None:
+                    continue
+                target = resolve_service(intent, route.service, route.namespace)
+                if target:
+                    by_service.setdefault(id(target[0]), []).append((gw, route))
+        table.clear()
+        table.update(gateways=gateways, count=len(gateways), by_service=by_service)
+    return table["by_service"].get(id(callee), [])
 
 
 def _rule(intent, callee, peer, gateway_identity, gateway_labels) -> Rule:

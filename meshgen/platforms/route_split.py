@@ -121,10 +121,15 @@ def split_route(obj: PlannedObject, taken: set[str]) -> list[PlannedObject]:
 
 def split_routes(objects: tuple[PlannedObject, ...]) -> list[PlannedObject]:
     """Every object of a plan, with over-limit routes split (see :func:`split_route`)."""
-    taken = {o.name for o in objects}
+    taken: set[str] | None = None  # every object's name, built when the first route needs it
     out: list[PlannedObject] = []
     for obj in objects:
-        out.extend(split_route(obj, taken) if obj.kind in MAX_RULES else [obj])
+        if obj.kind in MAX_RULES:
+            if taken is None:
+                taken = {o.name for o in objects}
+            out.extend(split_route(obj, taken))
+        else:
+            out.append(obj)
     return out
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshgen.capabilities import Feature, Report
+from meshgen.intent.index import memo
 from meshgen.intent.model import MeshIntent, Service
 from meshgen.platforms import gateway_api as gapi
 from meshgen.platforms.base import PlannedObject, object_name
@@ -94,7 +95,20 @@ def plan_waypoints(intent: MeshIntent) -> dict[tuple[str, str], Waypoint]:
 
     One shared ``waypoint`` per namespace; if an intent gateway, Service or service account of that
     namespace is already named ``waypoint``, the waypoint is ``waypoint-mesh``.
+
+    The plan and its alerts both ask: computed once per intent (a table kept with the intent, see
+    :func:`meshgen.intent.index.memo`, also rebuilt when ``spec.gateways`` is replaced or changes
+    length); each caller gets its own copy of the mapping.
     """
+    table = memo(intent, "ambient-waypoints", lambda _: {})
+    gateways = intent.spec.gateways
+    if table.get("gateways") is not gateways or table.get("count") != len(gateways):
+        table.clear()
+        table.update(gateways=gateways, count=len(gateways), waypoints=_plan_waypoints(intent))
+    return dict(table["waypoints"])
+
+
+def _plan_waypoints(intent: MeshIntent) -> dict[tuple[str, str], Waypoint]:
     # istiod names the waypoint's Deployment, Service and ServiceAccount like its Gateway: the name
     # must not be an intent gateway, Service or service account of that namespace (a workload
     # running as the waypoint's service account would pass the ztunnel policy that admits the waypoint).
