@@ -178,3 +178,31 @@ def test_label_value_twin_agrees_with_cel():
     assert [native_rules.holds(rule, v, schema) for v in LABEL_STRINGS] == [
         _cel_holds(rule, v, schema) for v in LABEL_STRINGS] == [True, True, False, False, True, True, False]
     assert native_rules.holds(rule, 7, schema) is False  # not a string: CEL's to judge
+
+
+def test_every_twinned_rule_compiles_and_reads_no_old_self():
+    # RuleSet asks a twin before compiling: the same verdict only because CEL would evaluate the
+    # rule too (it compiles, and a transition rule, which never runs on create, has no twin).
+    for text in native_rules.RULES:
+        assert not cel.compile_expression(text).uses_old_self, text
+
+
+def test_validation_that_needs_no_cel_does_not_import_cel_python():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from meshgen.kube import CRDCatalog, validate_objects\n"
+        "from meshgen.kube.rules import RuleSet\n"
+        "catalog = CRDCatalog.bundled()\n"
+        "policy = catalog._served[('security.istio.io/v1', 'AuthorizationPolicy')].schema\n"
+        "selector = RuleSet(policy['properties']['spec']['properties']['selector'])\n"
+        "assert selector.check({'matchLabels': {'app': 'a', 'tier': 'b'}}) == []  # three twinned rules\n"
+        "service = {'apiVersion': 'v1', 'kind': 'Service', 'metadata': {'name': 's', 'namespace': 'n'},\n"
+        "           'spec': {'ports': [{'port': 80}]}}\n"
+        "assert validate_objects([service], catalog) == []\n"
+        "print(sorted(m for m in ('celpy', 'lark', 'meshgen.kube.cel') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
