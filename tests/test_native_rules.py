@@ -206,3 +206,186 @@ def test_validation_that_needs_no_cel_does_not_import_cel_python():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# --- Gateway API twins (native_rules.GATEWAY_API_RULES): each compared with cel-python.
+
+V1 = "gateway.networking.k8s.io/v1"
+
+
+def _node(kind, *steps, api_version=V1):
+    node = CRDCatalog.bundled()._served[(api_version, kind)].schema
+    for step in steps:
+        node = node["items"] if step == "[]" else node["properties"][step]
+    return node
+
+
+RULE_NODES = {  # twinned rule -> the bundled schema nodes that carry it (one is enough to check)
+    **{text: [_node("HTTPRoute", "spec", "rules", "[]", "matches", "[]", "path")] for text in native_rules.PATH_RULES},
+    native_rules.PATH_TYPE: [_node("HTTPRoute", "spec", "rules", "[]", "matches", "[]", "path")],
+    native_rules.MATCH_COUNT: [_node("HTTPRoute", "spec", "rules")],
+    native_rules.BACKEND_PORT: [_node("HTTPRoute", "spec", "rules", "[]", "backendRefs", "[]"),
+                                _node("GRPCRoute", "spec", "rules", "[]", "backendRefs", "[]")],
+    native_rules.NO_REDIRECT_WITH_BACKENDS: [_node("HTTPRoute", "spec", "rules", "[]")],
+    native_rules.RULE_REDIRECT_PREFIX_MATCH: [_node("HTTPRoute", "spec", "rules", "[]")],
+    native_rules.RULE_REWRITE_PREFIX_MATCH: [_node("HTTPRoute", "spec", "rules", "[]")],
+    **{text: [_node("Gateway", "spec", "listeners")] for text in (
+        native_rules.LISTENER_NO_TLS, native_rules.LISTENER_HTTPS_MODE, native_rules.LISTENER_TLS_MODE,
+        native_rules.LISTENER_NO_HOSTNAME, native_rules.LISTENER_NAMES_UNIQUE, native_rules.LISTENER_PORTS_UNIQUE)},
+    native_rules.TLS_TERMINATE_CERTIFICATES: [_node("Gateway", "spec", "listeners", "[]", "tls")],
+}
+
+
+def test_every_gateway_api_twin_is_checked_here():
+    assert set(RULE_NODES) == set(native_rules.GATEWAY_API_RULES)
+
+
+@pytest.mark.parametrize("rule", list(RULE_NODES), ids=range(len(RULE_NODES)))
+def test_bundled_crds_carry_the_gateway_api_rules_verbatim(rule):
+    for node in RULE_NODES[rule]:
+        assert rule in [r["rule"] for r in node["x-kubernetes-validations"]]
+
+
+_MISSING = object()
+
+
+def _cel_says_holds(rule, value, schema):
+    """True where cel-python holds the rule; a failure, an error or a cel-python gap (which validate
+    reports as unsupported CEL) are all "not proved"."""
+    try:
+        return cel.compile_expression(rule).holds(cel.to_cel(value, schema))
+    except (cel.CELEvaluationError, cel.UnsupportedCELError):
+        return False
+
+
+def _obj(**fields):
+    return {k: v for k, v in fields.items() if v is not _MISSING}
+
+
+PATH_TYPES = ["Exact", "PathPrefix", "RegularExpression", "", _MISSING, None, 7]
+PATH_VALUES = ["/", "/a", "a", "//x", "/a/./b", "/a/../b", "/a%2fb", "/a%2Fb", "/a#b", "/a/..", "/a/.", "/%zz",
+               "/%41", "/ü", "/a b", "/a?b", "", "/a/", _MISSING, None, 5]
+GW_BACKEND_REFS = [_MISSING, [], [{"name": "a", "port": 80}],
+                [{"name": "a", "port": 80, "filters": [{"type": "RequestHeaderModifier"}]}]]
+GW_FILTERS = [_MISSING, [], [{"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": []}}],
+           [{"type": "RequestRedirect", "requestRedirect": {"path": {"type": "ReplacePrefixMatch",
+                                                                     "replacePrefixMatch": "/"}}}],
+           [{"type": "RequestRedirect", "requestRedirect": {"path": {"type": "ReplaceFullPath",
+                                                                     "replaceFullPath": "/"}}}],
+           [{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}],
+           [{"type": "URLRewrite", "urlRewrite": {"hostname": "x"}}], ["not-an-object"], None]
+GW_MATCHES = [_MISSING, [], [{"path": {"type": "PathPrefix", "value": "/"}}], [{"path": {"type": "Exact", "value": "/"}}],
+           [{"headers": [{"name": "x", "value": "1"}]}],
+           [{"path": {"type": "PathPrefix", "value": "/"}}, {"path": {"type": "PathPrefix", "value": "/b"}}]]
+GW_TLS = [_MISSING, {"mode": "Terminate", "certificateRefs": [{"name": "c"}]}, {"mode": "Terminate"},
+       {"mode": "Terminate", "certificateRefs": []}, {"mode": "Terminate", "options": {"a": "b"}},
+       {"mode": "Passthrough"}, {"mode": ""}, {}, None]
+LISTENER_ALPHABET = [
+    _obj(name=name, port=port, protocol=protocol, hostname=hostname, tls=tls)
+    for name in ("a", "b") for port in (80, 443) for protocol in ("HTTP", "HTTPS", "GW_TLS", "TCP", "UDP", "X")
+    for hostname in (_MISSING, "", "a.example.com") for tls in GW_TLS[:3] + GW_TLS[5:7]
+] + [{"name": "a", "protocol": "HTTP"}, {"name": "a", "port": 80}, {"port": 80, "protocol": "HTTP"},
+     {"name": "a", "port": 80, "protocol": "HTTP", "hostname": None}, "not-an-object"]
+
+
+def _values(rule):
+    if rule in native_rules.PATH_RULES or rule == native_rules.PATH_TYPE:
+        yield from (_obj(type=t, value=v) for t in PATH_TYPES for v in PATH_VALUES)
+    elif rule == native_rules.MATCH_COUNT:
+        rng = random.Random(128)
+        yield []
+        for _ in range(300):
+            rules = [{"matches": [{}] * rng.randint(0, 20)} for _ in range(rng.randint(1, 20))]
+            if rng.random() < 0.1:
+                rules[rng.randrange(len(rules))] = {"backendRefs": []}  # no matches: CEL's no such key
+            yield rules
+        yield [{"matches": [{}] * 8}] * 16  # exactly 128
+        yield [{"matches": [{}] * 8}] * 16 + [{"matches": [{}] * 8}]  # the 17th rule is not counted
+        yield [{"matches": [{}] * 8}] * 16 + [{"backendRefs": []}]
+    elif rule == native_rules.BACKEND_PORT:
+        yield from (_obj(name="a", group=g, kind=k, port=p) for g in ("", "g", _MISSING, None)
+                    for k in ("Service", "Other", _MISSING) for p in (80, _MISSING, None))
+    elif rule in (native_rules.NO_REDIRECT_WITH_BACKENDS, native_rules.RULE_REDIRECT_PREFIX_MATCH,
+                  native_rules.RULE_REWRITE_PREFIX_MATCH):
+        yield from (_obj(backendRefs=b, filters=f, matches=m) for b in GW_BACKEND_REFS + [None]
+                    for f in GW_FILTERS for m in GW_MATCHES)
+    elif rule == native_rules.TLS_TERMINATE_CERTIFICATES:
+        yield from (tls for tls in GW_TLS if isinstance(tls, dict))
+        yield from (_obj(mode=m, certificateRefs=c, options=o) for m in ("Terminate", "Passthrough", _MISSING)
+                    for c in (_MISSING, [], [{"name": "c"}]) for o in (_MISSING, {}, {"a": "b"}))
+    else:  # listeners: every single one, every pair of a sample, longer lists
+        rng = random.Random(7)
+        yield []
+        yield from ([listener] for listener in LISTENER_ALPHABET)
+        for _ in range(400):
+            yield [rng.choice(LISTENER_ALPHABET) for _ in range(rng.randint(2, 4))]
+
+
+@pytest.mark.parametrize("rule", list(RULE_NODES), ids=range(len(RULE_NODES)))
+def test_gateway_api_twin_says_holds_only_where_cel_does(rule):
+    """Never "holds" where CEL fails (or errs); "holds" on most values where CEL holds."""
+    for schema in RULE_NODES[rule]:
+        verdicts = {True: 0, False: 0}
+        claimed = 0
+        for value in _values(rule):
+            expected = _cel_says_holds(rule, value, schema)
+            verdicts[expected] += 1
+            if native_rules.holds(rule, value, schema):
+                assert expected, value
+                claimed += 1
+        assert verdicts[True] and verdicts[False], verdicts  # both verdicts were exercised
+        # and the twin speaks for many (not all: it leaves nulls and missing fields to CEL)
+        assert claimed >= verdicts[True] * 0.4, (claimed, verdicts)
+
+
+def test_path_twins_agree_with_cel_on_every_plain_path():
+    schema = RULE_NODES[native_rules.PATH_TYPE][0]
+    for rule in native_rules.PATH_RULES:
+        for kind in ("Exact", "PathPrefix", "RegularExpression"):
+            for path in [v for v in PATH_VALUES if isinstance(v, str)]:
+                value = {"type": kind, "value": path}
+                assert native_rules.holds(rule, value, schema) == _cel_says_holds(rule, value, schema), (rule, value)
+
+
+def test_gateway_api_twins_need_their_fields_declared_and_unformatted():
+    path = RULE_NODES[native_rules.PATH_TYPE][0]
+    value = {"type": "Exact", "value": "/a"}
+    rule = next(iter(native_rules.PATH_RULES))
+    assert native_rules.holds(rule, value, path) is True
+    formatted = {**path, "properties": {**path["properties"], "value": {"type": "string", "format": "byte"}}}
+    assert native_rules.holds(rule, value, formatted) is False
+    undeclared = {**path, "properties": {"type": path["properties"]["type"]}}
+    assert native_rules.holds(rule, value, undeclared) is False
+    listeners = RULE_NODES[native_rules.LISTENER_NO_TLS][0]
+    items = listeners["items"]
+    no_mode = {**listeners, "items": {**items, "properties": {**items["properties"], "tls": {"type": "object"}}}}
+    one = [{"name": "a", "port": 80, "protocol": "HTTP"}]
+    assert native_rules.holds(native_rules.LISTENER_NO_TLS, one, listeners) is True
+    assert native_rules.holds(native_rules.LISTENER_NO_TLS, one, no_mode) is False
+
+
+@pytest.mark.parametrize("platform", ["consul", "kubernetes"])
+def test_validating_a_plain_mesh_on_gateway_api_needs_no_cel(platform):
+    # Every rule these platforms' routes and gateways reach has a twin: cel-python stays unloaded.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = (
+        "import sys, tempfile, pathlib\n"
+        f"sys.path.insert(0, {str(root)!r})\n"
+        "from benchmarks.synthetic import intent_yaml\n"
+        "from meshgen import pipeline\n"
+        "from meshgen.kube import CRDCatalog, validate_objects\n"
+        "from meshgen.loader import load_intent\n"
+        "path = pathlib.Path(tempfile.mkdtemp()) / 'intent.yaml'\n"
+        "path.write_text(intent_yaml(40, portable=True))\n"
+        f"rendering = pipeline.render(load_intent(path), {platform!r}, 'intent.yaml')\n"
+        "assert validate_objects(rendering.objects(), CRDCatalog.bundled()) == []\n"
+        "kinds = {o['kind'] for o in rendering.objects()}\n"
+        "assert {'HTTPRoute', 'Gateway'} <= kinds, kinds\n"
+        "print(sorted(m for m in ('celpy', 'lark', 'meshgen.kube.cel') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
