@@ -30,9 +30,12 @@ compare each twin with cel-python on generated values, passing and failing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import re
 from typing import Any
 
 import re2
+
+from meshgen.kube.durations import parse_go_duration
 
 __all__ = ["RULES", "holds"]
 
@@ -347,6 +350,105 @@ def _tls_certificates(value: Any, schema: Mapping[str, Any]) -> bool | None:
     return None
 
 
+#: HTTPRoute ``spec.rules[].timeouts``: backendRequest no longer than a non-zero request timeout.
+TIMEOUTS = ("!(has(self.request) && has(self.backendRequest) && duration(self.request) != duration('0s') && "
+            "duration(self.backendRequest) > duration(self.request))")
+# Gateway API's Duration pattern (HTTPRouteTimeouts): the only strings the twin parses itself.
+_GATEWAY_DURATION = re.compile(r"([0-9]{1,5}(h|m|s|ms)){1,4}")
+
+
+def _timeouts(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if not isinstance(value, dict) or _declared(schema, "request", "backendRequest") is None:
+        return None
+    if "request" not in value or "backendRequest" not in value:
+        return True  # has(...) && ... is false
+    request, backend = value["request"], value["backendRequest"]
+    if type(request) is not str or type(backend) is not str or not _GATEWAY_DURATION.fullmatch(request) \
+            or not _GATEWAY_DURATION.fullmatch(backend):
+        return None
+    # duration() in meshgen.kube.cel is Go's time.ParseDuration, as here.
+    request_ns, backend_ns = parse_go_duration(request), parse_go_duration(backend)
+    return True if request_ns == 0 or backend_ns <= request_ns else None
+
+
+#: GRPCRoute ``spec.rules``: at most 128 matches over the first 16 rules (a rule may have none).
+GRPC_MATCH_COUNT = " + ".join(
+    f"(self.size() > {i} ? (has(self[{i}].matches) ? self[{i}].matches.size() : 0) : 0)" for i in range(16)
+) + " <= 128"
+
+
+def _grpc_match_count(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if not isinstance(value, list) or _items_declared(schema, "matches") is None:
+        return None
+    total = 0
+    for rule in value[:16]:
+        if type(rule) is not dict:
+            return None
+        matches = rule.get("matches", [])
+        if type(matches) is not list:
+            return None
+        total += len(matches)
+    return True if total <= 128 else None
+
+
+#: GRPCRoute ``spec.rules[].matches[].method`` (GRPCMethodMatch): Exact names are identifiers.
+_GRPC_METHOD = r"""^[A-Za-z_][A-Za-z_0-9]*$"""
+_GRPC_SERVICE = r"""^(?i)\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$"""
+GRPC_METHOD_NAME = ("(!has(self.type) || self.type == 'Exact') && has(self.method) ? "
+                    'self.method.matches(r"""' + _GRPC_METHOD + '"""): true')
+GRPC_SERVICE_NAME = ("(!has(self.type) || self.type == 'Exact') && has(self.service) ? "
+                     'self.service.matches(r"""' + _GRPC_SERVICE + '"""): true')
+GRPC_TYPE_NEEDS_NAME = "has(self.type) ? has(self.service) || has(self.method) : true"
+
+
+def _grpc_method_fields(value: Any, schema: Mapping[str, Any]) -> bool:
+    # A plain GRPCMethodMatch: declared, unformatted fields, each a string where present.
+    return isinstance(value, dict) and _declared(schema, "type", "method", "service") is not None and all(
+        type(value[k]) is str for k in ("type", "method", "service") if k in value)
+
+
+def _grpc_name(field: str, pattern: str) -> Callable[[Any, Mapping[str, Any]], bool | None]:
+    def twin(value: Any, schema: Mapping[str, Any]) -> bool | None:
+        if not _grpc_method_fields(value, schema):
+            return None
+        if value.get("type", "Exact") != "Exact" or field not in value:
+            return True
+        return True if re2.search(pattern, value[field]) is not None else None
+
+    return twin
+
+
+def _grpc_type_needs_name(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if not _grpc_method_fields(value, schema):
+        return None
+    return True if "type" not in value or "service" in value or "method" in value else None
+
+
+#: TLSRoute ``spec.hostnames``: no IP, a DNS name, or a ``*.`` wildcard before one.
+_HOSTNAME = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$"
+HOSTNAME_NOT_IP = "self.all(h, !isIP(h))"
+HOSTNAME_DNS = "self.all(h, !h.contains('*') ? h.matches('" + _HOSTNAME.replace("\\", "\\\\") + "') : true)"
+HOSTNAME_WILDCARD = ("self.all(h, h.contains('*') ? (h.startsWith('*.') && h.substring(2).matches('"
+                     + _HOSTNAME.replace("\\", "\\\\") + "')) : true)")
+
+
+def _hostnames(ok: Callable[[str], bool]) -> Callable[[Any, Mapping[str, Any]], bool | None]:
+    def twin(value: Any, schema: Mapping[str, Any]) -> bool | None:
+        items = schema.get("items") if isinstance(schema, Mapping) else None
+        if type(value) is not list or not isinstance(items, Mapping) or items.get("type") != "string" \
+                or "format" in items:
+            return None
+        return True if all(type(h) is str and ok(h) for h in value) else None
+
+    return twin
+
+
+def _not_ip(host: str) -> bool:
+    # An IPv4 address is digits and dots, an IPv6 one has a colon: a name with a letter and no
+    # colon is neither (Kubernetes' isIP is Go's netip.ParseAddr).
+    return ":" not in host and any(c.isalpha() for c in host)
+
+
 #: Rule text -> twin of the Gateway API rules above.
 GATEWAY_API_RULES: dict[str, Callable[[Any, Mapping[str, Any]], bool | None]] = {
     **{text: _path_rule(check) for text, check in PATH_RULES.items()},
@@ -364,6 +466,15 @@ GATEWAY_API_RULES: dict[str, Callable[[Any, Mapping[str, Any]], bool | None]] = 
     LISTENER_NAMES_UNIQUE: _unique_listeners(lambda l: l["name"]),
     LISTENER_PORTS_UNIQUE: _unique_listeners(lambda l: (l["port"], l["protocol"], "hostname" in l, l.get("hostname"))),
     TLS_TERMINATE_CERTIFICATES: _tls_certificates,
+    TIMEOUTS: _timeouts,
+    GRPC_MATCH_COUNT: _grpc_match_count,
+    GRPC_METHOD_NAME: _grpc_name("method", _GRPC_METHOD),
+    GRPC_SERVICE_NAME: _grpc_name("service", _GRPC_SERVICE),
+    GRPC_TYPE_NEEDS_NAME: _grpc_type_needs_name,
+    HOSTNAME_NOT_IP: _hostnames(_not_ip),
+    HOSTNAME_DNS: _hostnames(lambda h: "*" in h or re2.search(_HOSTNAME, h) is not None),
+    HOSTNAME_WILDCARD: _hostnames(lambda h: "*" not in h or (h.startswith("*.")
+                                                              and re2.search(_HOSTNAME, h[2:]) is not None)),
 }
 
 
