@@ -242,12 +242,38 @@ RULE_NODES = {  # twinned rule -> the bundled schema nodes that carry it (one is
 }
 
 
-def test_every_gateway_api_twin_is_checked_here():
-    assert set(RULE_NODES) == set(native_rules.GATEWAY_API_RULES)
+NET, SEC = "networking.istio.io/v1", "security.istio.io/v1"
+ISTIO_NODES = {
+    native_rules.ONE_OF_SELECTOR_TARGETS: [_node("AuthorizationPolicy", "spec", api_version=SEC),
+                                           _node("RequestAuthentication", "spec", api_version=SEC),
+                                           _node("Telemetry", "spec", api_version="telemetry.istio.io/v1")],
+    native_rules.ONE_OF_WORKLOAD_SELECTOR_ENDPOINTS: [_node("ServiceEntry", "spec", api_version=NET)],
+    native_rules.ONE_OF_WORKLOAD_SELECTOR_TARGETS: [
+        _node("EnvoyFilter", "spec", api_version="networking.istio.io/v1alpha3")],
+    native_rules.SE_CIDR_RESOLUTION: [_node("ServiceEntry", "spec", api_version=NET)],
+    native_rules.SE_ROUND_ROBIN_ENDPOINTS: [_node("ServiceEntry", "spec", api_version=NET)],
+    native_rules.SE_NONE_NO_ENDPOINTS: [_node("ServiceEntry", "spec", api_version=NET)],
+    native_rules.SE_PORT_NUMBERS_UNIQUE: [_node("ServiceEntry", "spec", "ports", api_version=NET)],
+    native_rules.SOURCE_SERVICE_ACCOUNTS: [
+        _node("AuthorizationPolicy", "spec", "rules", "[]", "from", "[]", "source", api_version=SEC)],
+    native_rules.PORT_LEVEL_MTLS_SELECTOR: [_node("PeerAuthentication", "spec", api_version=SEC)],
+    native_rules.ENVOY_FILTER_WAYPOINT: [
+        _node("EnvoyFilter", "spec", "configPatches", "[]", "match", api_version="networking.istio.io/v1alpha3")],
+    native_rules.PORT_RANGE: [_node("ServiceEntry", "spec", "ports", "[]", "number", api_version=NET)],
+    native_rules.DURATION_AT_LEAST_1MS: [
+        _node("VirtualService", "spec", "http", "[]", "timeout", api_version=NET),
+        _node("DestinationRule", "spec", "trafficPolicy", "connectionPool", "tcp", "connectTimeout", api_version=NET)],
+    native_rules.HOST_NOT_STAR: [_node("ServiceEntry", "spec", "hosts", "[]", api_version=NET)],
+}
+RULE_NODES.update(ISTIO_NODES)
+
+
+def test_every_gateway_api_and_istio_twin_is_checked_here():
+    assert set(RULE_NODES) == set(native_rules.GATEWAY_API_RULES) | set(native_rules.ISTIO_RULES)
 
 
 @pytest.mark.parametrize("rule", list(RULE_NODES), ids=range(len(RULE_NODES)))
-def test_bundled_crds_carry_the_gateway_api_rules_verbatim(rule):
+def test_bundled_crds_carry_the_twinned_rules_verbatim(rule):
     for node in RULE_NODES[rule]:
         assert rule in [r["rule"] for r in node["x-kubernetes-validations"]]
 
@@ -342,6 +368,8 @@ def _values(rule):
         yield []
         yield from ([h] for h in hosts)
         yield from ([a, b] for a, b in itertools.product(hosts, repeat=2))
+    elif rule in ISTIO_NODES:
+        yield from _istio_values(rule)
     else:  # listeners: every single one, every pair of a sample, longer lists
         rng = random.Random(7)
         yield []
@@ -351,7 +379,7 @@ def _values(rule):
 
 
 @pytest.mark.parametrize("rule", list(RULE_NODES), ids=range(len(RULE_NODES)))
-def test_gateway_api_twin_says_holds_only_where_cel_does(rule):
+def test_gateway_api_and_istio_twins_say_holds_only_where_cel_does(rule):
     """Never "holds" where CEL fails (or errs); "holds" on most values where CEL holds."""
     for schema in RULE_NODES[rule]:
         verdicts = {True: 0, False: 0}
@@ -393,9 +421,9 @@ def test_gateway_api_twins_need_their_fields_declared_and_unformatted():
     assert native_rules.holds(native_rules.LISTENER_NO_TLS, one, no_mode) is False
 
 
-@pytest.mark.parametrize("platform", ["consul", "kubernetes", "cilium", "linkerd"])
-def test_validating_a_plain_mesh_on_gateway_api_needs_no_cel(platform, tmp_path):
-    # Every rule these platforms' routes and gateways reach has a twin: cel-python stays unloaded.
+@pytest.mark.parametrize("platform", ["consul", "kubernetes", "cilium", "linkerd", "istio", "istio-ambient"])
+def test_validating_a_plain_mesh_needs_no_cel(platform, tmp_path):
+    # Every rule the synthetic mesh reaches on these platforms has a twin: cel-python stays unloaded.
     import subprocess
     import sys
     from pathlib import Path
@@ -418,3 +446,46 @@ def test_validating_a_plain_mesh_on_gateway_api_needs_no_cel(platform, tmp_path)
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def _istio_values(rule):
+    if rule in (native_rules.ONE_OF_SELECTOR_TARGETS, native_rules.ONE_OF_WORKLOAD_SELECTOR_ENDPOINTS,
+                native_rules.ONE_OF_WORKLOAD_SELECTOR_TARGETS):
+        fields = {"selector": {"matchLabels": {"app": "a"}}, "targetRef": {"kind": "Service", "name": "a"},
+                  "targetRefs": [{"kind": "Service", "name": "a"}], "workloadSelector": {"labels": {"app": "a"}},
+                  "endpoints": [{"address": "10.0.0.1"}], "action": "ALLOW", "hosts": ["a.example.com"]}
+        for chosen in itertools.product((False, True, None), repeat=len(fields)):
+            yield {k: (v if keep else None) for (k, v), keep in zip(fields.items(), chosen) if keep is not False}
+    elif rule in (native_rules.SE_CIDR_RESOLUTION, native_rules.SE_ROUND_ROBIN_ENDPOINTS,
+                  native_rules.SE_NONE_NO_ENDPOINTS):
+        addresses = [_MISSING, [], ["10.0.0.1"], ["10.0.0.0/16"], ["10.0.0.1", "10.1.0.0/16"], [7], None]
+        resolutions = [_MISSING, "NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "", None]
+        endpoints = [_MISSING, [], [{"address": "a"}], [{"address": "a"}, {"address": "b"}], None]
+        for a, r, e in itertools.product(addresses, resolutions, endpoints):
+            yield _obj(hosts=["a.example.com"], addresses=a, resolution=r, endpoints=e)
+    elif rule == native_rules.SE_PORT_NUMBERS_UNIQUE:
+        ports = [{"number": 80, "name": "http"}, {"number": 443, "name": "https"}, {"number": 80, "name": "b"},
+                 {"name": "x"}, {"number": None, "name": "y"}, "not-an-object"]
+        yield []
+        for size in (1, 2, 3):
+            yield from (list(p) for p in itertools.product(ports, repeat=size))
+    elif rule == native_rules.SOURCE_SERVICE_ACCOUNTS:
+        for chosen in itertools.product((False, True), repeat=6):
+            yield {k: ["x"] for k, keep in zip(native_rules._SOURCE_FIELDS, chosen) if keep}
+        yield from ({k: None} for k in native_rules._SOURCE_FIELDS)  # null fields: CEL's to judge
+        yield {"serviceAccounts": ["x"], "principals": None}
+    elif rule == native_rules.PORT_LEVEL_MTLS_SELECTOR:
+        selectors = [_MISSING, {}, {"matchLabels": {}}, {"matchLabels": {"app": "a"}}, {"matchLabels": None}, None]
+        for port_level, selector in itertools.product([_MISSING, {"8080": {"mode": "DISABLE"}}, None], selectors):
+            yield _obj(portLevelMtls=port_level, selector=selector, mtls={"mode": "STRICT"})
+    elif rule == native_rules.ENVOY_FILTER_WAYPOINT:
+        for context, waypoint in itertools.product([_MISSING, "WAYPOINT", "SIDECAR_INBOUND", "ANY", "", None, 3],
+                                                   [_MISSING, {"portNumber": 80}, None]):
+            yield _obj(context=context, waypoint=waypoint)
+    elif rule == native_rules.PORT_RANGE:
+        yield from [-1, 0, 1, 80, 65535, 65536, 2**40, True, False, "80", 80.0]
+    elif rule == native_rules.DURATION_AT_LEAST_1MS:
+        yield from ["1ms", "0.5ms", "999us", "1000us", "0s", "0", "1s", "1.5s", "1h30m", "10m", "-1s", "1d", "",
+                    "s", "1", "1000000ns", "999999ns", "1e3s", "9999999999h", 5, None]
+    elif rule == native_rules.HOST_NOT_STAR:
+        yield from ["*", "a.example.com", "*.example.com", "", " *", "**", 5, None]

@@ -478,6 +478,165 @@ GATEWAY_API_RULES: dict[str, Callable[[Any, Mapping[str, Any]], bool | None]] = 
 }
 
 
+# --- Istio (bundled istio.io CRDs: ServiceEntry, AuthorizationPolicy, PeerAuthentication, EnvoyFilter,
+# DestinationRule, VirtualService ...): the rules a rendered Istio or ambient mesh reaches.
+
+
+def _fields_plain(value: Any, schema: Mapping[str, Any], *names: str) -> bool:
+    """``value`` is an object whose ``names`` are declared (unformatted strings) and, where present,
+    not null (a null field's has() and comparisons are CEL's to judge)."""
+    return isinstance(value, dict) and _declared(schema, *names) is not None and all(
+        value[name] is not None for name in names if name in value)
+
+
+def _at_most_one(*names: str) -> Callable[[Any, Mapping[str, Any]], bool | None]:
+    # (has(self.a) ? 1 : 0) + (has(self.b) ? 1 : 0) ... <= 1
+    def twin(value: Any, schema: Mapping[str, Any]) -> bool | None:
+        if not _fields_plain(value, schema, *names):
+            return None
+        return True if sum(name in value for name in names) <= 1 else None
+
+    return twin
+
+
+ONE_OF_SELECTOR_TARGETS = "(has(self.selector) ? 1 : 0) + (has(self.targetRef) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1"
+ONE_OF_WORKLOAD_SELECTOR_ENDPOINTS = "(has(self.workloadSelector) ? 1 : 0) + (has(self.endpoints) ? 1 : 0) <= 1"
+ONE_OF_WORKLOAD_SELECTOR_TARGETS = "(has(self.workloadSelector) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1"
+
+#: ServiceEntry ``spec``: CIDR addresses need resolution NONE or STATIC; DNS_ROUND_ROBIN takes at
+#: most one endpoint; resolution NONE takes none.
+SE_CIDR_RESOLUTION = ('!((has(self.addresses) ? self.addresses : []).exists(k, k.contains("/")) && '
+                      '!((has(self.resolution) ? self.resolution : "NONE") in ["STATIC", "NONE"]))')
+SE_ROUND_ROBIN_ENDPOINTS = ('((has(self.resolution) ? self.resolution : "") == "DNS_ROUND_ROBIN") ? '
+                            '((has(self.endpoints) ? self.endpoints : []).size() <= 1) : true')
+SE_NONE_NO_ENDPOINTS = '((has(self.resolution) ? self.resolution : "NONE") == "NONE") ? !has(self.endpoints) : true'
+
+
+def _se_cidr_resolution(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if not _fields_plain(value, schema, "addresses", "resolution"):
+        return None
+    addresses, resolution = value.get("addresses", []), value.get("resolution", "NONE")
+    if type(addresses) is not list or not all(type(a) is str for a in addresses) or type(resolution) is not str:
+        return None
+    return True if resolution in ("STATIC", "NONE") or not any("/" in a for a in addresses) else None
+
+
+def _se_round_robin(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if not _fields_plain(value, schema, "resolution", "endpoints") or type(value.get("resolution", "")) is not str:
+        return None
+    if value.get("resolution", "") != "DNS_ROUND_ROBIN":
+        return True
+    endpoints = value.get("endpoints", [])
+    return True if type(endpoints) is list and len(endpoints) <= 1 else None
+
+
+def _se_none_no_endpoints(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if not _fields_plain(value, schema, "resolution", "endpoints") or type(value.get("resolution", "")) is not str:
+        return None
+    return True if value.get("resolution", "NONE") != "NONE" or "endpoints" not in value else None
+
+
+#: ServiceEntry ``spec.ports``: port numbers are unique.
+SE_PORT_NUMBERS_UNIQUE = "self.all(l1, self.exists_one(l2, l1.number == l2.number))"
+
+
+def _se_port_numbers(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if type(value) is not list or _items_declared(schema, "number") is None:
+        return None
+    numbers = [port.get("number") if type(port) is dict else None for port in value]
+    if not all(type(n) is int for n in numbers):
+        return None
+    return True if len(set(numbers)) == len(numbers) else None
+
+
+#: AuthorizationPolicy ``spec.rules[].from[].source``: serviceAccounts exclude principals and namespaces.
+SOURCE_SERVICE_ACCOUNTS = ("(has(self.serviceAccounts) || has(self.notServiceAccounts)) ? (!has(self.principals) &&\n"
+                           "!has(self.notPrincipals) && !has(self.namespaces) && !has(self.notNamespaces)) : true")
+_SOURCE_FIELDS = ("serviceAccounts", "notServiceAccounts", "principals", "notPrincipals", "namespaces", "notNamespaces")
+
+
+def _source_service_accounts(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if not _fields_plain(value, schema, *_SOURCE_FIELDS):
+        return None
+    if "serviceAccounts" not in value and "notServiceAccounts" not in value:
+        return True
+    return True if not any(name in value for name in _SOURCE_FIELDS[2:]) else None
+
+
+#: PeerAuthentication ``spec``: portLevelMtls needs a non-empty selector.matchLabels.
+PORT_LEVEL_MTLS_SELECTOR = ("has(self.portLevelMtls) ? (((has(self.selector) && has(self.selector.matchLabels)) ? "
+                            "self.selector.matchLabels : {}).size() > 0) : true")
+
+
+def _port_level_mtls(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if not _fields_plain(value, schema, "portLevelMtls", "selector"):
+        return None
+    if "portLevelMtls" not in value:
+        return True
+    selector = value.get("selector")
+    labels = selector.get("matchLabels") if type(selector) is dict else None
+    selector_schema = schema["properties"]["selector"]
+    return True if type(labels) is dict and labels and _declared(selector_schema, "matchLabels") is not None else None
+
+
+#: EnvoyFilter ``spec.configPatches[].match``: waypoint exactly with context WAYPOINT.
+ENVOY_FILTER_WAYPOINT = ('has(self.context) ? ((self.context == "WAYPOINT") ? has(self.waypoint) : '
+                         '!has(self.waypoint)) : !has(self.waypoint)')
+
+
+def _envoy_filter_waypoint(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if not _fields_plain(value, schema, "context", "waypoint"):
+        return None
+    if "context" in value and type(value["context"]) is not str:
+        return None
+    return True if ("waypoint" in value) == (value.get("context") == "WAYPOINT") else None
+
+
+#: Port numbers (ServiceEntry ports, WorkloadEntry ports, EnvoyFilter portNumber).
+PORT_RANGE = "0 < self && self <= 65535"
+#: Istio durations (DestinationRule, VirtualService, Sidecar, Telemetry, RequestAuthentication).
+DURATION_AT_LEAST_1MS = "duration(self) >= duration('1ms')"
+#: ServiceEntry ``spec.hosts[]``.
+HOST_NOT_STAR = 'self != "*"'
+
+
+def _port_range(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    return True if type(value) is int and schema.get("type") == "integer" and 0 < value <= 65535 else None
+
+
+def _duration_at_least_1ms(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    if type(value) is not str or schema.get("type") != "string" or "format" in schema:
+        return None
+    try:
+        nanoseconds = parse_go_duration(value)  # duration() in meshgen.kube.cel: Go's ParseDuration
+    except ValueError:
+        return None
+    return True if 10**6 <= nanoseconds <= 10**18 else None
+
+
+def _host_not_star(value: Any, schema: Mapping[str, Any]) -> bool | None:
+    return True if type(value) is str and schema.get("type") == "string" and "format" not in schema \
+        and value != "*" else None
+
+
+#: Rule text -> twin of the Istio rules above.
+ISTIO_RULES: dict[str, Callable[[Any, Mapping[str, Any]], bool | None]] = {
+    ONE_OF_SELECTOR_TARGETS: _at_most_one("selector", "targetRef", "targetRefs"),
+    ONE_OF_WORKLOAD_SELECTOR_ENDPOINTS: _at_most_one("workloadSelector", "endpoints"),
+    ONE_OF_WORKLOAD_SELECTOR_TARGETS: _at_most_one("workloadSelector", "targetRefs"),
+    SE_CIDR_RESOLUTION: _se_cidr_resolution,
+    SE_ROUND_ROBIN_ENDPOINTS: _se_round_robin,
+    SE_NONE_NO_ENDPOINTS: _se_none_no_endpoints,
+    SE_PORT_NUMBERS_UNIQUE: _se_port_numbers,
+    SOURCE_SERVICE_ACCOUNTS: _source_service_accounts,
+    PORT_LEVEL_MTLS_SELECTOR: _port_level_mtls,
+    ENVOY_FILTER_WAYPOINT: _envoy_filter_waypoint,
+    PORT_RANGE: _port_range,
+    DURATION_AT_LEAST_1MS: _duration_at_least_1ms,
+    HOST_NOT_STAR: _host_not_star,
+}
+
+
 #: Rule text -> twin. Twins answer True (holds) or None (ask CEL), never False.
 RULES: dict[str, Callable[[Any, Mapping[str, Any]], bool | None]] = {
     SECTION_NAME_SPECIFIED: _specified,
@@ -488,6 +647,7 @@ RULES: dict[str, Callable[[Any, Mapping[str, Any]], bool | None]] = {
     LABEL_KEYS_NOT_EMPTY: lambda value, schema: _label_keys(value, schema, lambda k: k != ""),
     LABEL_VALUE_NO_WILDCARD: _label_value,
     **GATEWAY_API_RULES,
+    **ISTIO_RULES,
 }
 
 _FIELDS = ("group", "kind", "name", "namespace", "sectionName")
