@@ -141,8 +141,23 @@ def _label_value(value: Any, schema: Mapping[str, Any]) -> bool | None:
 
 
 def _declared(schema: Mapping[str, Any], *names: str) -> dict[str, Any] | None:
-    """The node's properties when every name is declared there as an unformatted string,
-    integer, array or object (so that CEL sees the field exactly as it is); else None."""
+    """The node's properties when every name is declared there (a string one without a format,
+    so that CEL sees the field exactly as it is); else None. Remembered per schema node: twins run
+    once per rule and object node, tens of thousands of times on one schema."""
+    key = (id(schema), names)
+    found = _DECLARED.get(key, _UNKNOWN)
+    if found is _UNKNOWN:
+        found = _DECLARED[key] = _declared_now(schema, names)
+        _DECLARED_NODES.append(schema)  # held so that its id is not reused
+    return found  # type: ignore[return-value]
+
+
+_UNKNOWN = object()
+_DECLARED: dict[tuple[int, tuple[str, ...]], Any] = {}
+_DECLARED_NODES: list[Any] = []
+
+
+def _declared_now(schema: Any, names: tuple[str, ...]) -> dict[str, Any] | None:
     properties = schema.get("properties") if isinstance(schema, Mapping) else None
     if not isinstance(properties, Mapping):
         return None
@@ -189,8 +204,9 @@ PATH_RULES: dict[str, Callable[[str], bool]] = {
     "(self.type in ['Exact','PathPrefix']) ? !self.value.endsWith('/.') : true": lambda v: not v.endswith("/."),
     # CEL's matches() is RE2's search (cel-python: re2.search), as here.
     "(self.type in ['Exact','PathPrefix']) ? self.value.matches(r\"\"\"" + _PATH_CHARACTERS + "\"\"\") : true":
-        lambda v: re2.search(_PATH_CHARACTERS, v) is not None,
+        lambda v: _PATH_CHARACTERS_RE.search(v) is not None,
 }
+_PATH_CHARACTERS_RE = re2.compile(_PATH_CHARACTERS)
 PATH_TYPE = "self.type in ['Exact','PathPrefix'] || self.type == 'RegularExpression'"
 
 
@@ -408,12 +424,14 @@ def _grpc_method_fields(value: Any, schema: Mapping[str, Any]) -> bool:
 
 
 def _grpc_name(field: str, pattern: str) -> Callable[[Any, Mapping[str, Any]], bool | None]:
+    compiled = re2.compile(pattern)
+
     def twin(value: Any, schema: Mapping[str, Any]) -> bool | None:
         if not _grpc_method_fields(value, schema):
             return None
         if value.get("type", "Exact") != "Exact" or field not in value:
             return True
-        return True if re2.search(pattern, value[field]) is not None else None
+        return True if compiled.search(value[field]) is not None else None
 
     return twin
 
@@ -426,6 +444,7 @@ def _grpc_type_needs_name(value: Any, schema: Mapping[str, Any]) -> bool | None:
 
 #: TLSRoute ``spec.hostnames``: no IP, a DNS name, or a ``*.`` wildcard before one.
 _HOSTNAME = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$"
+_HOSTNAME_RE = re2.compile(_HOSTNAME)
 HOSTNAME_NOT_IP = "self.all(h, !isIP(h))"
 HOSTNAME_DNS = "self.all(h, !h.contains('*') ? h.matches('" + _HOSTNAME.replace("\\", "\\\\") + "') : true)"
 HOSTNAME_WILDCARD = ("self.all(h, h.contains('*') ? (h.startsWith('*.') && h.substring(2).matches('"
@@ -472,9 +491,9 @@ GATEWAY_API_RULES: dict[str, Callable[[Any, Mapping[str, Any]], bool | None]] = 
     GRPC_SERVICE_NAME: _grpc_name("service", _GRPC_SERVICE),
     GRPC_TYPE_NEEDS_NAME: _grpc_type_needs_name,
     HOSTNAME_NOT_IP: _hostnames(_not_ip),
-    HOSTNAME_DNS: _hostnames(lambda h: "*" in h or re2.search(_HOSTNAME, h) is not None),
+    HOSTNAME_DNS: _hostnames(lambda h: "*" in h or _HOSTNAME_RE.search(h) is not None),
     HOSTNAME_WILDCARD: _hostnames(lambda h: "*" not in h or (h.startswith("*.")
-                                                              and re2.search(_HOSTNAME, h[2:]) is not None)),
+                                                              and _HOSTNAME_RE.search(h[2:]) is not None)),
 }
 
 
