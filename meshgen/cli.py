@@ -459,6 +459,19 @@ def validate(
     meshgen/kube/crds/SOURCES.md), or a cluster's own with --crds DIR. --no-crds stops after the
     loss gate.
     """
+    from meshgen.gcpause import gc_paused
+
+    # The collector stays paused for the whole command, as for render: importing the validation
+    # libraries and reading the CRD bundle allocate enough to run full collections over the
+    # loaded intent and the rendered objects.
+    with gc_paused():
+        _validate_command(intent_paths, platform, crds, no_crds, experimental, fmt, allow_loss, accept_loss,
+                          report_file)
+
+
+def _validate_command(intent_paths, platform, crds, no_crds, experimental, fmt, allow_loss, accept_loss,
+                      report_file) -> None:
+    """The body of ``meshgen validate`` (arguments as there), run with the collector paused."""
     import json
 
     from meshgen import pipeline
@@ -480,10 +493,7 @@ def validate(
 
         catalog = (CRDCatalog.from_directory(crds, experimental=experimental) if crds is not None
                    else CRDCatalog.bundled(experimental=experimental))
-        from meshgen.gcpause import gc_paused
-
-        with gc_paused():  # parsing back and checking thousands of objects makes no garbage cycles
-            violations = validate_objects(rendering.objects(), catalog)
+        violations = validate_objects(rendering.objects(), catalog)
         if fmt == "json":
             problems = [{"apiVersion": v.api_version, "kind": v.kind, "namespace": v.namespace, "name": v.name,
                          "path": v.path, "message": v.message} for v in violations]

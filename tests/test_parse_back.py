@@ -51,6 +51,10 @@ def test_every_rendered_example_reads_back_as_the_safe_loader_reads_it(platform)
     "a: b\na: c\n",  # duplicate key: the last wins, as in PyYAML
     "- x\n- y\n",
     "just a string\n",
+    # ints, bools and nulls (read directly when plain decimal / a YAML 1.1 bool or null)
+    "a: 0\nb: 010\nc: +5\nd: -5\ne: 1_000\nf: 1:30\ng: 0b101\nh: 80\ni: '80'\nj: 12345678901234567890\n",
+    "a: Yes\nb: OFF\nc: on\nd: n\ne: NULL\nf: Null\ng: ''\nh:\ni: True\nj: [~, null, 0, false]\n",
+    "a: \u0663\nb: 1.5\nc: .5\nd: 1e3\ne: yes please\nf: \"true\"\n",  # an Arabic digit is a string
     "",
 ])
 def test_documents_read_like_the_safe_loader(text):

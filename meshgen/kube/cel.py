@@ -20,7 +20,6 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -30,6 +29,7 @@ import re2
 from celpy import celtypes
 from celpy.evaluation import CELEvalError, Evaluator, base_functions
 
+from meshgen.kube.durations import parse_go_duration
 from meshgen.kube.names import (
     dns1035_label_errors,
     dns1123_label_errors,
@@ -62,35 +62,7 @@ class CELEvaluationError(Exception):
     """A rule failed at run time; the message is worded like cel-go's."""
 
 
-# --- Go semantics that CEL's Kubernetes libraries inherit.
-
-_GO_DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6,
-                      "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
-_GO_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
-
-def parse_go_duration(text: str) -> int:
-    """Nanoseconds in a Go ``time.ParseDuration`` string such as ``1h30m`` or ``250ms``.
-
-    Raises:
-        ValueError: ``text`` is not a Go duration (Go accepts no ``d`` unit, no spaces).
-    """
-    sign, body = 1, text
-    if body and body[0] in "+-":
-        sign, body = (-1 if body[0] == "-" else 1), body[1:]
-    if body == "0":
-        return 0
-    position, total = 0, 0
-    while position < len(body):
-        part = _GO_DURATION_PART.match(body, position)
-        if not part:
-            break
-        # Fraction keeps "0.3s" at exactly 300ms, as Go's integer arithmetic does.
-        total += int(Fraction(part.group(1)) * _GO_DURATION_UNITS[part.group(2)])
-        position = part.end()
-    if not body or position != len(body):
-        raise ValueError(f'time: invalid duration "{text}"')
-    return sign * total
+# --- Go semantics that CEL's Kubernetes libraries inherit (durations: meshgen.kube.durations).
 
 
 def _cel_duration(nanoseconds: int) -> celtypes.DurationType:
@@ -505,7 +477,14 @@ class _K8sRunner(celpy.InterpretedRunner):
         return _K8sEvaluator(ast=self.ast, activation=self.new_activation()).evaluate(context)
 
 
-_ENVIRONMENT = celpy.Environment(runner_class=_K8sRunner)
+@functools.cache
+def _environment() -> celpy.Environment:
+    # Built on the first compile, not at import: building it constructs Lark's LALR tables for
+    # the CEL grammar (about 0.2 s), which a validation whose rules all have Python twins
+    # (meshgen.kube.native_rules) never needs.
+    return celpy.Environment(runner_class=_K8sRunner)
+
+
 _FORMAT_LIBRARY = FormatLibrary()
 
 
@@ -562,12 +541,12 @@ def compile_expression(text: str) -> CompiledExpression:
         UnsupportedCELError: the text does not parse or calls something not implemented here.
     """
     try:
-        ast = _ENVIRONMENT.compile(text)
+        ast = _environment().compile(text)
     except Exception as err:  # celpy raises several parser error types
         raise UnsupportedCELError(f"cannot parse: {err}") from None
     uses_old_self = _check_supported(ast)
     collapsed = _collapse(ast)
-    program = _ENVIRONMENT.program(collapsed, functions=K8S_FUNCTIONS)
+    program = _environment().program(collapsed, functions=K8S_FUNCTIONS)
     return CompiledExpression(text, program, uses_old_self, _self_uses(collapsed))
 
 

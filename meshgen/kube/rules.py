@@ -9,17 +9,30 @@ Each :class:`RuleSet` belongs to one served version and lives as long as its cat
 is compiled once, the nodes with no rule below them are found once, and a rule's verdict is
 remembered for the part of ``self`` the rule reads (:attr:`CompiledExpression.self_fields`), so
 the thousand VirtualServices of a large mesh do not re-evaluate the same rule on equal values.
+
+A rule with a Python twin (:mod:`meshgen.kube.native_rules`) is asked of the twin first; only
+the rules no twin proves to hold import and compile CEL (:mod:`meshgen.kube.cel`, cel-python and
+its Lark parser: about 0.3 s of a validation that needs none of it).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from meshgen.kube import cel, native_rules
+from meshgen.kube import native_rules
 from meshgen.kube.issues import Issue, field
+
+if TYPE_CHECKING:
+    from meshgen.kube import cel
+
+# cel-python is imported by the first rule that needs it; a missing install is still reported when
+# validation is imported (meshgen.kube's MissingValidationExtra), not halfway through a check.
+if importlib.util.find_spec("celpy") is None:
+    raise ModuleNotFoundError("No module named 'celpy'", name="celpy")
 
 __all__ = ["RuleSet"]
 
@@ -91,16 +104,19 @@ class RuleSet:
     def _verdict(self, rule: Mapping[str, Any], value: Any, schema: Mapping[str, Any],
                  memo: dict[int, Any]) -> _Verdict:
         text = rule.get("rule", "")
+        if native_rules.holds(text, value, schema):
+            # Proved to hold without cel-python: the verdict is () whatever the cache holds.
+            # Asking before compiling is the same verdict: every twin's rule text compiles and
+            # reads no oldSelf (tests/test_native_rules.py), so CEL would have evaluated it too.
+            return ()
+        from meshgen.kube import cel
+
         try:
             program = cel.compile_expression(text)
         except cel.UnsupportedCELError as err:
             return ((None, f"unsupported CEL: rule {text!r} cannot be checked: {err}"),)
         if program.uses_old_self:
             return ()  # transition rules compare with the stored object: never run on create
-        if native_rules.holds(text, value, schema):
-            # Proved to hold without cel-python: the verdict is () whatever the cache holds, and
-            # asking first spares building the key (its parts are canonical JSON of self).
-            return ()
         key = _verdict_key(rule, program, value, schema, memo)
         if key is not None and key in self._verdicts:
             return self._verdicts[key]
@@ -162,6 +178,8 @@ def _step(node: Any, step: str | int) -> Any:
         return _ABSENT
     if step in node:
         return node[step]  # a map key, or a property whose name needs no escaping
+    from meshgen.kube import cel
+
     for key, child in node.items():  # a property escaped in CEL (namespace -> __namespace__)
         if cel.escape_property_name(key) == step:
             return child
@@ -171,6 +189,8 @@ def _step(node: Any, step: str | int) -> Any:
 def _evaluate(rule: Mapping[str, Any], program: cel.CompiledExpression, value: Any, schema: Mapping[str, Any],
               memo: dict[int, Any]) -> _Verdict:
     """One rule at one node, worded as the API server words it."""
+    from meshgen.kube import cel
+
     text = rule.get("rule", "")
     # RuleSet._verdict asked native_rules.holds first (a twin never proves a failure: those are
     # CEL's to word).
@@ -213,6 +233,8 @@ def _rule_message(rule: Mapping[str, Any], self_value: Any) -> str:
     expression = rule.get("messageExpression")
     if not expression:
         return fallback
+    from meshgen.kube import cel
+
     try:
         message = cel.compile_expression(expression).evaluate(self_value)
     except (cel.UnsupportedCELError, cel.CELEvaluationError):

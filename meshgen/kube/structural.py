@@ -28,7 +28,7 @@ import re2
 from jsonschema.exceptions import ValidationError
 
 from meshgen.kube import names
-from meshgen.kube.cel import parse_go_duration
+from meshgen.kube.durations import parse_go_duration
 from meshgen.kube.issues import Issue, field, number, show, type_issue
 
 __all__ = ["OBJECT_ENVELOPE", "clean_body", "compile_schema", "is_plain", "prune_and_default", "schema_issues",
