@@ -274,3 +274,70 @@ def test_a_symlinked_platform_folder_stays_a_symlink(tmp_path):
     assert changes.changed == tuple(f"ns/object-{i}.yaml" for i in range(5))
     assert (tmp_path / "out" / "istio").is_symlink()
     assert (real / "ns" / "object-0.yaml").read_text().endswith("n: 0 changed\n")
+
+
+# compare reads each generated file once and keeps only a verdict (issue 17): these pin the
+# verdict against files written here by hand, small (one read) and large (compared a piece at a
+# time), ASCII and not, of the expected size and not.
+MARK = output.GENERATED_MARKER
+
+
+def _verdicts(folder: Path, files: list[RenderedFile]) -> dict[str, list[str]]:
+    changes = output.compare(folder, files)
+    return {"unchanged": list(changes.unchanged), "changed": list(changes.changed), "added": list(changes.added),
+            "stale": list(changes.stale), "clashes": list(changes.clashes)}
+
+
+@pytest.mark.parametrize("size", [10, output._PIECE - 40, output._PIECE + 5, 3 * output._PIECE + 7])
+@pytest.mark.parametrize("letter", ["a", "é"])
+def test_compare_judges_each_file_by_its_bytes(tmp_path, size, letter):
+    text = f"{MARK} x\n" + letter * size + "\n"
+    other = text[:-2] + "b\n"  # same length in characters, last character different
+    cases = {
+        "same.yaml": (text, text),
+        "last-byte.yaml": (text, other),
+        "first-byte.yaml": (text, text.replace(f"{MARK} x", f"{MARK} y", 1)),
+        "longer.yaml": (text + "z", text),
+        "shorter.yaml": (text[:-1], text),
+        "truncated-to-the-marker.yaml": (MARK, text),
+        "users.yaml": ("%" + text[1:], text),  # the same size, but not meshgen's
+        "empty.yaml": ("", text),
+    }
+    for name, (on_disk, _) in cases.items():
+        (tmp_path / name).write_bytes(on_disk.encode("utf-8"))
+    (tmp_path / "gone.yaml").write_text(text, encoding="utf-8")
+    files = [RenderedFile(name, rendered) for name, (_, rendered) in sorted(cases.items())]
+    assert _verdicts(tmp_path, files) == {
+        "unchanged": ["same.yaml"],
+        "changed": ["first-byte.yaml", "last-byte.yaml", "longer.yaml", "shorter.yaml", "truncated-to-the-marker.yaml"],
+        "added": [],
+        "stale": ["gone.yaml"],
+        "clashes": ["empty.yaml", "users.yaml"],
+    }
+    contents = output.scan(tmp_path)  # no expected texts: every generated file found, none judged equal
+    assert sorted(contents.generated) == [
+        "first-byte.yaml", "gone.yaml", "last-byte.yaml", "longer.yaml", "same.yaml", "shorter.yaml",
+        "truncated-to-the-marker.yaml",
+    ]
+    assert not any(contents.generated.values())
+
+
+def test_compare_of_a_non_ascii_file_of_the_same_byte_size(tmp_path):
+    # "é" is two bytes: the same byte size with other characters must still be a change.
+    text = f"{MARK}\n" + "é" * (output._PIECE + 3) + "\n"
+    swapped = f"{MARK}\n" + "e" * 2 + "é" * (output._PIECE + 2) + "\n"
+    assert len(text.encode()) == len(swapped.encode())
+    (tmp_path / "a.yaml").write_text(swapped, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(text, encoding="utf-8")
+    files = [RenderedFile("a.yaml", text), RenderedFile("b.yaml", text)]
+    assert _verdicts(tmp_path, files)["changed"] == ["a.yaml"]
+    assert _verdicts(tmp_path, files)["unchanged"] == ["b.yaml"]
+
+
+def test_scan_keys_found_files_by_the_renderings_own_paths(shop):
+    texts = {p.relative_to(shop).as_posix(): p.read_text(encoding="utf-8") for p in shop.rglob("*") if p.is_file()}
+    files = [RenderedFile("".join(list(path)), text) for path, text in texts.items()]  # new string objects
+    contents = output.scan(shop, {f.path: f for f in files})
+    assert all(contents.generated.values())
+    by_path = {f.path: f.path for f in files}
+    assert all(key is by_path[key] for key in contents.generated)
