@@ -341,3 +341,18 @@ def test_scan_keys_found_files_by_the_renderings_own_paths(shop):
     assert all(contents.generated.values())
     by_path = {f.path: f.path for f in files}
     assert all(key is by_path[key] for key in contents.generated)
+
+
+def test_a_rendering_without_documents_has_the_same_files_and_no_stream(tmp_path):
+    from meshgen import pipeline
+    from meshgen.loader import load_intent
+
+    intent = load_intent(write_intent(tmp_path, MINIMAL))
+    full = pipeline.render(intent, "istio", "intent.yaml")
+    lean = pipeline.render(intent, "istio", "intent.yaml", documents=False)
+    assert lean.files == full.files
+    assert lean.documents is None
+    with pytest.raises(ValueError, match="without its documents"):
+        lean.stream  # noqa: B018
+    with pytest.raises(ValueError, match="without its documents"):
+        lean.objects()
