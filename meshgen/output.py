@@ -207,14 +207,20 @@ def _scan_into(
 
     An entry's type comes from the directory listing (no ``lstat`` per file, issue 17): a regular
     file or a symlink is opened as before (O_NOFOLLOW: a link is the user's); only an entry of
-    another type is ``lstat``-ed, to name a pipe, socket or device without opening it. Folders
-    the walk cannot list are skipped, as ``os.walk`` skips them.
+    another type is ``lstat``-ed, to name a pipe, socket or device without opening it. A folder
+    found empty here is recorded in ``empty`` (from this one listing: no second one to ask). The
+    top folder is skipped when it cannot be listed, as ``os.walk`` skips it; a folder below it
+    raises the OSError, as asking whether it was empty did.
     """
     try:
         with os.scandir(root) as listing:
             entries = list(listing)
     except OSError:
+        if prefix:
+            raise
         return
+    if not entries and prefix:
+        empty.append(prefix[:-1])
     files, dirs = [], []
     for entry in entries:
         try:
@@ -250,8 +256,6 @@ def _scan_into(
             foreign[rel] = path  # never followed, kept as is
             continue
         directories.add(rel)
-        if not any(path.iterdir()):
-            empty.append(rel)
         below.append((entry.path, rel + "/"))
     for path, sub in below:
         _scan_into(path, sub, expected, generated, foreign, special, directories, empty)

@@ -356,3 +356,14 @@ def test_a_rendering_without_documents_has_the_same_files_and_no_stream(tmp_path
         lean.stream  # noqa: B018
     with pytest.raises(ValueError, match="without its documents"):
         lean.objects()
+
+
+def test_empty_folders_of_the_user_are_found_and_kept(shop):
+    (shop / "mine" / "inner").mkdir(parents=True)  # "mine" holds a folder: only "inner" is empty
+    (shop / "shop" / "nothing").mkdir()
+    assert output.scan(shop).empty_dirs == ("mine/inner", "shop/nothing")
+    (shop / "shop" / "service-api.yaml").write_text(HEAD + "kind: Changed\n")  # drift: render rebuilds the folder
+    result = run("render", "intent.yaml", "--output", "out")
+    assert result.exit_code == 0, result.stderr
+    assert (shop / "mine" / "inner").is_dir() and not any((shop / "mine" / "inner").iterdir())
+    assert (shop / "shop" / "nothing").is_dir()
