@@ -367,3 +367,22 @@ def test_empty_folders_of_the_user_are_found_and_kept(shop):
     assert result.exit_code == 0, result.stderr
     assert (shop / "mine" / "inner").is_dir() and not any((shop / "mine" / "inner").iterdir())
     assert (shop / "shop" / "nothing").is_dir()
+
+
+def test_compare_reads_on_where_a_file_system_returns_short_reads(tmp_path, monkeypatch):
+    # Some network and FUSE file systems return fewer bytes than asked before the end of a file;
+    # the verdicts must not change (read on up to what was asked or the size fstat gave).
+    text = f"{MARK}\n" + "x" * 100 + "\n"
+    big = f"{MARK}\n" + "y" * (output._PIECE + 100) + "\n"
+    (tmp_path / "same.yaml").write_text(text)
+    (tmp_path / "big.yaml").write_text(big)
+    (tmp_path / "changed.yaml").write_text(text.replace("x", "z", 1))
+    (tmp_path / "users.yaml").write_text("%" + text[1:])
+    files = [RenderedFile(n, t) for n, t in [("big.yaml", big), ("changed.yaml", text), ("same.yaml", text),
+                                              ("users.yaml", text)]]
+    real_read = os.read
+    monkeypatch.setattr(output.os, "read", lambda fd, n: real_read(fd, min(n, 7)))
+    verdicts = _verdicts(tmp_path, files)
+    monkeypatch.undo()
+    assert verdicts == {"unchanged": ["big.yaml", "same.yaml"], "changed": ["changed.yaml"], "added": [], "stale": [],
+                        "clashes": ["users.yaml"]}
