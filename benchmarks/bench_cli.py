@@ -11,7 +11,11 @@ Everything runs as a child process (``meshgen ...`` from this interpreter's ``bi
 start-up and the collector count as they do for a user. Each cell is the **minimum CPU time**
 (user + system of that child, from ``os.wait4``) of ``--repeat`` runs: the machine running this
 is shared, so wall time measures the neighbours more than meshgen. Peak memory is the child's
-``ru_maxrss``.
+``ru_maxrss``, measured on children started by a small process of their own (``--spawner``): Linux
+records in a child's ``ru_maxrss`` the peak of the memory it was started from (``subprocess``
+starts children with ``vfork``, and ``exec`` keeps the larger of the two peaks), so children
+started by this process, which holds every file of a rendering to time the floor, reported its
+77 MiB instead of their own 70 MiB (Kubernetes at 1,000 services, after Linkerd).
 
 Rows, for every command and every platform the registry lists (so new ones are measured too):
 
@@ -68,16 +72,48 @@ class Run:
 
 
 def run(argv: list[str], expect: int = 0) -> Run:
-    """Run ``argv`` to completion with output discarded; raise when it exits other than ``expect``."""
-    with tempfile.TemporaryFile() as err:
-        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "COLUMNS": "80"})
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != expect:
+    """Run ``argv`` to completion with output discarded; raise when it exits other than ``expect``.
+
+    The child is started by the spawner (see the module docstring), which reports its rusage.
+    """
+    spawner = _spawner()
+    spawner.stdin.write(json.dumps(argv) + "\n")
+    spawner.stdin.flush()
+    reply = json.loads(spawner.stdout.readline())
+    if reply["code"] != expect:
+        raise SystemExit(f"{' '.join(argv)} exited {reply['code']}, expected {expect}:\n{reply['tail']}")
+    return Run(reply["cpu"], reply["peak_mib"], reply["code"])
+
+
+_SPAWNER: list[subprocess.Popen] = []
+
+
+def _spawner() -> subprocess.Popen:
+    """The process that starts the measured children (started once, on first use)."""
+    if not _SPAWNER:
+        _SPAWNER.append(subprocess.Popen(
+            [sys.executable, __file__, "--spawner"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        ))
+    return _SPAWNER[0]
+
+
+def spawner_child() -> None:
+    """The spawner (``--spawner``): one JSON argv a line on stdin, one JSON result a line on stdout.
+
+    Holds nothing but this module, so its children's ``ru_maxrss`` is their own peak.
+    """
+    for line in sys.stdin:
+        argv = json.loads(line)
+        with tempfile.TemporaryFile() as err:
+            child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "COLUMNS": "80"})
+            _, status, usage = os.wait4(child.pid, 0)
             err.seek(0)
-            tail = err.read().decode(errors="replace")[-2000:]
-            raise SystemExit(f"{' '.join(argv)} exited {child.returncode}, expected {expect}:\n{tail}")
-    return Run(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, child.returncode)
+            tail = err.read()[-2000:].decode(errors="replace")
+        code = os.waitstatus_to_exitcode(status)
+        reply = {"cpu": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024, "code": code,
+                 "tail": tail if code else ""}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
 
 
 def best(argv: list[str], repeat: int, before=None) -> Run:
@@ -260,7 +296,11 @@ def main(argv: list[str] | None = None) -> int:
         "throttling would otherwise be most of what is measured, for render and floor alike)",
     )
     parser.add_argument("--floor", nargs=3, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--spawner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.spawner:
+        spawner_child()
+        return 0
     if args.floor:
         floor_child(*args.floor)
         return 0

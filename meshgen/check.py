@@ -69,7 +69,7 @@ def check_folder(folder: Path, files: Sequence[RenderedFile]) -> CheckResult:
     if backup is not None:
         return CheckResult(folder, compare(folder, []), "", backup)
     changes = compare(folder, files)
-    return CheckResult(folder, changes, unified_diff(folder, files, changes))
+    return CheckResult(folder, changes, unified_diff(folder, files, changes) if changes.drifted else "")
 
 
 def unified_diff(folder: Path, files: Sequence[RenderedFile], changes: FolderChanges) -> str:

@@ -274,3 +274,115 @@ def test_a_symlinked_platform_folder_stays_a_symlink(tmp_path):
     assert changes.changed == tuple(f"ns/object-{i}.yaml" for i in range(5))
     assert (tmp_path / "out" / "istio").is_symlink()
     assert (real / "ns" / "object-0.yaml").read_text().endswith("n: 0 changed\n")
+
+
+# compare reads each generated file once and keeps only a verdict (issue 17): these pin the
+# verdict against files written here by hand, small (one read) and large (compared a piece at a
+# time), ASCII and not, of the expected size and not.
+MARK = output.GENERATED_MARKER
+
+
+def _verdicts(folder: Path, files: list[RenderedFile]) -> dict[str, list[str]]:
+    changes = output.compare(folder, files)
+    return {"unchanged": list(changes.unchanged), "changed": list(changes.changed), "added": list(changes.added),
+            "stale": list(changes.stale), "clashes": list(changes.clashes)}
+
+
+@pytest.mark.parametrize("size", [10, output._PIECE - 40, output._PIECE + 5, 3 * output._PIECE + 7])
+@pytest.mark.parametrize("letter", ["a", "é"])
+def test_compare_judges_each_file_by_its_bytes(tmp_path, size, letter):
+    text = f"{MARK} x\n" + letter * size + "\n"
+    other = text[:-2] + "b\n"  # same length in characters, last character different
+    cases = {
+        "same.yaml": (text, text),
+        "last-byte.yaml": (text, other),
+        "first-byte.yaml": (text, text.replace(f"{MARK} x", f"{MARK} y", 1)),
+        "longer.yaml": (text + "z", text),
+        "shorter.yaml": (text[:-1], text),
+        "truncated-to-the-marker.yaml": (MARK, text),
+        "users.yaml": ("%" + text[1:], text),  # the same size, but not meshgen's
+        "empty.yaml": ("", text),
+    }
+    for name, (on_disk, _) in cases.items():
+        (tmp_path / name).write_bytes(on_disk.encode("utf-8"))
+    (tmp_path / "gone.yaml").write_text(text, encoding="utf-8")
+    files = [RenderedFile(name, rendered) for name, (_, rendered) in sorted(cases.items())]
+    assert _verdicts(tmp_path, files) == {
+        "unchanged": ["same.yaml"],
+        "changed": ["first-byte.yaml", "last-byte.yaml", "longer.yaml", "shorter.yaml", "truncated-to-the-marker.yaml"],
+        "added": [],
+        "stale": ["gone.yaml"],
+        "clashes": ["empty.yaml", "users.yaml"],
+    }
+    contents = output.scan(tmp_path)  # no expected texts: every generated file found, none judged equal
+    assert sorted(contents.generated) == [
+        "first-byte.yaml", "gone.yaml", "last-byte.yaml", "longer.yaml", "same.yaml", "shorter.yaml",
+        "truncated-to-the-marker.yaml",
+    ]
+    assert not any(contents.generated.values())
+
+
+def test_compare_of_a_non_ascii_file_of_the_same_byte_size(tmp_path):
+    # "é" is two bytes: the same byte size with other characters must still be a change.
+    text = f"{MARK}\n" + "é" * (output._PIECE + 3) + "\n"
+    swapped = f"{MARK}\n" + "e" * 2 + "é" * (output._PIECE + 2) + "\n"
+    assert len(text.encode()) == len(swapped.encode())
+    (tmp_path / "a.yaml").write_text(swapped, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(text, encoding="utf-8")
+    files = [RenderedFile("a.yaml", text), RenderedFile("b.yaml", text)]
+    assert _verdicts(tmp_path, files)["changed"] == ["a.yaml"]
+    assert _verdicts(tmp_path, files)["unchanged"] == ["b.yaml"]
+
+
+def test_scan_keys_found_files_by_the_renderings_own_paths(shop):
+    texts = {p.relative_to(shop).as_posix(): p.read_text(encoding="utf-8") for p in shop.rglob("*") if p.is_file()}
+    files = [RenderedFile("".join(list(path)), text) for path, text in texts.items()]  # new string objects
+    contents = output.scan(shop, {f.path: f for f in files})
+    assert all(contents.generated.values())
+    by_path = {f.path: f.path for f in files}
+    assert all(key is by_path[key] for key in contents.generated)
+
+
+def test_a_rendering_without_documents_has_the_same_files_and_no_stream(tmp_path):
+    from meshgen import pipeline
+    from meshgen.loader import load_intent
+
+    intent = load_intent(write_intent(tmp_path, MINIMAL))
+    full = pipeline.render(intent, "istio", "intent.yaml")
+    lean = pipeline.render(intent, "istio", "intent.yaml", documents=False)
+    assert lean.files == full.files
+    assert lean.documents is None
+    with pytest.raises(ValueError, match="without its documents"):
+        lean.stream  # noqa: B018
+    with pytest.raises(ValueError, match="without its documents"):
+        lean.objects()
+
+
+def test_empty_folders_of_the_user_are_found_and_kept(shop):
+    (shop / "mine" / "inner").mkdir(parents=True)  # "mine" holds a folder: only "inner" is empty
+    (shop / "shop" / "nothing").mkdir()
+    assert output.scan(shop).empty_dirs == ("mine/inner", "shop/nothing")
+    (shop / "shop" / "service-api.yaml").write_text(HEAD + "kind: Changed\n")  # drift: render rebuilds the folder
+    result = run("render", "intent.yaml", "--output", "out")
+    assert result.exit_code == 0, result.stderr
+    assert (shop / "mine" / "inner").is_dir() and not any((shop / "mine" / "inner").iterdir())
+    assert (shop / "shop" / "nothing").is_dir()
+
+
+def test_compare_reads_on_where_a_file_system_returns_short_reads(tmp_path, monkeypatch):
+    # Some network and FUSE file systems return fewer bytes than asked before the end of a file;
+    # the verdicts must not change (read on up to what was asked or the size fstat gave).
+    text = f"{MARK}\n" + "x" * 100 + "\n"
+    big = f"{MARK}\n" + "y" * (output._PIECE + 100) + "\n"
+    (tmp_path / "same.yaml").write_text(text)
+    (tmp_path / "big.yaml").write_text(big)
+    (tmp_path / "changed.yaml").write_text(text.replace("x", "z", 1))
+    (tmp_path / "users.yaml").write_text("%" + text[1:])
+    files = [RenderedFile(n, t) for n, t in [("big.yaml", big), ("changed.yaml", text), ("same.yaml", text),
+                                              ("users.yaml", text)]]
+    real_read = os.read
+    monkeypatch.setattr(output.os, "read", lambda fd, n: real_read(fd, min(n, 7)))
+    verdicts = _verdicts(tmp_path, files)
+    monkeypatch.undo()
+    assert verdicts == {"unchanged": ["big.yaml", "same.yaml"], "changed": ["changed.yaml"], "added": [], "stale": [],
+                        "clashes": ["users.yaml"]}
