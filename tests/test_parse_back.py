@@ -56,9 +56,52 @@ def test_every_rendered_example_reads_back_as_the_safe_loader_reads_it(platform)
     "a: Yes\nb: OFF\nc: on\nd: n\ne: NULL\nf: Null\ng: ''\nh:\ni: True\nj: [~, null, 0, false]\n",
     "a: \u0663\nb: 1.5\nc: .5\nd: 1e3\ne: yes please\nf: \"true\"\n",  # an Arabic digit is a string
     "",
+    # nested empty collections, flow style, block sequences of collections
+    "a: {}\nb: []\nc: [{}, [], [[]], {d: {}}]\ne:\n  f: {}\n  g:\n  - []\n  - {}\n",
+    "{a: 1, b: [x, 'y', \"z\"], c: {d: e, f: [1, {g: h}]}}\n",
+    "[1, two, 3.0, [], {}]\n",
+    "- [a, b]\n- {c: d}\n- - e\n  - f\n- - - g\n",
+    "[]\n",
+    "{}\n",
+    # multi-line strings: literal, folded, quoted and plain continuation, chomping
+    "a: |\n  line1\n  line2\nb: >\n  folded\n  text\n\n  para\nc: \"multi\n  line\"\nd: plain\n  continued\ne: |-\n  x\nf: |+\n  y\n\n",
+    "script: |\n  #!/bin/sh\n  echo 1: true\n",
+    # odd scalars: every implicit resolver, near misses
+    "a: 0o17\nb: 0x_1F\nc: 1_0.5\nd: -.inf\ne: .NaN\nf: 2001-12-14t21:59:43.10-05:00\ng: 2002-12-14\nh: 190:20:30\n"
+    "i: 0.\nj: -0\nk: +0\nl: 0777\nm: '0777'\nn: ~foo\no: nulls\np: yes\nq: NO\nr: y\ns: 1e\nt: 1.0e+3\n"
+    "u: -1_000.5\nv: 2001-12-14 21:59:43.10\nw: 1.5.6\nx: 09\ny: 0b\nz: Off\n",
+    "- 1\n- -1.5\n- 2001-01-01\n- ~\n- ''\n- \"\"\n- 'true'\n- TRUE\n- tRUE\n- .5\n- 6.8523015e+5\n- 685.230_15e+03\n",
+    "a: \"\\u00e9\\t\\n\"\nb: 'it''s'\nc: caf\u00e9\nd: 'multi\n\n  line'\n",
+    # keys that are ints, bools, nulls, floats, dates, at the top and nested
+    "1: a\n1.5: b\ntrue: c\n~: d\n2001-01-01: e\nf: g\n",
+    "a:\n  b: 1\n  2: x\n  c: y\n",
+    "- a: 1\n  no: 2\n",
+    "? a\n: b\n? c\n",  # explicit keys, a key without value
+    "a: 1\nb: 2\na: 3\n",  # duplicate key: its first place, the last value
+    "a:\n  x: 1\n  x: [2]\n",
+    "--- a\n...\n",
+    "42\n",
+    "~\n",
+    "'quoted'\n",
+    "%YAML 1.1\n---\na: b\n",
 ])
 def test_documents_read_like_the_safe_loader(text):
     _same([text])
+
+
+@pytest.mark.parametrize("text", [
+    "a: =\n",  # no constructor for the value tag
+    "a: 1\n---\nb: 2\n",  # expected a single document
+    "? [a]\n: b\n",  # unhashable key
+    "a: 2001-13-45\n",  # a timestamp that is no date: the safe constructor's ValueError
+    "a: [\n",  # the parser's error
+])
+def test_errors_are_the_safe_loaders(text):
+    with pytest.raises(Exception) as expected:
+        yaml.load(text, Loader=SAFE)
+    with pytest.raises(Exception) as got:
+        load_documents([text])
+    assert (type(got.value), str(got.value)) == (type(expected.value), str(expected.value))
 
 
 def test_recursive_alias_goes_to_the_safe_loader():
