@@ -300,7 +300,30 @@ def _render(
     return rendering
 
 
+def _collector_paused(command):
+    """Run a typer command with Python's cyclic collector paused for its whole body.
+
+    render, check and validate allocate the loaded intent, the plan and thousands of rendered
+    files and make no garbage cycles (see :mod:`meshgen.gcpause`); with the collector running
+    outside load and lay-out, writing or reading the files, the findings summary, the loss gate
+    and importing the validation libraries ran full collections over all of it (0.09-0.15 s of CPU
+    at 1,000 services on Linkerd, issue 17). ``functools.wraps`` keeps the signature, annotations
+    and docstring typer reads.
+    """
+    import functools
+
+    @functools.wraps(command)
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        from meshgen.gcpause import gc_paused
+
+        with gc_paused():
+            return command(*args, **kwargs)
+
+    return paused
+
+
 @app.command()
+@_collector_paused
 def render(
     intent_paths: IntentArgs,
     platform: PlatformOpt = None,
@@ -316,21 +339,10 @@ def render(
     report_file: ReportFileOpt = None,
 ) -> None:
     """Render the intent for a platform: a YAML (or JSON) stream on stdout, or files under --output."""
-    from meshgen.gcpause import gc_paused
-
     if output is not None and fmt != "yaml":
         raise typer.BadParameter(
             "files under --output are always YAML; -o json applies to stdout only", param_hint="-o"
         )
-    # The collector stays paused for the whole command, not only load and render: the findings
-    # summary (which imports rich) and writing thousands of files otherwise run full collections
-    # over the rendered output, about 0.15 s of CPU at 1,000 services on Linkerd (issue 17).
-    with gc_paused():
-        _render_command(intent_paths, platform, output, fmt, allow_loss, accept_loss, report, report_file)
-
-
-def _render_command(intent_paths, platform, output, fmt, allow_loss, accept_loss, report, report_file) -> None:
-    """The body of ``meshgen render`` (arguments as there), run with the collector paused."""
     from meshgen.errors import MeshgenError
     from meshgen.output import write_platform_folder
     from meshgen.progress import progress
@@ -375,6 +387,7 @@ def _render_command(intent_paths, platform, output, fmt, allow_loss, accept_loss
 
 
 @app.command()
+@_collector_paused
 def check(
     intent_paths: IntentArgs,
     output: Annotated[
@@ -395,18 +408,6 @@ def check(
     intent by its path in the output directory's git repository (or its metadata.name), so check
     agrees with render however either was invoked.
     """
-    from meshgen.gcpause import gc_paused
-
-    # The collector stays paused for the whole command, as for render (a rendering leaves no
-    # reference cycles behind, so nothing waits for it): with it running from the loss gate on, the
-    # gate, freeing the intent and reading thousands of files ran about 90 collections, 0.09 s of
-    # CPU at 1,000 services on Linkerd, 6% of the command (issue 17).
-    with gc_paused():
-        _check_command(intent_paths, output, platform, fmt, allow_loss, accept_loss, report_file)
-
-
-def _check_command(intent_paths, output, platform, fmt, allow_loss, accept_loss, report_file) -> None:
-    """The body of ``meshgen check`` (arguments as there), run with the collector paused."""
     from meshgen.check import check_folder
     from meshgen.errors import EXIT_INVALID, MeshgenError
     from meshgen.progress import progress
@@ -446,6 +447,7 @@ def _check_command(intent_paths, output, platform, fmt, allow_loss, accept_loss,
 
 
 @app.command()
+@_collector_paused
 def validate(
     intent_paths: IntentArgs,
     platform: PlatformOpt = None,
@@ -471,19 +473,6 @@ def validate(
     meshgen/kube/crds/SOURCES.md), or a cluster's own with --crds DIR. --no-crds stops after the
     loss gate.
     """
-    from meshgen.gcpause import gc_paused
-
-    # The collector stays paused for the whole command, as for render: importing the validation
-    # libraries and reading the CRD bundle allocate enough to run full collections over the
-    # loaded intent and the rendered objects.
-    with gc_paused():
-        _validate_command(intent_paths, platform, crds, no_crds, experimental, fmt, allow_loss, accept_loss,
-                          report_file)
-
-
-def _validate_command(intent_paths, platform, crds, no_crds, experimental, fmt, allow_loss, accept_loss,
-                      report_file) -> None:
-    """The body of ``meshgen validate`` (arguments as there), run with the collector paused."""
     import json
 
     from meshgen import pipeline
