@@ -7,7 +7,7 @@ and rebuild::
 
     python -m meshgen.kube.bundled ../shared/crds
 
-The corpus is /work/shared/crds (layout and provenance: its SOURCES.md; one CRD per file named
+The corpus is ``../shared/crds``, beside the repository (layout and provenance: its SOURCES.md; one CRD per file named
 ``<metadata.name>.yaml``). The bundle keeps each listed CRD whole except for ``description``
 texts of schema nodes (documentation, never validation), stored as gzip-compressed JSON in
 ``meshgen/kube/crds/crds.json.gz``; ``meshgen/kube/crds/SOURCES.md`` records the releases.
