@@ -440,13 +440,22 @@ _PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 # Keywords the walk applies itself (type first, as _descend does; the others as it descends).
 _WALKED = frozenset({"type", "x-kubernetes-int-or-string", "properties", "additionalProperties", "items",
                      "required"})
+# One value of each exact plain type: the type checks (_TYPE_CHECKS, _int_or_string) look at the
+# type alone, so their answer on a sample is their answer on every value of that exact type.
+_SAMPLES = {dict: {}, list: [], str: "", int: 0, bool: False}
 
 
 class _Plan:
-    """What the clean walk needs of one schema node, worked out once per node."""
+    """What the clean walk needs of one schema node, worked out once per node.
 
-    __slots__ = ("schema", "declared", "nullable", "type_holds", "prunes_dict", "prunes_list", "properties", "extra",
-                 "keeps_unknown", "embedded", "required", "defaults", "items", "others")
+    Child plans (``props``, ``items_plan``) are found on first use and kept, so that the walk
+    goes from plan to plan without looking schema nodes up by id; ``clean`` holds the scalars
+    whose keywords (``checks``) all pass here (see :func:`_scalar_clean`).
+    """
+
+    __slots__ = ("schema", "declared", "nullable", "dict_ok", "list_ok", "scalar_types", "prunes_dict",
+                 "prunes_list", "properties", "props", "null_defaulted", "extra", "keeps_unknown", "embedded",
+                 "required", "defaults", "items", "items_plan", "checks", "clean")
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema  # held so that its id is not reused
@@ -463,19 +472,31 @@ class _Plan:
         self.declared = declared
         self.nullable = bool(schema.get("nullable"))
         # As _type_holds: None when any non-null value has the node's type.
-        self.type_holds = _int_or_string if schema.get("x-kubernetes-int-or-string") else _TYPE_CHECKS.get(declared)
+        type_holds = _int_or_string if schema.get("x-kubernetes-int-or-string") else _TYPE_CHECKS.get(declared)
+        accepted = {kind for kind, sample in _SAMPLES.items() if type_holds is None or type_holds(sample)}
+        self.dict_ok, self.list_ok = dict in accepted, list in accepted
+        self.scalar_types = frozenset(accepted - {dict, list})
         self.prunes_dict = declared == "object" or bool(properties) or isinstance(extra, Mapping)
         self.prunes_list = isinstance(items, Mapping) and schema.get("type", "array") == "array"
         self.properties = properties
+        self.props: dict[str, _Plan] = {}
+        # A null where the property has a default (and is not nullable) is replaced by the default.
+        self.null_defaulted = frozenset(key for key, prop in properties.items() if isinstance(prop, Mapping)
+                                        and "default" in prop and not prop.get("nullable"))
         self.extra = extra if isinstance(extra, Mapping) else None
         self.keeps_unknown = bool(schema.get("x-kubernetes-preserve-unknown-fields") or extra is True)
         self.embedded = bool(schema.get("x-kubernetes-embedded-resource"))
         self.required = tuple(required)
-        self.defaults = tuple((key, prop) for key, prop in properties.items()
+        self.defaults = tuple((key, prop, bool(prop.get("nullable"))) for key, prop in properties.items()
                               if isinstance(prop, Mapping) and "default" in prop)
         self.items = items if isinstance(items, Mapping) else None
-        self.others = tuple((_KUBERNETES_KEYWORDS[key], value) for key, value in schema.items()
-                            if key in _KUBERNETES_KEYWORDS and key not in _WALKED)
+        self.items_plan: _Plan | None = None
+        # The node's other keywords, in schema order, as predicates on its plain values.
+        self.checks = tuple(check for check in (_keyword_check(_KUBERNETES_KEYWORDS[key], value, schema)
+                                                for key, value in schema.items()
+                                                if key in _KUBERNETES_KEYWORDS and key not in _WALKED)
+                            if check is not None)
+        self.clean: set[Any] = set()
 
 
 _PLANS: dict[int, _Plan | None] = {}
@@ -541,77 +562,195 @@ def clean_body(value: dict[str, Any], schema: Mapping[str, Any]) -> dict[str, An
     with (a root of ``type: object``), compiled with :func:`compile_schema`.
     """
     try:
-        return _clean(value, schema, set())
+        return _clean(value, _plan(schema), set())
     except _Unclean:
         return None
 
 
-def _clean(value: Any, schema: Any, seen: set[int]) -> Any:
-    """One node of :func:`clean_body`: the same checks, in effect, as _descend on the pruned value."""
-    plan = _plan(schema)
-    if value is None:
-        if plan.declared and not plan.nullable:
-            raise _Unclean
-        return None  # a null runs no keyword
-    if plan.type_holds is not None and not plan.type_holds(value):
-        raise _Unclean  # _descend's type error
+def _clean(value: Any, plan: _Plan, seen: set[int]) -> Any:
+    """One node of :func:`clean_body`: the same checks, in effect, as _descend on the pruned value.
+
+    Any failed check raises _Unclean, which ends the whole walk; so the order of the type checks
+    below (dict and list first, as they are most of the calls) changes no answer.
+    """
     kind = type(value)
     if kind is dict:
-        if id(value) in seen:
-            raise _Unclean
+        if not plan.dict_ok or id(value) in seen:
+            raise _Unclean  # _descend's type error, or a node met twice
         seen.add(id(value))
-        result = _clean_dict(value, plan, seen) if plan.prunes_dict else _as_is(value, plan, seen)
+        result = _clean_dict(value, plan, seen) if plan.prunes_dict else _as_is(value, seen)
         for key in plan.required:
             if key not in result:
                 raise _Unclean
     elif kind is list:
-        if id(value) in seen:
+        if not plan.list_ok or id(value) in seen:
             raise _Unclean
         seen.add(id(value))
         if plan.prunes_list:
-            items = plan.items
-            result = value
-            for index, item in enumerate(value):
-                child = _clean(item, items, seen)
-                if child is not item:
-                    if result is value:
-                        result = list(value)
-                    result[index] = child
+            result = _clean_list(value, plan, seen)
         elif plan.items is not None:
             raise _Unclean  # items under a non-array type: rare, left to the full path
         else:
-            result = _as_is(value, plan, seen)
-    elif kind in _PLAIN_SCALARS:
-        if not plan.others:
-            return value
-        # A scalar's keywords (pattern, enum, format, maxLength, ...) depend on the node and the
-        # value alone; a mesh repeats names, ports and hosts, and RE2 through its Python binding
-        # is the dearest of them. Only passes are remembered (a failure ends the walk).
-        key = (id(schema), kind, value)
-        if key in _SCALARS_CLEAN:
-            return value
-        for keyword, argument in plan.others:
-            if next(keyword(None, argument, value, schema), None) is not None:
-                raise _Unclean
-        if len(_SCALARS_CLEAN) >= _SCALARS_CLEAN_MAX:
-            _SCALARS_CLEAN.clear()
-        _SCALARS_CLEAN.add(key)  # the node is held by _PLANS, so its id is not reused
+            result = _as_is(value, seen)
+    elif value is None:
+        if plan.declared and not plan.nullable:
+            raise _Unclean
+        return None  # a null runs no keyword
+    elif kind in plan.scalar_types:
+        if plan.checks:
+            _scalar_clean(plan, kind, value)
         return value
     else:
-        raise _Unclean  # float, date, ...: the full path converts it first
-    for keyword, argument in plan.others:
-        if next(keyword(None, argument, result, schema), None) is not None:
+        raise _Unclean  # _descend's type error; or float, date, ...: the full path converts it first
+    for check in plan.checks:
+        if not check(result):
             raise _Unclean
     return result
 
 
-# (id(schema node), type, value) of scalars whose node's keywords all pass.
-_SCALARS_CLEAN: set[tuple[int, type, Any]] = set()
+def _keyword_check(keyword: Any, argument: Any, schema: dict[str, Any]) -> Any:
+    """A predicate on a plain value (dict, list, str, int, bool): whether ``keyword`` finds
+    nothing wrong with it, as ``next(keyword(None, argument, value, schema), None) is None``;
+    None when it never finds anything.
+
+    Lengths, sizes, patterns, ``x-kubernetes-list-type`` and combinations of ``required`` lists
+    (what Gateway API, Linkerd and Istio CRDs use most) are answered without the keyword's
+    generator, its JSON and jsonschema's errors; any other keyword runs as it is.
+    """
+    if keyword is _max_length:
+        return lambda value: not (type(value) is str and len(value) > argument)
+    if keyword is _min_length:
+        return lambda value: not (type(value) is str and len(value) < argument)
+    if keyword is _pattern:
+        return lambda value: not (type(value) is str and not _regex(argument).search(value))
+    if keyword is _max_items:
+        return lambda value: not (type(value) is list and len(value) > argument)
+    if keyword is _min_items:
+        return lambda value: not (type(value) is list and len(value) < argument)
+    if keyword is _max_properties:
+        return lambda value: not (type(value) is dict and len(value) > argument)
+    if keyword is _min_properties:
+        return lambda value: not (type(value) is dict and len(value) < argument)
+
+    def generic(value: Any) -> bool:
+        return next(keyword(None, argument, value, schema), None) is None
+
+    if keyword is _list_type and type(argument) is str:
+        if argument not in ("set", "map"):
+            return None  # atomic (or unknown): nothing to check
+        keys = schema.get("x-kubernetes-list-map-keys") or ()
+        if isinstance(keys, (list, tuple)) and all(type(key) is str for key in keys):
+            return _unique_items(argument == "map", tuple(keys), generic)
+    if keyword is _not:
+        holds = _branch_holds(argument)
+        if holds is not None:
+            return lambda value: not holds(value)
+    elif keyword in (_any_of, _all_of, _one_of) and isinstance(argument, list):
+        branches = [_branch_holds(branch) for branch in argument]
+        if all(branch is not None for branch in branches):
+            return _combined(_BRANCH_KEYWORDS[keyword], tuple(branches))
+    return generic
+
+
+def _unique_items(is_map: bool, keys: tuple[str, ...], generic: Any) -> Any:
+    """_list_type's duplicate check for a list of scalars, or of objects whose map keys hold
+    scalars: items compared by type and value, which is comparing their JSON (as _list_type
+    does) for str, int, bool and None. Anything else goes to ``generic``."""
+
+    def check(value: Any) -> bool:
+        if type(value) is not list:
+            return True
+        seen = set()
+        for item in value:
+            if is_map and type(item) is dict:
+                identity: list[Any] = [dict]  # apart from any scalar's identity, as {..} from JSON text
+                for key in keys:
+                    part = item.get(key)
+                    if type(part) not in _PLAIN_SCALARS:
+                        return generic(value)
+                    identity += (type(part), part)
+                marker = tuple(identity)
+            elif type(item) in _PLAIN_SCALARS:
+                marker = (type(item), item)
+            else:
+                return generic(value)
+            if marker in seen:
+                return False
+            seen.add(marker)
+        return True
+
+    return check
+
+
+def _branch_holds(branch: Any) -> Any:
+    """``_valid(None, value, branch)`` as a predicate on a plain value that is not null, for a
+    branch made of one ``required``, ``not``, ``anyOf``, ``allOf`` or ``oneOf`` of such branches
+    (how Istio and Linkerd CRDs say "exactly one of these fields"); None for any other branch.
+
+    A branch has no type, so _descend runs its one keyword on any value: ``required`` passes
+    anything but an object missing a key, the others combine their branches' verdicts.
+    """
+    if type(branch) is not dict or len(branch) != 1:
+        return None
+    [(keyword, argument)] = branch.items()
+    if keyword == "required":
+        if type(argument) is list and all(type(key) is str for key in argument):
+            keys = tuple(argument)
+            return lambda value: type(value) is not dict or all(key in value for key in keys)
+    elif keyword == "not":
+        holds = _branch_holds(argument)
+        if holds is not None:
+            return lambda value: not holds(value)
+    elif keyword in ("anyOf", "allOf", "oneOf") and type(argument) is list:
+        branches = [_branch_holds(inner) for inner in argument]
+        if all(inner is not None for inner in branches):
+            return _combined(keyword, tuple(branches))
+    return None
+
+
+def _combined(keyword: str, branches: tuple[Any, ...]) -> Any:
+    if keyword == "anyOf":
+        return lambda value: any(holds(value) for holds in branches)
+    if keyword == "allOf":
+        return lambda value: all(holds(value) for holds in branches)
+    return lambda value: sum(1 for holds in branches if holds(value)) == 1  # oneOf
+
+
+_BRANCH_KEYWORDS = {_any_of: "anyOf", _all_of: "allOf", _one_of: "oneOf"}
+
+
+def _scalar_clean(plan: _Plan, kind: type, value: Any) -> None:
+    """Raise _Unclean unless every keyword of the node (pattern, enum, format, maxLength, ...)
+    passes on a scalar of the node's type.
+
+    Those keywords depend on the node and the value alone; a mesh repeats names, ports and
+    hosts, and RE2 through its Python binding is the dearest of them. So passes are remembered
+    per node (a failure ends the walk and is never remembered), keyed by the value, or by
+    ``(type, value)`` for int and bool (True == 1), at most _SCALARS_CLEAN_MAX in all.
+    """
+    global _scalars_clean_count
+    key = value if kind is str else (kind, value)
+    clean = plan.clean
+    if key in clean:
+        return
+    for check in plan.checks:
+        if not check(value):
+            raise _Unclean
+    if _scalars_clean_count >= _SCALARS_CLEAN_MAX:
+        for other in _PLANS.values():
+            if other is not None:
+                other.clean.clear()
+        _scalars_clean_count = 0
+    clean.add(key)
+    _scalars_clean_count += 1
+
+
 _SCALARS_CLEAN_MAX = 1 << 18
+_scalars_clean_count = 0
 
 
-def _as_is(value: Any, plan: _Plan, seen: set[int]) -> Any:
-    # prune_and_default deep-copies such a node; nothing in it is validated but by plan.others.
+def _as_is(value: Any, seen: set[int]) -> Any:
+    # prune_and_default deep-copies such a node; nothing in it is validated but by plan.checks.
     _plain_tree_below(value, seen)
     return value
 
@@ -625,37 +764,92 @@ def _plain_tree_below(value: Any, seen: set[int]) -> None:
         raise _Unclean
 
 
+def _clean_list(value: list[Any], plan: _Plan, seen: set[int]) -> list[Any]:
+    if not value:
+        return value
+    items = plan.items_plan
+    if items is None:
+        items = plan.items_plan = _plan(plan.items)
+    result = value
+    for index, item in enumerate(value):
+        kind = type(item)
+        if kind is str or kind is int or kind is bool:  # _clean's scalar case, without the call
+            if kind not in items.scalar_types:
+                raise _Unclean
+            if items.checks and (item if kind is str else (kind, item)) not in items.clean:
+                _scalar_clean(items, kind, item)
+            continue
+        child = _clean(item, items, seen)
+        if child is not item:
+            if result is value:
+                result = list(value)
+            result[index] = child
+    return result
+
+
 def _clean_dict(value: dict[str, Any], plan: _Plan, seen: set[int]) -> dict[str, Any]:
-    properties, extra = plan.properties, plan.extra
+    properties, props, null_defaulted = plan.properties, plan.props, plan.null_defaulted
     result = value
     for key, item in value.items():
         if type(key) is not str:
             raise _Unclean
-        prop = properties.get(key)
-        if prop is not None or key in properties:
-            if item is None and isinstance(prop, Mapping) and "default" in prop and not prop.get("nullable"):
-                continue  # replaced by the default below, never validated as null
-            child = _clean(item, prop, seen)
-        elif extra is not None:
-            child = _clean(item, extra, seen)
-        elif plan.keeps_unknown or (plan.embedded and key in OBJECT_ENVELOPE):
-            if type(item) not in _PLAIN_SCALARS:
-                _plain_tree(item, seen)
+        if item is None and key in null_defaulted:
+            continue  # replaced by the default below, never validated as null
+        child_plan = props.get(key)
+        if child_plan is None:
+            if key in properties:
+                child_plan = props[key] = _plan(properties[key])
+            elif plan.extra is not None:
+                child_plan = _plan(plan.extra)  # map keys vary: not kept in props
+            elif plan.keeps_unknown or (plan.embedded and key in OBJECT_ENVELOPE):
+                if type(item) not in _PLAIN_SCALARS:
+                    _plain_tree(item, seen)
+                continue
+            else:
+                raise _Unclean  # an unknown field: the full path reports it
+        kind = type(item)
+        if kind is str or kind is int or kind is bool:  # _clean's scalar case, without the call
+            if kind not in child_plan.scalar_types:
+                raise _Unclean
+            if child_plan.checks and (item if kind is str else (kind, item)) not in child_plan.clean:
+                _scalar_clean(child_plan, kind, item)
             continue
-        else:
-            raise _Unclean  # an unknown field: the full path reports it
+        child = _clean(item, child_plan, seen)
         if child is not item:
             if result is value:
                 result = dict(value)
             result[key] = child
-    for key, prop in plan.defaults:
-        if key not in result or (result[key] is None and not prop.get("nullable")):
+    for key, prop, nullable in plan.defaults:
+        if key not in result or (result[key] is None and not nullable):
             if result is value:
                 result = dict(value)
-            result[key] = filled = prune_and_default(copy.deepcopy(prop["default"]), prop, "", [])
-            if next(_descend(filled, prop), None) is not None:
-                raise _Unclean
+            result[key] = _filled_default(prop)
     return result
+
+
+def _filled_default(prop: Mapping[str, Any]) -> Any:
+    """``prune_and_default(copy.deepcopy(prop["default"]), prop, "", [])``, or _Unclean when
+    the schema check finds anything wrong with it.
+
+    The default, its pruning and its check depend on the node alone, and a mesh fills the same
+    defaults thousands of times (HTTPRoute's backendRef group, kind and weight, its matches):
+    each node's is worked out once and then shared by every object it fills. Nothing changes
+    the clean walk's result (clean_body's callers must not), and a shared default always sits
+    under its own node: the rules' id-keyed memos (CEL's conversion, the parts a rule reads)
+    see the same node with the same schema, as with a copy.
+    """
+    entry = _DEFAULTS.get(id(prop))
+    if entry is None:
+        filled = prune_and_default(copy.deepcopy(prop["default"]), prop, "", [])
+        entry = _DEFAULTS[id(prop)] = (prop, next(_descend(filled, prop), None) is None, filled)
+    if not entry[1]:
+        raise _Unclean
+    return entry[2]
+
+
+# id(property node) -> (the node, held so that its id is not reused; its default is valid; the
+# filled default).
+_DEFAULTS: dict[int, tuple[Mapping[str, Any], bool, Any]] = {}
 
 
 # --- kube-openapi's string formats (k8s.io/kube-openapi/pkg/validation/strfmt).
