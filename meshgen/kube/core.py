@@ -69,6 +69,8 @@ def check_metadata(metadata: Any, name_errors: Callable[[str], list[str]], *,
 
     ``name_errors`` is the kind's naming rule; ``namespaced`` None skips the scope check.
     """
+    if type(metadata) is dict and _metadata_clean(metadata, name_errors, namespaced, require_name):
+        return []
     if not isinstance(metadata, dict):
         if metadata is None and not require_name:
             return []
@@ -108,6 +110,77 @@ def check_metadata(metadata: Any, name_errors: Callable[[str], list[str]], *,
     return issues
 
 
+def _metadata_clean(metadata: dict[str, Any], name_errors: Callable[[str], list[str]],
+                    namespaced: bool | None, require_name: bool) -> bool:
+    """Whether :func:`check_metadata` finds nothing wrong with ``metadata``, answered without
+    building its issue lists; False means "not known" (then the full check runs and words
+    every problem).
+
+    Only the shape generated objects have is answered: string name, generateName and namespace,
+    and labels and annotations of strings (of exact types: a subset of what _plainly_shaped
+    lets skip the schema). The values that pass each rule are remembered (:func:`_passes`): a
+    mesh repeats its namespaces, label keys and values, and annotation keys thousands of times.
+    """
+    named = False
+    for key, value in metadata.items():
+        kind = type(value)
+        if kind is str:
+            if key == "name":
+                if value:
+                    named = True
+                    valid = _VALID_NAMES.get(name_errors)
+                    if valid is None or (value not in valid and not _passes(valid, name_errors, value)):
+                        return False
+            elif key == "generateName":
+                named = named or bool(value)
+            elif key == "namespace":
+                if value and (namespaced is False or (value not in _VALID_NAMESPACES and not _passes(
+                        _VALID_NAMESPACES, names.dns1123_label_errors, value))):
+                    return False
+            else:
+                return False
+        elif kind is dict and key == "labels":
+            for label, text in value.items():
+                if type(label) is not str or type(text) is not str:
+                    return False
+                if label not in _VALID_LABEL_KEYS and not _passes(_VALID_LABEL_KEYS, names.qualified_name_errors,
+                                                                   label):
+                    return False
+                if text not in _VALID_LABEL_VALUES and not _passes(_VALID_LABEL_VALUES, names.label_value_errors,
+                                                                   text):
+                    return False
+        elif kind is dict and key == "annotations":
+            size = 0
+            for annotation, text in value.items():
+                if type(annotation) is not str or type(text) is not str:
+                    return False
+                if annotation not in _VALID_ANNOTATION_KEYS and not _passes(
+                        _VALID_ANNOTATION_KEYS, _annotation_key_errors, annotation):
+                    return False
+                size += len(annotation) + len(text)
+            if size > _ANNOTATIONS_MAX_BYTES:
+                return False
+        else:
+            return False
+    return named or not require_name
+
+
+def _passes(valid: set[str], rule: Callable[[str], list[str]], value: str) -> bool:
+    """Whether ``rule`` finds nothing wrong with ``value``; a pass is remembered in ``valid``
+    (a failure never is), which is emptied when it reaches _VALID_MAX values."""
+    if rule(value):
+        return False
+    if len(valid) >= _VALID_MAX:
+        valid.clear()
+    valid.add(value)
+    return True
+
+
+def _annotation_key_errors(key: str) -> list[str]:
+    # check_metadata checks annotation keys in lower case.
+    return names.qualified_name_errors(key.lower())
+
+
 def _core_name_errors(kind: str) -> Callable[[str], list[str]]:
     """The naming rule of a built-in kind (most use DNS-1123 subdomains)."""
     if kind in _PATH_SEGMENT_NAMED:
@@ -118,6 +191,18 @@ def _core_name_errors(kind: str) -> Callable[[str], list[str]]:
 def _path_segment_errors(name: str) -> list[str]:
     errors = [f"may not contain '{c}'" for c in "/%" if c in name]
     return errors + [f"may not be '{name}'"] if name in {".", ".."} else errors
+
+
+# Values known to pass each rule (see _metadata_clean). Name rules are listed: only pure ones
+# may be remembered; any other rule takes the full check.
+_VALID_MAX = 1 << 16
+_VALID_NAMES: dict[Callable[[str], list[str]], set[str]] = {
+    rule: set() for rule in (names.dns1123_subdomain_errors, names.dns1123_label_errors,
+                             names.dns1035_label_errors, _path_segment_errors)}
+_VALID_NAMESPACES: set[str] = set()
+_VALID_LABEL_KEYS: set[str] = set()
+_VALID_LABEL_VALUES: set[str] = set()
+_VALID_ANNOTATION_KEYS: set[str] = set()
 
 
 # --- Built-in kinds, with kubernetes-validate's bundled strict JSON schemas.
@@ -232,15 +317,44 @@ def _without_metadata(validator: jsonschema.Draft202012Validator) -> Any:
 # Keywords that assert nothing in Draft 2020-12 without a format checker (kubernetes-validate's
 # schemas carry these beside the asserting ones).
 _CORE_ANNOTATIONS = frozenset({"description", "format", "$schema", "$id", "title", "default"})
-_CORE_TYPES: dict[str, Callable[[Any], bool]] = {
-    "object": lambda v: type(v) is dict,
-    "array": lambda v: type(v) is list,
-    "string": lambda v: type(v) is str,
-    "boolean": lambda v: type(v) is bool,
-    "integer": lambda v: type(v) is int,
-    "number": lambda v: type(v) is int,  # plain values hold no floats
-    "null": lambda v: v is None,
+# A type's name -> the exact Python type of the plain values that have it.
+_CORE_TYPES: dict[str, type] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "number": int,  # plain values hold no floats
+    "null": type(None),
 }
+
+
+class _CoreNode:
+    """One schema node as :func:`_core_holds` walks it, worked out once per node: its asserting
+    keywords in schema order (annotations dropped), a ``type`` as the set of exact Python types
+    it accepts, and the verdicts on scalars met so far (pure in the node, type and value)."""
+
+    __slots__ = ("schema", "steps", "verdicts")
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema  # held so that its id is not reused
+        steps = []
+        for keyword, argument in schema.items():
+            if keyword in _CORE_ANNOTATIONS or keyword.startswith("x-kubernetes-"):
+                continue
+            if keyword == "type":
+                kinds = [argument] if isinstance(argument, str) else argument
+                if isinstance(kinds, list) and all(isinstance(k, str) and k in _CORE_TYPES for k in kinds):
+                    argument = frozenset(_CORE_TYPES[k] for k in kinds)
+                else:
+                    keyword = "type?"  # unknown or malformed: _core_step judges it, as before
+            steps.append((keyword, argument))
+        self.steps = tuple(steps)
+        self.verdicts: dict[tuple[type, Any], bool | None] = {}
+
+
+_CORE_NODES: dict[int, _CoreNode] = {}
+_CORE_VERDICTS_MAX = 1 << 12  # scalar verdicts per node
 
 
 def _core_holds(value: Any, schema: Any) -> bool | None:
@@ -250,15 +364,31 @@ def _core_holds(value: Any, schema: Any) -> bool | None:
         return True
     if type(schema) is not dict:
         return None
-    verdict: bool | None = True
-    for keyword, argument in schema.items():
-        if keyword in _CORE_ANNOTATIONS or keyword.startswith("x-kubernetes-"):
-            continue
+    node = _CORE_NODES.get(id(schema))
+    if node is None:
+        node = _CORE_NODES[id(schema)] = _CoreNode(schema)
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        # A Service's port names, protocols and numbers repeat across a mesh.
+        key = (kind, value)
+        verdict = node.verdicts.get(key, _UNSEEN)
+        if verdict is _UNSEEN:
+            verdict = _core_steps(value, node)
+            if len(node.verdicts) >= _CORE_VERDICTS_MAX:
+                node.verdicts.clear()
+            node.verdicts[key] = verdict
+        return verdict
+    return _core_steps(value, node)
+
+
+_UNSEEN = object()
+
+
+def _core_steps(value: Any, node: _CoreNode) -> bool | None:
+    schema = node.schema
+    for keyword, argument in node.steps:
         if keyword == "type":
-            kinds = [argument] if isinstance(argument, str) else argument
-            if not isinstance(kinds, list) or any(k not in _CORE_TYPES for k in kinds):
-                return None
-            if not any(_CORE_TYPES[k](value) for k in kinds):
+            if type(value) not in argument:
                 return False
         elif keyword == "properties":
             if type(argument) is not dict:
@@ -306,9 +436,15 @@ def _core_holds(value: Any, schema: Any) -> bool | None:
                 return None
             if answers.count(True) != 1:
                 return False
+        elif keyword == "type?":
+            kinds = [argument] if isinstance(argument, str) else argument
+            if not isinstance(kinds, list) or any(k not in _CORE_TYPES for k in kinds):
+                return None
+            if not any(type(value) is _CORE_TYPES[k] for k in kinds):
+                return False
         else:
             return None
-    return verdict
+    return True
 
 
 def core_issue(error: jsonschema.ValidationError) -> list[Issue]:

@@ -40,6 +40,11 @@ def _memo(check: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
     return checked
 
 
+@functools.cache
+def _compiled(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
+
+
 def _regex_error(what: str, regex: str, examples: Sequence[str]) -> str:
     shown = ",  or ".join(f"'{e}'" for e in examples)
     return f"{what} (e.g. {shown}, regex used for validation is '{regex}')"
@@ -50,7 +55,7 @@ def _name_errors(value: str, max_length: int, regex: str, what: str,
     errors = []
     if len(value) > max_length:
         errors.append(f"must be no more than {max_length} characters")
-    if not re.fullmatch(regex, value):
+    if not _compiled(regex).fullmatch(value):
         errors.append(_regex_error(what, regex, examples))
     return errors
 
@@ -111,7 +116,7 @@ def qualified_name_errors(value: str) -> list[str]:
         errors.append("name part must be non-empty")
     elif len(name) > 63:
         errors.append("name part must be no more than 63 characters")
-    if name and not re.fullmatch(_QUALIFIED_NAME, name):
+    if name and not _compiled(_QUALIFIED_NAME).fullmatch(name):
         errors.append("name part " + _regex_error(
             "must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
             "with an alphanumeric character", _QUALIFIED_NAME, ["MyName", "my.name", "123-abc"]))
