@@ -674,10 +674,19 @@ _FIELDS = ("group", "kind", "name", "namespace", "sectionName")
 
 def _plain_ref_fields(schema: Mapping[str, Any]) -> bool:
     # The twins compare plain strings; a CRD giving these fields a format (CEL would see a
-    # duration or bytes) or leaving them out of the schema is left to CEL.
-    items = schema.get("items") if isinstance(schema.get("items"), Mapping) else {}
-    properties = items.get("properties") or {}
-    return all(isinstance(properties.get(f), Mapping) and "format" not in properties[f] for f in _FIELDS)
+    # duration or bytes) or leaving them out of the schema is left to CEL. Remembered per
+    # schema node, as _declared is: both parentRefs rules ask it of every route.
+    entry = _PLAIN_REF_FIELDS.get(id(schema))
+    if entry is None:
+        items = schema.get("items") if isinstance(schema.get("items"), Mapping) else {}
+        properties = items.get("properties") or {}
+        entry = _PLAIN_REF_FIELDS[id(schema)] = (schema, all(
+            isinstance(properties.get(f), Mapping) and "format" not in properties[f] for f in _FIELDS))
+    return entry[1]
+
+
+# id(schema node) -> (the node, held so that its id is not reused; _plain_ref_fields' answer).
+_PLAIN_REF_FIELDS: dict[int, tuple[Mapping[str, Any], bool]] = {}
 
 
 def holds(rule: str, value: Any, schema: Mapping[str, Any]) -> bool:

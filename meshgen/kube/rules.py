@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from meshgen.kube import native_rules
@@ -47,48 +47,69 @@ class RuleSet:
         self._schema = schema
         self._rules_below: dict[int, bool] = {}
         self._verdicts: dict[tuple, _Verdict] = {}
-        self._ruled: dict[int, tuple[dict[str, Any], Any, Any]] = {}
+        self._nodes: dict[int, _Node] = {}
 
     def check(self, value: Any) -> list[Issue]:
         """Every rule failure in ``value`` (pruned and defaulted; ``metadata`` reduced to name and
         generateName, as rules see it), in schema order."""
-        return self._check(value, self._schema, "", {})
-
-    def _check(self, value: Any, schema: Mapping[str, Any], path: str, memo: dict[int, Any]) -> list[Issue]:
-        if value is None or not self._has_rules(schema):
+        if value is None or not self._has_rules(self._schema):
             return []
+        return self._check(value, self._node(self._schema), "", {})
+
+    def _check(self, value: Any, node: _Node, path: str, memo: dict[int, Any]) -> list[Issue]:
+        # value is not None, and node has rules at or below it.
         issues = []
-        for rule in schema.get("x-kubernetes-validations", ()):
-            for field_path, message in self._verdict(rule, value, schema, memo):
-                issues.append(Issue(path if field_path is None else _join_field_path(path, field_path), message))
+        if node.rules:
+            held = _held_key(value) if node.twinned else None
+            if held is None or held not in node.held:
+                schema = node.schema
+                for rule, twin in node.rules:
+                    if twin is not None and twin(value, schema) is True:
+                        # Proved to hold without cel-python: the verdict is () whatever the cache
+                        # holds. Asking before compiling is the same verdict: every twin's rule text
+                        # compiles and reads no oldSelf (tests/test_native_rules.py), so CEL would
+                        # have evaluated it too.
+                        continue
+                    held = None
+                    for field_path, message in self._verdict(rule, value, schema, memo):
+                        issues.append(Issue(path if field_path is None else _join_field_path(path, field_path),
+                                            message))
+                if held is not None:
+                    if len(node.held) >= _HELD_MAX:
+                        node.held.clear()
+                    node.held.add(held)
         if isinstance(value, dict):
-            # As _children, but only into the properties (or map values) with rules below them.
-            with_rules, properties, extra = self._ruled_children(schema)
-            for key, child in value.items():
-                if key in with_rules:
-                    if child is not None:
-                        issues += self._check(child, with_rules[key], field(path, key), memo)
-                elif extra is not None and key not in properties and child is not None:
-                    issues += self._check(child, extra, f"{path}[{key}]", memo)
-            return issues
-        for child_path, child, child_schema in _children(value, schema, path):
-            if child is not None and self._has_rules(child_schema):
-                issues += self._check(child, child_schema, child_path, memo)
+            # Only into the properties (or map values) with rules below them.
+            with_rules, extra, children = node.with_rules, node.extra, node.children
+            if with_rules or extra is not None:
+                for key, child in value.items():
+                    if key in with_rules:
+                        if child is not None:
+                            issues += self._check(child, children.get(key) or self._child(node, key),
+                                                  f"{path}.{key}" if path else key, memo)  # field(path, key)
+                    elif extra is not None and key not in node.properties and child is not None:
+                        issues += self._check(child, self._child(node, None), f"{path}[{key}]", memo)
+        elif isinstance(value, list) and node.items is not None:
+            items = node.children.get(_ITEMS) or self._child(node, _ITEMS)
+            for index, item in enumerate(value):
+                if item is not None:
+                    issues += self._check(item, items, f"{path}[{index}]", memo)
         return issues
 
-    def _ruled_children(self, schema: Mapping[str, Any]) -> tuple[dict[str, Any], Any, Any]:
-        """Of an object node: its properties with rules below them, all its properties, and its
-        additionalProperties schema when rules are below it (else None)."""
-        key = id(schema)
-        found = self._ruled.get(key)
-        if found is None:
-            properties = schema.get("properties") or {}
-            extra = schema.get("additionalProperties")
-            with_rules = {name: child for name, child in properties.items()
-                          if isinstance(child, Mapping) and self._has_rules(child)}
-            extra = extra if isinstance(extra, Mapping) and self._has_rules(extra) else None
-            found = self._ruled[key] = (with_rules, properties, extra)
-        return found
+    def _node(self, schema: Mapping[str, Any]) -> _Node:
+        node = self._nodes.get(id(schema))
+        if node is None:
+            node = self._nodes[id(schema)] = _Node(self, schema)
+        return node
+
+    def _child(self, node: _Node, key: Any) -> _Node:
+        """The node of a property with rules below it (``key``), of additionalProperties (None)
+        or of items (_ITEMS), found on first use and kept."""
+        child = node.children.get(key)
+        if child is None:
+            schema = node.extra if key is None else node.items if key is _ITEMS else node.with_rules[key]
+            child = node.children[key] = self._node(schema)
+        return child
 
     def _has_rules(self, schema: Mapping[str, Any]) -> bool:
         # Most of a big schema has no rules; knowing that skips whole subtrees.
@@ -103,12 +124,8 @@ class RuleSet:
 
     def _verdict(self, rule: Mapping[str, Any], value: Any, schema: Mapping[str, Any],
                  memo: dict[int, Any]) -> _Verdict:
+        """CEL's verdict of a rule that no Python twin has proved to hold (see _check)."""
         text = rule.get("rule", "")
-        if native_rules.holds(text, value, schema):
-            # Proved to hold without cel-python: the verdict is () whatever the cache holds.
-            # Asking before compiling is the same verdict: every twin's rule text compiles and
-            # reads no oldSelf (tests/test_native_rules.py), so CEL would have evaluated it too.
-            return ()
         from meshgen.kube import cel
 
         try:
@@ -124,6 +141,80 @@ class RuleSet:
         if key is not None:
             self._verdicts[key] = verdict
         return verdict
+
+
+_ITEMS = object()  # the key of a node's items among its children
+
+
+class _Node:
+    """A schema node with rules at or below it, as :meth:`RuleSet._check` walks it.
+
+    Worked out once per node: its rules with their Python twins, the properties with rules
+    below them, and ``held``: the values (by :func:`_held_key`) for which every rule of the
+    node was proved by its twin to hold. A twin reads only its value and node, so an equal value
+    (same keys, values and types, in the same order) needs no twin again: the ten HTTPRoute
+    path rules see the same ``{type: PathPrefix, value: /}`` on every route of a mesh.
+    """
+
+    __slots__ = ("schema", "rules", "twinned", "held", "with_rules", "properties", "extra", "items", "children")
+
+    def __init__(self, ruleset: RuleSet, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.rules = tuple((rule, _twin(rule)) for rule in schema.get("x-kubernetes-validations", ()))
+        # Values are remembered where every rule has a twin and the schema says the values are
+        # scalars or objects of scalars (elsewhere _held_key would find no key, at a cost).
+        self.twinned = all(twin is not None for _, twin in self.rules) and _scalar_shaped(schema)
+        self.held: set[Any] = set()
+        properties = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        items = schema.get("items")
+        self.properties = properties
+        self.with_rules = {name: child for name, child in properties.items()
+                           if isinstance(child, Mapping) and ruleset._has_rules(child)}
+        self.extra = extra if isinstance(extra, Mapping) and ruleset._has_rules(extra) else None
+        self.items = items if isinstance(items, Mapping) and ruleset._has_rules(items) else None
+        self.children: dict[Any, _Node] = {}
+
+
+def _twin(rule: Any) -> Any:
+    """The rule's Python twin (native_rules.RULES), None when it has none (or is malformed: then
+    _verdict meets the problem as before)."""
+    text = rule.get("rule", "") if isinstance(rule, Mapping) else None
+    return native_rules.RULES.get(text) if type(text) is str else None
+
+
+_SCALAR_TYPES = frozenset({"string", "integer", "boolean", "number"})
+
+
+def _scalar_shaped(schema: Mapping[str, Any]) -> bool:
+    """Whether the node's schema declares a scalar, or an object of scalar fields."""
+    def scalar(node: Any) -> bool:
+        return isinstance(node, Mapping) and (node.get("type") in _SCALAR_TYPES
+                                              or bool(node.get("x-kubernetes-int-or-string")))
+
+    if scalar(schema):
+        return True
+    properties = schema.get("properties") or {}
+    extra = schema.get("additionalProperties")
+    return schema.get("type") == "object" and isinstance(properties, Mapping) \
+        and all(scalar(prop) for prop in properties.values()) and (extra in (None, False) or scalar(extra))
+
+
+_HELD_SCALARS = frozenset({str, int, bool, type(None)})
+_HELD_MAX = 1 << 12  # per node
+
+
+def _held_key(value: Any) -> Any:
+    """``value`` as a key of _Node.held: a scalar with its type (True == 1 in Python, not to a
+    rule), or an object of scalars as its items with their types; None for anything else."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return kind, value
+    if kind is dict:
+        types = tuple(map(type, value.values()))
+        if _HELD_SCALARS.issuperset(types):
+            return tuple(value.items()), types
+    return None
 
 
 def _verdict_key(rule: Mapping[str, Any], program: cel.CompiledExpression, value: Any,
@@ -192,7 +283,7 @@ def _evaluate(rule: Mapping[str, Any], program: cel.CompiledExpression, value: A
     from meshgen.kube import cel
 
     text = rule.get("rule", "")
-    # RuleSet._verdict asked native_rules.holds first (a twin never proves a failure: those are
+    # RuleSet._check asked the rule's twin first (a twin never proves a failure: those are
     # CEL's to word).
     try:
         self_value = cel.to_cel(value, schema, memo)
@@ -248,20 +339,3 @@ def _join_field_path(path: str, field_path: str) -> str:
     for name, key in steps:
         path = field(path, name) if name else f"{path}[{key}]"
     return path
-
-
-def _children(value: Any, schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, Any, Mapping[str, Any]]]:
-    """``(path, value, schema)`` of each child the schema describes."""
-    if isinstance(value, list):
-        items = schema.get("items")
-        if isinstance(items, Mapping):
-            for index, item in enumerate(value):
-                yield f"{path}[{index}]", item, items
-    elif isinstance(value, dict):
-        properties = schema.get("properties") or {}
-        extra = schema.get("additionalProperties")
-        for key, item in value.items():
-            if key in properties:
-                yield field(path, key), item, properties[key]
-            elif isinstance(extra, Mapping):
-                yield f"{path}[{key}]", item, extra
