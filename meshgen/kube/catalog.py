@@ -142,7 +142,7 @@ class CRDCatalog:
         are looked up in this catalog, built-in kinds in kubernetes-validate's schemas; a kind
         found in neither is reported as unknown.
         """
-        if not isinstance(obj, Mapping):
+        if type(obj) is not dict and not isinstance(obj, Mapping):
             return [SchemaViolation("", "", "", None, "", "not a Kubernetes object (mapping)")]
         clean = self._validate_clean(obj)
         if clean is not None:
@@ -179,7 +179,7 @@ class CRDCatalog:
             return None
         api_version, kind, metadata = obj.get("apiVersion"), obj.get("kind"), obj.get("metadata")
         if type(api_version) is not str or type(kind) is not str or not api_version or not kind \
-                or type(metadata) is not dict or not structural.is_plain(metadata):
+                or type(metadata) is not dict or not _plain_metadata(metadata):
             return None
         served = self._served.get((api_version, kind))
         if served is not None:
@@ -191,6 +191,8 @@ class CRDCatalog:
             issues = None if core is None else check_core_clean(obj, core)
         if issues is None:
             return None
+        if not issues:
+            return []
         name = str(metadata.get("name") or metadata.get("generateName") or "")
         namespace = None if metadata.get("namespace") is None else str(metadata["namespace"])
         return [SchemaViolation(api_version, kind, name, namespace, i.path, i.message) for i in issues]
@@ -239,20 +241,22 @@ def _check_custom_clean(obj: dict[str, Any], served: _ServedVersion) -> list[Iss
     if not served.clean_shortcut:
         return None
     validator, rules = served.compiled()
-    body = {k: v for k, v in obj.items() if k not in structural.OBJECT_ENVELOPE}
+    # The object less its envelope (apiVersion, kind and metadata: _validate_clean found all
+    # three), in the object's order. A new dict: the rules' envelope may go on it (below).
+    body = obj.copy()
+    del body["apiVersion"], body["kind"], body["metadata"]
     if served.status_subresource:
         body.pop("status", None)
     # Pruning on the validator's schema is pruning on the served one: they differ only in the
     # envelope's properties, which the body lacks and which give no default (clean_shortcut).
-    cleaned = structural.clean_body(body, validator)
-    if cleaned is None:
+    body = structural.clean_body(body, validator)
+    if body is None:
         return None
-    body = dict(cleaned) if cleaned is body else cleaned  # the rules' envelope goes on a copy
     metadata = obj["metadata"]
     issues = check_metadata(metadata, names.dns1123_subdomain_errors, namespaced=served.namespaced)
-    if any(issue.blocking for issue in issues):
+    if issues and any(issue.blocking for issue in issues):
         return issues + [Issue("", _CEL_NOT_RUN)]
-    body.update({k: obj[k] for k in ("apiVersion", "kind") if k in obj})
+    body["apiVersion"], body["kind"] = obj["apiVersion"], obj["kind"]
     body["metadata"] = {k: metadata[k] for k in ("name", "generateName") if k in metadata}
     return issues + rules.check(body)
 
@@ -265,16 +269,26 @@ def validate_objects(objects: Iterable[Mapping[str, Any]], catalog: CRDCatalog) 
     """
     violations: list[SchemaViolation] = []
     first_seen: dict[tuple[str, str, str | None, str], int] = {}
+    # (apiVersion, kind) -> (API group, whether namespaced): a mesh has a dozen kinds.
+    scopes: dict[tuple[str, str], tuple[str, bool]] = {}
     for index, obj in enumerate(objects):
         violations += catalog.validate(obj)
-        if not isinstance(obj, Mapping) or not isinstance(obj.get("metadata"), Mapping):
+        if type(obj) is dict:  # parsed YAML: the Mapping checks below, without the ABC machinery
+            metadata = obj.get("metadata")
+            if type(metadata) is not dict and not isinstance(metadata, Mapping):
+                continue
+        elif not isinstance(obj, Mapping) or not isinstance(obj.get("metadata"), Mapping):
             continue
-        api_version, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
+        api_version = api_version if type(api_version) is str else str(api_version)
+        kind = kind if type(kind) is str else str(kind)
         name, namespace = obj["metadata"].get("name"), obj["metadata"].get("namespace")
         if not name:
             continue
-        scoped_namespace = namespace if catalog.namespaced(api_version, kind) else None
-        key = (_group(api_version), kind, scoped_namespace, str(name))
+        scope = scopes.get((api_version, kind))
+        if scope is None:
+            scope = scopes[(api_version, kind)] = (_group(api_version), catalog.namespaced(api_version, kind))
+        key = (scope[0], kind, namespace if scope[1] else None, name if type(name) is str else str(name))
         if key in first_seen:
             violations.append(SchemaViolation(
                 api_version, kind, str(name), namespace, "metadata.name",
@@ -379,6 +393,29 @@ def _key_text(key: Any) -> str:
     if isinstance(key, bool) or key is None:
         return json.dumps(key)
     return str(key)
+
+
+def _plain_metadata(metadata: dict[str, Any]) -> bool:
+    """``structural.is_plain(metadata)``, without its walk for the usual shape: string keys,
+    scalar values and distinct maps of them (labels, annotations). Anything else is walked."""
+    if not _STRINGS.issuperset(map(type, metadata)):
+        return False
+    maps: list[dict[Any, Any]] = []
+    for value in metadata.values():
+        kind = type(value)
+        if kind is dict:
+            if value is metadata or any(value is other for other in maps) \
+                    or not _STRINGS.issuperset(map(type, value)) \
+                    or not _PLAIN_SCALARS.issuperset(map(type, value.values())):
+                return structural.is_plain(metadata)
+            maps.append(value)
+        elif kind not in _PLAIN_SCALARS:
+            return structural.is_plain(metadata)
+    return True
+
+
+_STRINGS = frozenset({str})
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _group(api_version: str) -> str:
