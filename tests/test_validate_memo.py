@@ -235,7 +235,8 @@ def test_metadata_remembered_passes_are_bounded(monkeypatch):
             core._VALID_LABEL_VALUES, core._VALID_ANNOTATION_KEYS]
     assert all(len(valid) <= 4 for valid in sets), [len(valid) for valid in sets]
     [issue] = check_metadata({"name": "web-1", "namespace": "NS-1"}, names.dns1123_subdomain_errors, namespaced=True)
-    assert issue.path == "metadata.namespace" and issue.message.startswith('Invalid value: "NS-1": a lowercase RFC 1123 label')
+    assert issue.path == "metadata.namespace"
+    assert issue.message.startswith('Invalid value: "NS-1": a lowercase RFC 1123 label')
 
 
 def test_an_unlisted_name_rule_takes_the_full_check():
