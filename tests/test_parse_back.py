@@ -121,3 +121,17 @@ def test_alias_without_anchor_raises_like_the_safe_loader():
 def test_invalid_yaml_raises_like_the_safe_loader():
     with pytest.raises(yaml.YAMLError):
         load_documents(["a: [\n"])
+
+
+def test_a_text_reads_by_its_style_in_every_document_of_a_call():
+    # The tag memo is keyed on text and style: a quoted "1" or "yes" seen first must not make a
+    # later plain 1 or yes a string, nor the other way round.
+    got = _same(["a: '1'\nb: yes\nc: '~'\n", "a: 1\nb: 'yes'\nc: ~\n", "a: \"1\"\nb: yes\nc: ~\n"])
+    assert got == [{"a": "1", "b": True, "c": "~"}, {"a": 1, "b": "yes", "c": None}, {"a": "1", "b": True, "c": None}]
+
+
+def test_more_distinct_scalars_than_the_tag_memo_holds_read_the_same():
+    # Past the memo's bound old keys are dropped; every value must still resolve as PyYAML does.
+    lines = [f"k{i}: {value}" for i, value in enumerate(
+        v for n in range(6000) for v in (str(n), f"0{n}", f"{n}.5", f"name-{n}"))]
+    _same(["\n".join(lines[i:i + 4000]) + "\n" for i in range(0, len(lines), 4000)])
