@@ -588,3 +588,36 @@ def test_a_reused_verdict_is_reported_for_every_object(catalog):
     assert [name for name, _, _ in found] == ["a", "b"]
     assert found[0][1:] == found[1][1:]
     assert "at most one" in found[0][2].lower() or "only one" in found[0][2].lower(), found[0][2]
+
+
+_SEEDED = """
+import json
+from meshgen.kube import CRDCatalog, validate_objects
+labels = {"zeta": 1, "alpha": [2], "mid": {}, "beta": True}
+objects = [
+    {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+     "metadata": {"name": "a", "namespace": "n", "labels": labels}, "spec": {}},
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "n", "labels": labels}},
+]
+print(json.dumps([[v.kind, v.path] for v in validate_objects(objects, CRDCatalog.bundled())]))
+"""
+
+
+def test_problems_of_several_labels_come_in_the_objects_order_whatever_the_hash_seed():
+    # jsonschema's additionalProperties walks the extra keys of a map as a set, whose order
+    # follows PYTHONHASHSEED; the metadata check must not.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    outputs = set()
+    for seed in ("0", "1", "2", "3", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(repo)}
+        outputs.add(subprocess.run([sys.executable, "-c", _SEEDED], cwd=repo, env=env, capture_output=True,
+                                   text=True, check=True).stdout)
+    assert len(outputs) == 1
+    got = json.loads(outputs.pop())
+    labels = [f"metadata.labels.{key}" for key in ("zeta", "alpha", "mid", "beta")]
+    assert got == [["AuthorizationPolicy", path] for path in labels] + [["ConfigMap", path] for path in labels]

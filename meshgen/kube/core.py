@@ -245,6 +245,27 @@ def _inline_refs(schema: Any, stack: tuple[str, ...] = ()) -> Any:
             for key, value in schema.items()}
 
 
+def _additional_properties(validator: Any, extra: Any, instance: Any, schema: dict[str, Any]) -> Any:
+    """Draft 2020-12 ``additionalProperties``, descending into the extra properties in the
+    object's order. jsonschema's own keyword (jsonschema/_keywords.py) collects them in a set, so
+    the problems of two labels came in an order that changed with the Python hash seed; its
+    messages for ``false`` (already sorted) stay its own."""
+    if validator.is_type(instance, "object") and validator.is_type(extra, "object"):
+        properties = schema.get("properties", {})
+        patterns = "|".join(schema.get("patternProperties", {}))
+        for key in instance:
+            if key not in properties and not (patterns and re.search(patterns, key)):
+                yield from validator.descend(instance[key], extra, path=key)
+        return
+    yield from _JSONSCHEMA_ADDITIONAL_PROPERTIES(validator, extra, instance, schema)
+
+
+_JSONSCHEMA_ADDITIONAL_PROPERTIES = jsonschema.Draft202012Validator.VALIDATORS["additionalProperties"]
+#: Draft 2020-12 with extra properties checked in the object's order (deterministic output).
+_CoreValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"additionalProperties": _additional_properties})
+
+
 @functools.cache
 def core_validator(api_version: str, kind: str) -> jsonschema.Draft202012Validator | None:
     """The strict schema for a built-in kind, found the way kubernetes-validate finds it."""
@@ -259,13 +280,13 @@ def core_validator(api_version: str, kind: str) -> jsonschema.Draft202012Validat
     # Schemas of parts (ServicePort, PodSpec, ...) live beside kinds; only kinds carry a GVK.
     if not any(gvk.get("kind") == kind for gvk in schema.get("x-kubernetes-group-version-kind", ())):
         return None
-    return jsonschema.Draft202012Validator(_inline_refs(schema), registry=_core_registry())
+    return _CoreValidator(_inline_refs(schema), registry=_core_registry())
 
 
 @functools.cache
 def _metadata_validator() -> jsonschema.Draft202012Validator:
     meta = "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
-    return jsonschema.Draft202012Validator({"$ref": meta}, registry=_core_registry())
+    return _CoreValidator({"$ref": meta}, registry=_core_registry())
 
 
 def check_core(obj: dict[str, Any], validator: jsonschema.Draft202012Validator) -> list[Issue]:
