@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from meshgen.kube import CRDCatalog, core, names, rules, structural, validate_objects
-from meshgen.kube.catalog import _plain_metadata
 from meshgen.kube.core import check_core_clean, check_metadata, core_validator
 from meshgen.kube.rules import RuleSet
+from meshgen.kube.structural import is_plain_metadata as _plain_metadata
 
 
 @pytest.fixture(scope="module")

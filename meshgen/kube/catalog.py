@@ -179,7 +179,7 @@ class CRDCatalog:
             return None
         api_version, kind, metadata = obj.get("apiVersion"), obj.get("kind"), obj.get("metadata")
         if type(api_version) is not str or type(kind) is not str or not api_version or not kind \
-                or type(metadata) is not dict or not _plain_metadata(metadata):
+                or type(metadata) is not dict or not structural.is_plain_metadata(metadata):
             return None
         served = self._served.get((api_version, kind))
         if served is not None:
@@ -393,29 +393,6 @@ def _key_text(key: Any) -> str:
     if isinstance(key, bool) or key is None:
         return json.dumps(key)
     return str(key)
-
-
-def _plain_metadata(metadata: dict[str, Any]) -> bool:
-    """``structural.is_plain(metadata)``, without its walk for the usual shape: string keys,
-    scalar values and distinct maps of them (labels, annotations). Anything else is walked."""
-    if not _STRINGS.issuperset(map(type, metadata)):
-        return False
-    maps: list[dict[Any, Any]] = []
-    for value in metadata.values():
-        kind = type(value)
-        if kind is dict:
-            if value is metadata or any(value is other for other in maps) \
-                    or not _STRINGS.issuperset(map(type, value)) \
-                    or not _PLAIN_SCALARS.issuperset(map(type, value.values())):
-                return structural.is_plain(metadata)
-            maps.append(value)
-        elif kind not in _PLAIN_SCALARS:
-            return structural.is_plain(metadata)
-    return True
-
-
-_STRINGS = frozenset({str})
-_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _group(api_version: str) -> str:

@@ -31,8 +31,8 @@ from meshgen.kube import names
 from meshgen.kube.durations import parse_go_duration
 from meshgen.kube.issues import Issue, field, number, show, type_issue
 
-__all__ = ["OBJECT_ENVELOPE", "clean_body", "compile_schema", "is_plain", "prune_and_default", "schema_issues",
-           "without_envelope"]
+__all__ = ["OBJECT_ENVELOPE", "clean_body", "compile_schema", "is_plain", "is_plain_metadata", "prune_and_default",
+           "schema_issues", "without_envelope"]
 
 #: Every object may carry these, whatever its schema says; metadata is checked on its own.
 OBJECT_ENVELOPE = ("apiVersion", "kind", "metadata")
@@ -527,6 +527,28 @@ def is_plain(value: Any, seen: set[int] | None = None) -> bool:
     except _Unclean:
         return False
     return True
+
+
+def is_plain_metadata(metadata: dict[str, Any]) -> bool:
+    """:func:`is_plain` of an object's metadata, without its walk for the usual shape: string
+    keys, scalar values and distinct maps of them (labels, annotations). Anything else is walked."""
+    if not _STRINGS.issuperset(map(type, metadata)):
+        return False
+    maps: list[dict[Any, Any]] = []
+    for value in metadata.values():
+        kind = type(value)
+        if kind is dict:
+            if value is metadata or any(value is other for other in maps) \
+                    or not _STRINGS.issuperset(map(type, value)) \
+                    or not _PLAIN_SCALARS.issuperset(map(type, value.values())):
+                return is_plain(metadata)
+            maps.append(value)
+        elif kind not in _PLAIN_SCALARS:
+            return is_plain(metadata)
+    return True
+
+
+_STRINGS = frozenset({str})
 
 
 def _plain_tree(value: Any, seen: set[int]) -> None:
